@@ -1,0 +1,37 @@
+"""Layerlab's entry point: builds the navigation; every page lives in pages/."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import state
+
+PAGES = [
+    ("pages/home.py", "Home", ":material/home:", ""),
+    ("pages/data.py", "Data", ":material/dataset:", "data"),
+    ("pages/prepare.py", "Prepare", ":material/tune:", "prepare"),
+    ("pages/build.py", "Build", ":material/account_tree:", "build"),
+    ("pages/train.py", "Train", ":material/model_training:", "train"),
+    ("pages/evaluate.py", "Evaluate", ":material/analytics:", "evaluate"),
+    ("pages/predict.py", "Predict", ":material/online_prediction:", "predict"),
+    ("pages/runs.py", "Runs", ":material/history:", "runs"),
+]
+
+
+def run() -> None:
+    st.set_page_config(page_title="Layerlab", page_icon=":material/layers:", layout="wide")
+    state.restore()
+    pages = {
+        title: st.Page(path, title=title, icon=icon, url_path=url or None, default=(url == ""))
+        for path, title, icon, url in PAGES
+    }
+    nav = st.navigation({
+        "Start": [pages["Home"]],
+        "Workflow": [pages[t] for t in ("Data", "Prepare", "Build", "Train", "Evaluate", "Predict")],
+        "History": [pages["Runs"]],
+    })
+    st.session_state["_pages"] = pages
+    nav.run()
+
+
+run()

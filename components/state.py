@@ -1,0 +1,113 @@
+"""Session state shared by all pages: the project spec, its owner token and the current run.
+
+A browser reload is a new session with empty session_state, so the project id and the
+run id also live in the URL (`?p=…&run=…`) and the project itself on disk: app.py calls
+`restore()` on every script run to reattach.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from layerlab.errors import LayerlabError
+from layerlab.settings import home
+from layerlab.spec import ProjectSpec, load_spec
+
+_ID = re.compile(r"^[a-f0-9]{16}$")
+_RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-f0-9]{6}$")
+
+
+def _projects_dir() -> Path:
+    path = home() / "projects"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def owner() -> str:
+    """This browser session's project id; doubles as the owner token of its runs."""
+    if "pid" not in st.session_state:
+        st.session_state["pid"] = uuid.uuid4().hex[:16]
+    return st.session_state["pid"]
+
+
+def uploads_dir() -> Path:
+    path = home() / "uploads" / owner()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def restore() -> None:
+    """Reattach to the project and run named in the URL; put them back in the URL if missing."""
+    qp = st.query_params
+    pid = qp.get("p")
+    if "pid" not in st.session_state and pid and _ID.match(pid):
+        st.session_state["pid"] = pid
+        path = _projects_dir() / f"{pid}.json"
+        if path.exists():
+            try:
+                st.session_state["project"] = load_spec(path)
+            except LayerlabError:
+                st.session_state["project"] = None
+        run = qp.get("run")
+        if run and _RUN_ID.match(run):
+            st.session_state["run_id"] = run
+    if "pid" in st.session_state and qp.get("p") != st.session_state["pid"]:
+        qp["p"] = st.session_state["pid"]
+    run_id = st.session_state.get("run_id")
+    if run_id and qp.get("run") != run_id:
+        qp["run"] = run_id
+
+
+def project() -> ProjectSpec | None:
+    return st.session_state.get("project")
+
+
+def set_project(spec: ProjectSpec | None) -> None:
+    """Keep the spec in the session and on disk (so a reload finds it)."""
+    st.session_state["project"] = spec
+    path = _projects_dir() / f"{owner()}.json"
+    if spec is None:
+        path.unlink(missing_ok=True)
+    else:
+        spec.save(path)
+    st.query_params["p"] = owner()
+
+
+def edit_project(**changes) -> ProjectSpec | None:
+    """Apply dotted-path changes through the spec's validation; show the message if refused.
+
+    Returns the new spec, or None (and the old spec is kept) when a value is refused.
+    """
+    spec = project()
+    if spec is None:
+        return None
+    try:
+        new = spec.edit(**changes)
+    except LayerlabError as exc:
+        st.error(str(exc))
+        return None
+    set_project(new)
+    return new
+
+
+def run_id() -> str | None:
+    return st.session_state.get("run_id")
+
+
+def set_run(run_id: str | None) -> None:
+    if run_id is None:
+        st.session_state.pop("run_id", None)
+        st.query_params.pop("run", None)
+    else:
+        st.session_state["run_id"] = run_id
+        st.query_params["run"] = run_id
+
+
+def project_json() -> str:
+    spec = project()
+    return json.dumps(spec.to_dict(), indent=2) if spec else "{}"

@@ -1,0 +1,1 @@
+"""Data: reading what users bring, bundled samples, validation and splitting."""

@@ -1,0 +1,59 @@
+"""Seeded train/validation/test splits, stratified by class where asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layerlab.errors import DataError
+from layerlab.spec import SplitSpec
+
+
+@dataclass
+class Split:
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+
+
+def split_indices(n: int, spec: SplitSpec, labels: np.ndarray | None = None) -> Split:
+    """Shuffle with `spec.seed` and cut; per class when `labels` is given and `spec.stratify`.
+
+    Every class with at least 3 examples gets at least one in each part, so test
+    metrics see every class the model was trained on.
+    """
+    if n < 3:
+        raise DataError(f"Only {n} examples: training, validation and test each need at least one.", "Add more data.")
+    rng = np.random.default_rng(spec.seed)
+    if labels is None or not spec.stratify:
+        groups = [np.arange(n)]
+    else:
+        labels = np.asarray(labels)
+        classes, counts = np.unique(labels, return_counts=True)
+        few = classes[counts < 2]
+        if len(few):
+            raise DataError(f"The class `{few[0]}` has fewer than 2 examples.",
+                            "Add examples for it, or remove it from the data.")
+        groups = [np.flatnonzero(labels == c) for c in classes]
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for idx in groups:
+        idx = idx.copy()
+        rng.shuffle(idx)
+        m = len(idx)
+        n_test = int(round(m * spec.test))
+        n_val = int(round(m * spec.validation))
+        if m >= 3:
+            n_test, n_val = max(1, n_test), max(1, n_val)
+        n_test = min(n_test, max(0, m - 1))
+        n_val = min(n_val, max(0, m - 1 - n_test))
+        parts[0].append(idx[n_test + n_val:])
+        parts[1].append(idx[n_test:n_test + n_val])
+        parts[2].append(idx[:n_test])
+    train, val, test = (np.sort(np.concatenate(p)).astype("int64") for p in parts)
+    if len(val) == 0 or len(test) == 0:
+        raise DataError("Too few examples to make validation and test sets.", "Add more data, or raise the split ratios.")
+    return Split(train, val, test)

@@ -1,0 +1,1 @@
+"""Model parts: the layer registry, templates, and assembly from a spec."""

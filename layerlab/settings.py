@@ -1,0 +1,52 @@
+"""Limits and paths, each overridable by an environment variable (documented in README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sane defaults for a shared demo server; raise them with LAYERLAB_<NAME>."""
+
+    upload_mb: int = 200
+    extracted_mb: int = 2048
+    zip_members: int = 100_000
+    zip_ratio: int = 200
+    image_pixels: int = 40_000_000
+    images: int = 200_000
+    rows: int = 5_000_000
+    columns: int = 2_000
+    vocabulary: int = 100_000
+    model_params: int = 50_000_000
+    concurrent_runs: int = 2
+
+
+def limits() -> Limits:
+    """Read the limits now (not at import) so tests and servers can set them per process."""
+    return Limits(**{f.name: _env_int(f"LAYERLAB_{f.name.upper()}", f.default) for f in fields(Limits)})
+
+
+def home() -> Path:
+    """Where Layerlab keeps uploads, projects and runs (LAYERLAB_HOME, default ~/.layerlab)."""
+    path = Path(os.environ.get("LAYERLAB_HOME") or Path.home() / ".layerlab").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir() -> Path:
+    path = Path(os.environ.get("LAYERLAB_RUNS_DIR") or home() / "runs").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,210 @@
+"""The project spec: the one versioned document that holds a user's work.
+
+Widgets edit it, the engine consumes it, and the same JSON file trains headless
+(`python -m layerlab train project.json`). `load_spec` is the one entry point: it
+upgrades old versions, fills defaults, validates, and names the field at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from layerlab.errors import SpecError
+
+SPEC_VERSION = 1
+
+DataKind = Literal["images", "table", "text", "series"]
+Task = Literal["classification", "regression", "forecasting"]
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataSpec(_Base):
+    """Where the data comes from and what each part of it means."""
+
+    kind: DataKind = "images"
+    source: str = Field(min_length=1, max_length=4096, description="`sample:NAME`, or a path to a file or folder")
+    task: Task = "classification"
+    target: str | None = Field(None, max_length=500, description="label column of a table")
+    text: str | None = Field(None, max_length=500, description="text column")
+    date: str | None = Field(None, max_length=500, description="date/time column of a series")
+    features: list[str] | None = Field(None, description="columns used as inputs; None means all but target/ignored")
+    ignore: list[str] = Field(default_factory=list)
+
+
+class ImagePrep(_Base):
+    height: int = Field(32, ge=4, le=512)
+    width: int = Field(32, ge=4, le=512)
+    color: Literal["grayscale", "rgb"] = "rgb"
+    rescale: bool = Field(True, description="divide pixel values by 255 so they lie in [0, 1]")
+
+
+class SplitSpec(_Base):
+    validation: float = Field(0.15, ge=0.05, le=0.5)
+    test: float = Field(0.15, ge=0.05, le=0.5)
+    seed: int = Field(42, ge=0, le=2**31 - 1)
+    stratify: bool = True
+
+    @model_validator(mode="after")
+    def _leave_training_data(self) -> "SplitSpec":
+        if self.validation + self.test > 0.7:
+            raise ValueError("validation + test must leave at least 30% of the data for training")
+        return self
+
+    @property
+    def train(self) -> float:
+        return round(1.0 - self.validation - self.test, 6)
+
+
+class StepSpec(_Base):
+    """One preparation or augmentation step: a registered `type` and its parameters."""
+
+    type: str = Field(min_length=1, max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class LayerSpec(_Base):
+    """One layer of the model body: a registered `type` and its parameters."""
+
+    type: str = Field(min_length=1, max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = Field(None, max_length=100)
+
+
+class PrepareSpec(_Base):
+    image: ImagePrep = Field(default_factory=ImagePrep)
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    augment: list[StepSpec] = Field(default_factory=list, max_length=20)
+
+
+class ModelSpec(_Base):
+    template: str = Field("small_cnn", max_length=100)
+    layers: list[LayerSpec] = Field(default_factory=list, max_length=200)
+
+
+class TrainSpec(_Base):
+    epochs: int = Field(15, ge=1, le=1000)
+    batch_size: int = Field(32, ge=1, le=4096)
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    learning_rate: float = Field(1e-3, gt=0, le=1.0)
+    seed: int = Field(42, ge=0, le=2**31 - 1)
+    early_stopping_patience: int = Field(0, ge=0, le=100, description="0 turns early stopping off")
+
+
+class ProjectSpec(_Base):
+    version: int = SPEC_VERSION
+    name: str = Field("Untitled project", min_length=1, max_length=100)
+    data: DataSpec
+    prepare: PrepareSpec = Field(default_factory=PrepareSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+
+    @model_validator(mode="after")
+    def _check_registries(self) -> "ProjectSpec":
+        # Imported here: the registries import this module's types for their own checks.
+        from layerlab.augment import AUGMENTATIONS
+        from layerlab.models.layers import LAYERS
+
+        for i, layer in enumerate(self.model.layers):
+            where = f"model.layers[{i}]"
+            entry = LAYERS.get(layer.type, f"{where}.type")
+            layer.__dict__["params"] = entry.validate(layer.params, f"{where}.params")
+        for i, step in enumerate(self.prepare.augment):
+            where = f"prepare.augment[{i}]"
+            entry = AUGMENTATIONS.get(step.type, f"{where}.type")
+            step.__dict__["params"] = entry.validate(step.params, f"{where}.params")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    def edit(self, **changes: Any) -> "ProjectSpec":
+        """A validated copy with dotted-path changes, e.g. edit(**{"train.epochs": 5})."""
+        data = self.to_dict()
+        for dotted, value in changes.items():
+            node = data
+            *parents, last = dotted.split(".")
+            for key in parents:
+                node = node[key]
+            node[last] = value
+        return load_spec(data)
+
+
+def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older document up to SPEC_VERSION (version 1 is the first)."""
+    version = data.get("version", SPEC_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SpecError("version", f"expected an integer, received {version!r}.")
+    if version > SPEC_VERSION:
+        raise SpecError(
+            "version",
+            f"this project was written by a newer Layerlab (version {version}; this one reads up to {SPEC_VERSION}).",
+            "Update Layerlab to open it.",
+        )
+    if version < 1:
+        raise SpecError("version", f"expected a version between 1 and {SPEC_VERSION}, received {version}.")
+    return {**data, "version": SPEC_VERSION}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_spec(source: dict[str, Any] | str | Path | ProjectSpec) -> ProjectSpec:
+    """Parse a dict, a JSON text or a JSON file into a validated ProjectSpec.
+
+    Raises:
+        SpecError: naming the first field at fault and what was expected.
+    """
+    if isinstance(source, ProjectSpec):
+        return source
+    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SpecError("", f"no project file at {path}.", "Check the path, or create one with `python -m layerlab init`.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError("", f"cannot read the project file {path}: {exc}.") from None
+        source = text
+    if isinstance(source, str):
+        try:
+            source = json.loads(source)
+        except json.JSONDecodeError as exc:
+            raise SpecError("", f"the project file is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+    if not isinstance(source, dict):
+        raise SpecError("", "a project must be a JSON object with `data`, `prepare`, `model` and `train`.")
+    data = _upgrade(dict(source))
+    try:
+        return ProjectSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = _where(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field; remove it or check its spelling"
+        elif err["type"] == "missing":
+            msg = "this field is required"
+        received = err.get("input")
+        tail = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(received, dict) else f" (received {received!r})"
+        raise SpecError(where, f"{msg}{tail}.") from None

@@ -1,0 +1,1 @@
+"""Training: the run store, the worker process, and launching/stopping runs."""

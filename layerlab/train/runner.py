@@ -1,0 +1,71 @@
+"""Start, queue and stop runs: what the pages and the CLI call."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from layerlab.settings import limits
+from layerlab.spec import ProjectSpec
+from layerlab.train.store import Run, RunStore
+
+
+def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | None = None,
+              name: str | None = None) -> Run:
+    """Queue a run and start workers for as many queued runs as the concurrency limit allows."""
+    store = store or RunStore()
+    run = store.create(spec, owner=owner, name=name)
+    dispatch(store)
+    return store.get(run.id) or run
+
+
+def dispatch(store: RunStore) -> list[str]:
+    """Launch a worker process for each queued run that fits under the limit."""
+    started = []
+    for run in store.claim_queued(limits().concurrent_runs):
+        env = dict(os.environ)
+        env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        log = open(run.path / "worker.out", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "layerlab.train.worker", run.id, "--runs-dir", str(store.root)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=root,
+            start_new_session=True,
+        )
+        log.close()
+        store.update(run.id, pid=proc.pid)
+        started.append(run.id)
+    return started
+
+
+def stop_run(store: RunStore, run_id: str, owner: str | None = None) -> bool:
+    """Ask the run to stop (it keeps its best weights); False if it is not the owner's."""
+    return store.request_stop(run_id, owner=owner)
+
+
+def kill_run(store: RunStore, run_id: str) -> None:
+    """Hard fallback when a worker ignores a stop: end its whole process group."""
+    run = store.get(run_id)
+    if run and run.pid and run.active:
+        try:
+            os.killpg(run.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        store.set_status(run_id, "stopped", "Stopped by force; the last saved checkpoint is kept.")
+
+
+def wait(store: RunStore, run_id: str, timeout: float = 600, poll: float = 0.2) -> Run:
+    """Block until the run is no longer active (for the CLI and tests)."""
+    deadline = time.time() + timeout
+    while True:
+        run = store.get(run_id)
+        if run is None or not run.active or time.time() > deadline:
+            return run  # type: ignore[return-value]
+        store.reap()
+        time.sleep(poll)

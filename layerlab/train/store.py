@@ -1,0 +1,333 @@
+"""The run store: one SQLite file (WAL) that workers write and pages poll.
+
+Short transactions only, so a worker's writes never block a page for long; every
+run also has a folder (project spec, models, history, evaluation, log) so it can be
+reproduced without the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterator
+
+from layerlab.settings import runs_dir
+
+ACTIVE = ("queued", "starting", "running")
+FINISHED = ("completed", "stopped", "failed", "interrupted")
+HEARTBEAT_STALE_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    owner TEXT,
+    project_name TEXT,
+    kind TEXT,
+    template TEXT,
+    task TEXT,
+    data_source TEXT,
+    status TEXT NOT NULL,
+    message TEXT,
+    device TEXT,
+    run_dir TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    ended REAL,
+    heartbeat REAL,
+    pid INTEGER,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    epochs INTEGER,
+    epoch INTEGER,
+    step INTEGER,
+    steps_per_epoch INTEGER,
+    samples_per_sec REAL,
+    best_val REAL,
+    best_val_name TEXT,
+    test_metrics TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    t REAL NOT NULL,
+    vals TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
+"""
+
+
+@dataclass
+class Run:
+    """One row of `runs`; `test_metrics` is decoded from JSON."""
+
+    id: str
+    name: str
+    status: str
+    run_dir: str
+    created: float
+    owner: str | None = None
+    project_name: str | None = None
+    kind: str | None = None
+    template: str | None = None
+    task: str | None = None
+    data_source: str | None = None
+    message: str | None = None
+    device: str | None = None
+    started: float | None = None
+    ended: float | None = None
+    heartbeat: float | None = None
+    pid: int | None = None
+    stop_requested: int = 0
+    epochs: int | None = None
+    epoch: int | None = None
+    step: int | None = None
+    steps_per_epoch: int | None = None
+    samples_per_sec: float | None = None
+    best_val: float | None = None
+    best_val_name: str | None = None
+    test_metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.run_dir)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.ended or time.time()) - self.started
+
+    @property
+    def has_model(self) -> bool:
+        return (self.path / "model.keras").exists()
+
+
+_RUN_FIELDS = {f.name for f in fields(Run)}
+
+
+class RunStore:
+    """Access to runs.db under a runs folder (default: settings.runs_dir())."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root).expanduser() if root else runs_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / "runs.db"
+        with self._conn() as con:
+            con.executescript(_SCHEMA)
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA busy_timeout=30000")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.row_factory = sqlite3.Row
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._conn() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # ---- runs ---------------------------------------------------------------------------------
+
+    def create(self, spec: Any, owner: str | None = None, name: str | None = None) -> Run:
+        """A new queued run with its folder and a copy of the project spec."""
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        run_dir = self.root / run_id
+        run_dir.mkdir(parents=True)
+        spec.save(run_dir / "project.json")
+        row = {
+            "id": run_id,
+            "name": name or f"{spec.name} · {spec.model.template}",
+            "owner": owner,
+            "project_name": spec.name,
+            "kind": spec.data.kind,
+            "template": spec.model.template,
+            "task": spec.data.task,
+            "data_source": spec.data.source,
+            "status": "queued",
+            "run_dir": str(run_dir),
+            "created": time.time(),
+            "epochs": spec.train.epochs,
+        }
+        with self._tx() as con:
+            con.execute(f"INSERT INTO runs ({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values()))
+        return self.get(run_id)  # type: ignore[return-value]
+
+    def _row(self, r: sqlite3.Row) -> Run:
+        d = {k: r[k] for k in r.keys() if k in _RUN_FIELDS}
+        d["test_metrics"] = json.loads(d.get("test_metrics") or "{}")
+        return Run(**d)
+
+    def get(self, run_id: str) -> Run | None:
+        with self._conn() as con:
+            r = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def list(self, owner: str | None = None, statuses: tuple[str, ...] | None = None) -> list[Run]:
+        sql, args = "SELECT * FROM runs", []
+        where = []
+        if owner is not None:
+            where.append("owner = ?")
+            args.append(owner)
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args.extend(statuses)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created DESC"
+        with self._conn() as con:
+            return [self._row(r) for r in con.execute(sql, args).fetchall()]
+
+    def update(self, run_id: str, **values: Any) -> None:
+        if not values:
+            return
+        if "test_metrics" in values:
+            values["test_metrics"] = json.dumps(values["test_metrics"])
+        bad = set(values) - _RUN_FIELDS
+        if bad:
+            raise ValueError(f"unknown run fields: {bad}")
+        with self._tx() as con:
+            con.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", [*values.values(), run_id])
+
+    def set_status(self, run_id: str, status: str, message: str | None = None, **values: Any) -> None:
+        if status in FINISHED:
+            values.setdefault("ended", time.time())
+        self.update(run_id, status=status, message=message, **values)
+
+    def rename(self, run_id: str, name: str) -> None:
+        name = name.strip()[:100]
+        if name:
+            self.update(run_id, name=name)
+
+    def claim_queued(self, limit: int) -> list[Run]:
+        """Atomically mark queued runs `starting` while fewer than `limit` are active (FIFO)."""
+        with self._tx() as con:
+            busy = con.execute("SELECT COUNT(*) FROM runs WHERE status IN ('starting', 'running')").fetchone()[0]
+            free = max(0, limit - busy)
+            rows = con.execute("SELECT id FROM runs WHERE status = 'queued' ORDER BY created LIMIT ?", (free,)).fetchall()
+            ids = [r[0] for r in rows]
+            for rid in ids:
+                con.execute("UPDATE runs SET status = 'starting', heartbeat = ? WHERE id = ?", (time.time(), rid))
+        return [r for rid in ids if (r := self.get(rid))]
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1 for the next queued run to start; None when the run is not queued."""
+        with self._conn() as con:
+            r = con.execute("SELECT status, created FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if not r or r["status"] != "queued":
+                return None
+            ahead = con.execute("SELECT COUNT(*) FROM runs WHERE status = 'queued' AND created < ?", (r["created"],)).fetchone()[0]
+        return int(ahead) + 1
+
+    def request_stop(self, run_id: str, owner: str | None = None) -> bool:
+        """Ask a run to stop; refuses a run owned by someone else. A queued run stops at once."""
+        run = self.get(run_id)
+        if run is None or (owner is not None and run.owner not in (None, owner)):
+            return False
+        with self._tx() as con:
+            con.execute("UPDATE runs SET stop_requested = 1 WHERE id = ?", (run_id,))
+            con.execute("UPDATE runs SET status = 'stopped', message = 'Stopped before it started.', ended = ? "
+                        "WHERE id = ? AND status = 'queued'", (time.time(), run_id))
+        return True
+
+    def beat(self, run_id: str, **progress: Any) -> bool:
+        """Heartbeat plus progress in one short write; returns whether a stop was requested."""
+        progress["heartbeat"] = time.time()
+        with self._tx() as con:
+            con.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in progress)} WHERE id = ?", [*progress.values(), run_id])
+            r = con.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return bool(r and r[0])
+
+    def delete(self, run_id: str, owner: str | None = None) -> bool:
+        """Delete a finished run and its folder; refuses active runs and other owners' runs."""
+        run = self.get(run_id)
+        if run is None or run.active or (owner is not None and run.owner not in (None, owner)):
+            return False
+        with self._tx() as con:
+            con.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        if run.path.resolve().is_relative_to(self.root.resolve()):
+            shutil.rmtree(run.path, ignore_errors=True)
+        return True
+
+    # ---- metrics ------------------------------------------------------------------------------
+
+    def add_metrics(self, run_id: str, rows: list[tuple[str, int, int, float, dict[str, float]]]) -> None:
+        """Append (scope, epoch, step, time, {name: value}) rows in one transaction."""
+        if not rows:
+            return
+        with self._tx() as con:
+            con.executemany(
+                "INSERT INTO metrics (run_id, scope, epoch, step, t, vals) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, s, e, st, t, json.dumps(v)) for s, e, st, t, v in rows],
+            )
+
+    def metrics(self, run_id: str, after_id: int = 0, scope: str | None = None) -> list[dict[str, Any]]:
+        """Metric rows newer than `after_id`, oldest first: dicts with id, scope, epoch, step, t and values."""
+        sql = "SELECT id, scope, epoch, step, t, vals FROM metrics WHERE run_id = ? AND id > ?"
+        args: list[Any] = [run_id, after_id]
+        if scope:
+            sql += " AND scope = ?"
+            args.append(scope)
+        with self._conn() as con:
+            rows = con.execute(sql + " ORDER BY id", args).fetchall()
+        return [{"id": r["id"], "scope": r["scope"], "epoch": r["epoch"], "step": r["step"], "t": r["t"],
+                 **json.loads(r["vals"])} for r in rows]
+
+    # ---- liveness -----------------------------------------------------------------------------
+
+    def reap(self, stale_after: float = HEARTBEAT_STALE_S) -> list[str]:
+        """Mark active runs whose worker is gone: dead pid → failed; silent too long → interrupted."""
+        reaped = []
+        now = time.time()
+        for run in self.list(statuses=ACTIVE):
+            if run.status == "queued":
+                continue
+            alive = _pid_alive(run.pid) if run.pid else None
+            if alive is False:
+                self.set_status(run.id, "failed", "The training process ended unexpectedly (it may have run out of memory or been killed).")
+                reaped.append(run.id)
+            elif (run.heartbeat or run.created) < now - stale_after and alive is not True:
+                self.set_status(run.id, "interrupted", "The run lost contact with Layerlab (the app or machine restarted).")
+                reaped.append(run.id)
+        return reaped
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of this process still answers kill(0): check its state.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        return state != "Z"
+    except OSError:
+        return True

@@ -1,0 +1,161 @@
+"""One training run from start to finish, as the worker process (or the CLI) runs it.
+
+Reads the run's project.json, prepares the data, builds and trains the model while
+streaming metrics to the store, then saves the best checkpoint, the end-to-end
+inference model, the history and the test evaluation in the run's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from layerlab.errors import LayerlabError
+from layerlab.spec import load_spec
+from layerlab.train.store import Run, RunStore
+
+
+class RunLog:
+    """Appends timestamped lines to the run's log.txt (and echoes them, for the CLI)."""
+
+    def __init__(self, path: Path, echo: Callable[[str], None] | None = None) -> None:
+        self.path, self.echo = path, echo
+
+    def __call__(self, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(f"{stamp}  {line}\n")
+        if self.echo:
+            self.echo(line)
+
+
+def _friendly(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if "ResourceExhausted" in text or "OOM" in text or "out of memory" in text.lower():
+        return ("The device ran out of memory while training. Use a smaller batch size, smaller images, "
+                "or fewer/smaller layers.")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"Training failed: {type(exc).__name__}: {first[:300]}"
+
+
+def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | None = None) -> Run:
+    """Train the run `run_id` to the end; its final status says how it ended. Never raises."""
+    run = store.get(run_id)
+    if run is None:
+        raise LayerlabError(f"There is no run `{run_id}`.")
+    run_dir = run.path
+    log = RunLog(run_dir / "log.txt", echo)
+    store.update(run_id, status="running", started=time.time(), pid=os.getpid(), heartbeat=time.time())
+    try:
+        status, message = _train(store, run, log)
+    except LayerlabError as exc:
+        status, message = "failed", str(exc)
+        log(f"Failed: {message}")
+    except Exception as exc:  # noqa: BLE001 - any crash becomes a failed run with its reason
+        status, message = "failed", _friendly(exc)
+        log(message)
+        with open(run_dir / "log.txt", "a", encoding="utf-8") as f:
+            f.write(traceback.format_exc())
+    store.set_status(run_id, status, message)
+    return store.get(run_id)  # type: ignore[return-value]
+
+
+def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
+    import keras
+
+    from layerlab import tfdata
+    from layerlab.data.prepare import prepare
+    from layerlab.device import describe_training_device
+    from layerlab.models.build import build_model, compile_model
+    from layerlab.models.inference import inference_model
+    from layerlab.train.callbacks import StoreCallback
+
+    run_dir = run.path
+    spec = load_spec(run_dir / "project.json")
+    keras.utils.set_random_seed(spec.train.seed)
+    device = describe_training_device()
+    store.update(run.id, device=device)
+    log(f"Device: {device}. Keras {keras.__version__}, backend {keras.backend.backend()}.")
+
+    log(f"Preparing data from {spec.data.source} …")
+    prepared = prepare(spec)
+    info = prepared.info
+    info.save(run_dir / "info.json")
+    for note in prepared.notes:
+        log(note)
+    sizes = prepared.split.sizes()
+    log(f"Split: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test.")
+
+    model = build_model(spec, info)
+    compile_model(model, spec.train, info)
+    log(f"Model `{spec.model.template}`: {model.count_params():,} parameters.")
+
+    x_tr, y_tr = prepared.part("train")
+    x_va, y_va = prepared.part("validation")
+    x_te, y_te = prepared.part("test")
+    batch = spec.train.batch_size
+    train_ds = tfdata.make_dataset(info.kind, x_tr, y_tr, spec, training=True)
+    val_ds = tfdata.make_dataset(info.kind, x_va, y_va, spec, training=False)
+    test_ds = tfdata.make_dataset(info.kind, x_te, y_te, spec, training=False)
+    steps = math.ceil(len(y_tr) / batch)
+
+    best_path = run_dir / "best.keras"
+    cb = StoreCallback(store, run.id, steps, batch, echo=log)
+    callbacks: list = [cb, keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True)]
+    if spec.train.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.train.early_stopping_patience,
+                                                       restore_best_weights=True))
+    log(f"Training for up to {spec.train.epochs} epochs, batch size {batch} ({steps} steps per epoch).")
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.train.epochs, callbacks=callbacks, verbose=0)
+    (run_dir / "history.json").write_text(json.dumps(
+        {k: [float(v) for v in vals] for k, vals in history.history.items()}, indent=1), encoding="utf-8")
+
+    if cb.bad_loss is not None:
+        return "failed", (f"The loss became {cb.bad_loss} (not a number) in epoch {cb.epoch + 1}, so training stopped. "
+                          "Lower the learning rate, and check that the inputs are scaled (e.g. rescale images to [0, 1]).")
+
+    if best_path.exists():
+        best = keras.saving.load_model(best_path, compile=False)
+        model.set_weights(best.get_weights())
+        log("Using the weights of the best epoch (lowest validation loss).")
+
+    evaluation = _evaluate(model, test_ds, y_te, y_tr, info, prepared, spec)
+    (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=1), encoding="utf-8")
+    e2e = inference_model(model, spec, info)
+    e2e.save(run_dir / "model.keras")
+    test_metrics = {k: evaluation[k] for k in ("accuracy", "loss", "baseline_accuracy", "mae", "baseline_mae") if k in evaluation}
+    store.update(run.id, test_metrics=test_metrics)
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items())
+    log(f"Test: {shown}. Saved model.keras (takes raw inputs) and best.keras.")
+    if cb.stop_requested:
+        return "stopped", f"Stopped by request after epoch {cb.epoch + 1}; the best weights were kept."
+    return "completed", f"Finished: test {shown}."
+
+
+def _evaluate(model, test_ds, y_te, y_tr, info, prepared, spec) -> dict:
+    from layerlab.evaluate import classification_report, confident_mistakes
+    from layerlab.models.build import probabilities
+
+    results = model.evaluate(test_ds, verbose=0, return_dict=True)
+    raw = model.predict(test_ds, verbose=0)
+    out: dict = {"loss": float(results.get("loss", float("nan")))}
+    if info.task == "classification":
+        probs = probabilities(np.asarray(raw), info)
+        out.update(classification_report(y_te, probs, info.class_names, y_tr))
+        test_idx = prepared.split.test
+        mistakes = confident_mistakes(y_te, probs)
+        for m in mistakes:
+            m["source_index"] = int(test_idx[m["index"]])
+            m["name"] = prepared.names[test_idx[m["index"]]] if prepared.names else str(m["source_index"])
+        out["mistakes"] = mistakes
+        out["test_indices"] = [int(i) for i in test_idx]
+        out["predictions"] = [int(p) for p in probs.argmax(axis=1)]
+        out["confidences"] = [round(float(c), 4) for c in probs.max(axis=1)]
+    return out

@@ -1,0 +1,55 @@
+"""Settings shared by every test layer (engine, AppTest pages, Playwright e2e)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Set before any test module is imported: Keras reads KERAS_BACKEND and TensorFlow reads
+# TF_CPP_MIN_LOG_LEVEL once, at import time, which happens during collection.
+# PYTHONHASHSEED only reaches subprocesses (training workers, the e2e server); this process
+# already has its seed.
+TEST_ENV = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
+for _name, _value in TEST_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def layerlab_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point LAYERLAB_HOME at a fresh folder for this test session (one per xdist worker).
+
+    Set in ``os.environ`` so worker subprocesses started by the engine inherit it; nothing
+    touches the real ``~/.layerlab``. Restored when the session ends.
+    """
+    home = tmp_path_factory.mktemp("layerlab-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAYERLAB_HOME", str(home))
+        mp.delenv("LAYERLAB_RUNS_DIR", raising=False)
+        for name, value in TEST_ENV.items():
+            mp.setenv(name, value)
+        yield home
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Launch Debian's Chromium instead of a Playwright-downloaded browser.
+
+    Overrides pytest-playwright's fixture of the same name and keeps its options
+    (``--headed``, ``--slowmo``, ``--browser-channel``).
+    """
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

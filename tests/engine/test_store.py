@@ -1,0 +1,87 @@
+import os
+import subprocess
+import sys
+import time
+
+from layerlab.spec import load_spec
+from layerlab.train.store import RunStore
+
+SPEC = load_spec({"data": {"source": "sample:digits"}, "name": "Digits"})
+
+
+def test_create_lists_and_updates(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(SPEC, owner="alice")
+    assert run.status == "queued" and run.owner == "alice"
+    assert (run.path / "project.json").exists() and load_spec(run.path / "project.json") == SPEC
+    store.update(run.id, status="running", epoch=2, test_metrics={"accuracy": 0.9})
+    again = store.get(run.id)
+    assert again.status == "running" and again.epoch == 2 and again.test_metrics == {"accuracy": 0.9}
+    assert [r.id for r in store.list(owner="alice")] == [run.id]
+    assert store.list(owner="bob") == []
+
+
+def test_metrics_are_read_incrementally(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(SPEC)
+    store.add_metrics(run.id, [("batch", 1, i, time.time(), {"loss": 1.0 / (i + 1)}) for i in range(5)])
+    rows = store.metrics(run.id)
+    assert [r["step"] for r in rows] == list(range(5)) and rows[2]["loss"] == 1 / 3
+    store.add_metrics(run.id, [("epoch", 1, 5, time.time(), {"loss": 0.2, "val_loss": 0.3})])
+    new = store.metrics(run.id, after_id=rows[-1]["id"])
+    assert len(new) == 1 and new[0]["scope"] == "epoch" and new[0]["val_loss"] == 0.3
+
+
+def test_queue_claims_fifo_up_to_the_limit(tmp_path):
+    store = RunStore(tmp_path)
+    runs = [store.create(SPEC) for _ in range(3)]
+    claimed = store.claim_queued(limit=2)
+    assert [r.id for r in claimed] == [r.id for r in runs[:2]]
+    assert store.queue_position(runs[2].id) == 1
+    assert store.claim_queued(limit=2) == []
+    store.set_status(runs[0].id, "completed")
+    assert [r.id for r in store.claim_queued(limit=2)] == [runs[2].id]
+
+
+def test_stop_and_delete_respect_the_owner(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(SPEC, owner="alice")
+    assert store.request_stop(run.id, owner="bob") is False
+    assert store.get(run.id).stop_requested == 0
+    assert store.request_stop(run.id, owner="alice") is True
+    assert store.get(run.id).status == "stopped"  # a queued run stops at once
+    assert store.delete(run.id, owner="bob") is False
+    assert store.delete(run.id, owner="alice") is True
+    assert store.get(run.id) is None and not run.path.exists()
+
+
+def test_beat_reports_stop_requests(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(SPEC)
+    store.update(run.id, status="running")
+    assert store.beat(run.id, epoch=1) is False
+    store.request_stop(run.id)
+    assert store.beat(run.id, epoch=1) is True
+
+
+def test_reap_marks_dead_and_silent_runs(tmp_path):
+    store = RunStore(tmp_path)
+    dead = store.create(SPEC)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    store.update(dead.id, status="running", pid=proc.pid, heartbeat=time.time())
+    silent = store.create(SPEC)
+    store.update(silent.id, status="running", pid=None, heartbeat=time.time() - 3600)
+    alive = store.create(SPEC)
+    store.update(alive.id, status="running", pid=os.getpid(), heartbeat=time.time())
+    assert set(store.reap()) == {dead.id, silent.id}
+    assert store.get(dead.id).status == "failed" and "ended unexpectedly" in store.get(dead.id).message
+    assert store.get(silent.id).status == "interrupted"
+    assert store.get(alive.id).status == "running"
+
+
+def test_two_stores_on_one_file_see_each_other(tmp_path):
+    a, b = RunStore(tmp_path), RunStore(tmp_path)
+    run = a.create(SPEC)
+    b.update(run.id, status="running")
+    assert a.get(run.id).status == "running"

@@ -314,7 +314,7 @@ def _recurrent(cls_name: str, units: int, return_sequences: bool, dropout: float
 
     cls = getattr(keras.layers, cls_name)
     return cls(units, return_sequences=return_sequences, dropout=dropout, recurrent_dropout=recurrent_dropout,
-               kernel_regularizer=reg, recurrent_regularizer=_regularizer(l1, l2))
+               kernel_regularizer=_regularizer(l1, l2), recurrent_regularizer=_regularizer(l1, l2))
 
 
 _RNN_PARAMS = (_units(64), _return_sequences(), _input_dropout(), _recurrent_dropout(), _l1(), _l2())

@@ -113,7 +113,7 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.train.early_stopping_patience,
                                                        restore_best_weights=True))
     log(f"Training for up to {spec.train.epochs} epochs, batch size {batch} ({steps} steps per epoch).")
-    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.train.epochs, callbacks=callbacks, verbose=0)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.train.epochs, callbacks=callbacks, verbose=0, shuffle=False)
     (run_dir / "history.json").write_text(json.dumps(
         {k: [float(v) for v in vals] for k, vals in history.history.items()}, indent=1), encoding="utf-8")
 

@@ -1,0 +1,166 @@
+"""Export the model as a standalone Keras script, so users can leave Layerlab with their work.
+
+The script is generated from the model build_model actually builds, not from a second
+description of each layer: every layer is written as its Keras class with the arguments
+that differ from that class's defaults (read from `get_config`), and Layerlab's custom
+blocks are copied in verbatim. So the script cannot drift from what Layerlab trains.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from layerlab.data.info import DataInfo
+from layerlab.spec import ProjectSpec
+
+_OPTIMIZERS = {
+    "adam": "keras.optimizers.Adam(learning_rate={lr!r})",
+    "adamw": "keras.optimizers.AdamW(learning_rate={lr!r})",
+    "sgd": "keras.optimizers.SGD(learning_rate={lr!r}, momentum=0.9)",
+    "rmsprop": "keras.optimizers.RMSprop(learning_rate={lr!r})",
+}
+
+
+def model_code(spec: ProjectSpec, info: DataInfo) -> str:
+    """A runnable Python script that rebuilds and compiles the same model with plain Keras.
+
+    Running it prints `model.count_params()`.
+
+    Raises:
+        BuildError: when the model itself cannot be built (same message as build_model).
+    """
+    from layerlab.models import blocks
+    from layerlab.models.build import HEAD, HEAD_RESHAPE, build_model, loss_for
+
+    model = build_model(spec, info)
+    custom: list[type] = []
+    lines: list[str] = []
+    inp = model.inputs[0]
+    shape = tuple(int(d) for d in inp.shape[1:])
+    lines.append(f"    inputs = keras.Input(shape={shape!r}, dtype={_dtype(inp.dtype)!r}, name='input')")
+    var = "inputs"
+    for layer in model.layers[1:]:
+        if type(layer).__module__ == blocks.__name__ and type(layer) not in custom:
+            custom.append(type(layer))
+        forced = {"dtype": "float32"} if layer.name in (HEAD, HEAD_RESHAPE) else {}
+        lines.append(f"    x = {_render(layer, forced)}({var})")
+        var = "x"
+    lines.append("    return keras.Model(inputs, x, name=" + repr(model.name) + ")")
+
+    metrics = ["accuracy"] if info.task == "classification" else ["mae"]
+    optimizer = _OPTIMIZERS[spec.train.optimizer].format(lr=spec.train.learning_rate)
+    parts = [_docstring(spec, info), "import keras", ""]
+    sources = [inspect.getsource(cls).rstrip() for cls in custom]
+    if any("_l1l2(" in src for src in sources):
+        sources.insert(0, inspect.getsource(blocks._l1l2).rstrip())
+    for src in sources:
+        parts += ["", src, ""]
+    parts += [
+        "",
+        "def build_model() -> keras.Model:",
+        '    """The core model: inputs arrive already prepared (see the top of this file)."""',
+        *lines,
+        "",
+        "",
+        "def compile_model(model: keras.Model) -> None:",
+        f"    model.compile(optimizer={optimizer}, loss={loss_for(info)!r}, metrics={metrics!r})",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    model = build_model()",
+        "    compile_model(model)",
+        "    # model.summary()  # layer by layer",
+        "    print(model.count_params())",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _docstring(spec: ProjectSpec, info: DataInfo) -> str:
+    shape = tuple(info.input_shape)
+    inputs = {
+        "images": f"images of shape {shape} (height, width, channels), pixel values scaled to [0, 1]",
+        "text": f"token ids of shape {shape} (vocabulary of {info.extra.get('vocab_size', '?')} tokens)",
+        "table": f"{shape[0]} numeric features per row, already encoded and scaled",
+        "series": f"windows of {shape[0]} steps x {shape[-1]} features",
+    }.get(info.kind, f"arrays of shape {shape}")
+    if info.task == "classification":
+        outputs = f"classes: {', '.join(info.class_names)}"
+        if info.n_classes == 2:
+            outputs += f" (one sigmoid output: the probability of {info.class_names[1]!r})"
+    elif info.task == "forecasting":
+        outputs = f"forecast of {info.extra.get('horizon')} steps x {info.extra.get('n_targets')} targets"
+    else:
+        outputs = f"{info.outputs} value(s) per example"
+    return (f'"""{spec.name}: the model built in Layerlab, as a standalone Keras script.\n\n'
+            f"Inputs: {inputs}.\nOutputs: {outputs}.\n"
+            'Needs only Keras 3 with a backend (pip install keras tensorflow)."""\n')
+
+
+def _dtype(dtype: Any) -> str:
+    return str(getattr(dtype, "name", dtype))
+
+
+def _render(layer: Any, forced: dict[str, Any] | None = None, named: bool = True) -> str:
+    """`keras.layers.X(arg=value, ...)` with only the arguments that differ from X's defaults."""
+    import keras
+
+    cls = type(layer)
+    if isinstance(layer, keras.layers.Bidirectional):
+        inner = _render(layer.forward_layer, named=False)
+        extra = "" if layer.merge_mode == "concat" else f", merge_mode={layer.merge_mode!r}"
+        return f"keras.layers.Bidirectional({inner}{extra}, name={layer.name!r})"
+    config = layer.get_config()
+    required = [
+        p.name for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    own = cls.__module__.startswith("layerlab")
+    if own:  # Layerlab's blocks: show every setting, as the Build page does
+        settings = list(inspect.signature(cls.__init__).parameters)[1:]
+        required = [k for k in settings if k in config]
+    reference = _reference_config(cls, {k: config[k] for k in required}, layer)
+    args = [f"{k}={_value(config[k])}" for k in required]
+    for key, value in config.items():
+        if key in required or key == "name" or key in (forced or {}):
+            continue
+        if key in reference and reference[key] == value:
+            continue
+        args.append(f"{key}={_value(value)}")
+    args += [f"{k}={v!r}" for k, v in (forced or {}).items()]
+    if named:
+        args.append(f"name={layer.name!r}")
+    prefix = "" if own else "keras.layers."
+    return f"{prefix}{cls.__name__}({', '.join(args)})"
+
+
+def _reference_config(cls: type, args: dict[str, Any], layer: Any) -> dict[str, Any]:
+    """The config of a default instance built on the same input: building normalises some
+    values (LayerNormalization's axis -1 becomes [-1]), which must not look like settings."""
+    from layerlab.models.build import _no_weights
+
+    ref = cls(**args)
+    try:
+        with _no_weights():
+            ref.build(layer.input.shape)
+    except Exception:  # noqa: BLE001 - an unbuilt reference is still a fair comparison
+        pass
+    return ref.get_config()
+
+
+def _value(value: Any) -> str:
+    """Python source for a config value; serialized Keras objects become constructor calls."""
+    if isinstance(value, dict) and "class_name" in value and "config" in value:
+        module = value.get("module") or ""
+        name = value["class_name"]
+        prefix = f"{module}." if module.startswith("keras") else ""
+        kwargs = ", ".join(f"{k}={_value(v)}" for k, v in (value["config"] or {}).items())
+        return f"{prefix}{name}({kwargs})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)

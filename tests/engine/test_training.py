@@ -1,0 +1,189 @@
+"""The run lifecycle for real: worker processes, stop, NaN, a killed worker, the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerlab.project import new_project
+from layerlab.train.runner import dispatch, start_run, stop_run, wait
+from layerlab.train.store import RunStore
+from layerlab.train.trainer import run_training
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def digits(epochs: int = 1, **train):
+    spec = new_project("sample:digits")
+    return spec.edit(**{"train.epochs": epochs, **{f"train.{k}": v for k, v in train.items()}})
+
+
+def _wait_for(cond, timeout=120.0, poll=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(poll)
+    return False
+
+
+def test_in_process_run_writes_everything(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(digits(epochs=2), owner="t")
+    lines: list[str] = []
+    done = run_training(store, run.id, echo=lines.append)
+    assert done.status == "completed", done.message
+    for name in ("project.json", "info.json", "model.keras", "best.keras", "history.json", "evaluation.json", "log.txt"):
+        assert (done.path / name).exists(), name
+    ev = json.loads((done.path / "evaluation.json").read_text())
+    assert ev["accuracy"] > ev["baseline_accuracy"]
+    assert np.array(ev["confusion_matrix"]).sum() == ev["n_test"]
+    rows = store.metrics(run.id)
+    epochs = [r for r in rows if r["scope"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2] and "val_loss" in epochs[0] and "learning_rate" in epochs[0]
+    assert any(r["scope"] == "batch" for r in rows)
+    assert done.device and done.test_metrics["accuracy"] == ev["accuracy"]
+    assert any(line.startswith("epoch 2") for line in lines)
+
+
+def test_predictor_takes_raw_images_of_any_size(tmp_path):
+    from layerlab.data.images import open_images
+    from layerlab.predict import load_predictor
+    from tests.engine.imagezips import encode
+
+    store = RunStore(tmp_path)
+    run = run_training(store, store.create(digits(epochs=3)).id)
+    pred = load_predictor(run.path)
+    src = open_images("sample:digits")
+    img = src.decode(0)  # a '0'
+    big = np.kron(img[..., 0], np.ones((4, 4), np.uint8))  # 32×32, as a user would draw it
+    path = tmp_path / "zero.png"
+    path.write_bytes(encode(big, "PNG"))
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    results = pred.predict_files([path, tmp_path / "bad.png"])
+    assert set(results[0]["probabilities"]) == set(src.class_names)
+    assert abs(sum(results[0]["probabilities"].values()) - 1) < 1e-4
+    assert "error" in results[1] and "bad.png" in results[1]["error"]
+    # The saved end-to-end model resizes raw pixels itself.
+    out = np.asarray(pred.model(big[None, ..., None].astype("float32")))
+    assert out.shape == (1, 10)
+
+
+def test_nan_loss_fails_the_run_with_advice(tmp_path, monkeypatch):
+    import keras
+
+    import layerlab.models.build as build
+
+    def exploding(model, train, info):
+        # A loss that diverges, as a far too high learning rate would make it.
+        model.compile(optimizer="adam", loss=lambda y, p: keras.ops.mean(p) * float("nan"), metrics=["accuracy"])
+
+    monkeypatch.setattr(build, "compile_model", exploding)
+    store = RunStore(tmp_path)
+    run = run_training(store, store.create(digits(epochs=3)).id)
+    assert run.status == "failed"
+    assert "not a number" in run.message and "learning rate" in run.message
+    assert not (run.path / "model.keras").exists()
+
+
+def test_worker_process_stop_keeps_best_weights(tmp_path):
+    store = RunStore(tmp_path)
+    run = start_run(digits(epochs=200), store, owner="alice")
+    assert _wait_for(lambda: any(r["scope"] == "epoch" for r in store.metrics(run.id))), store.get(run.id)
+    assert stop_run(store, run.id, owner="mallory") is False
+    assert stop_run(store, run.id, owner="alice") is True
+    t0 = time.time()
+    done = wait(store, run.id, timeout=120)
+    assert done.status == "stopped", (done.status, done.message, (done.path / "log.txt").read_text())
+    assert time.time() - t0 < 60
+    assert done.has_model and (done.path / "best.keras").exists() and done.test_metrics["accuracy"] > 0.5
+
+
+def test_killed_worker_marks_run_failed_and_queue_moves_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_CONCURRENT_RUNS", "1")
+    store = RunStore(tmp_path)
+    first = start_run(digits(epochs=200), store)
+    second = start_run(digits(epochs=1), store)
+    assert store.get(second.id).status == "queued" and store.queue_position(second.id) == 1
+    assert _wait_for(lambda: len(store.metrics(first.id)) > 0)
+    os.killpg(store.get(first.id).pid, signal.SIGKILL)
+    assert _wait_for(lambda: store.reap() or store.get(first.id).status == "failed", timeout=30)
+    assert store.get(first.id).status == "failed" and "ended unexpectedly" in store.get(first.id).message
+    dispatch(store)
+    done = wait(store, second.id, timeout=180)
+    assert done.status == "completed", done.message
+
+
+def _cli(*args, cwd=ROOT, env=None):
+    return subprocess.run([sys.executable, "-m", "layerlab", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_cli_init_train_predict_on_digits(tmp_path):
+    project = tmp_path / "p.json"
+    r = _cli("init", "--data", "sample:digits", "-o", str(project))
+    assert r.returncode == 0, r.stderr
+    r = _cli("train", str(project), "--epochs", "2", "--runs-dir", str(tmp_path / "runs"))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(summary) >= {"run_id", "run_dir", "task", "metrics", "model_path"}
+    assert summary["task"] == "classification"
+    assert summary["metrics"]["accuracy"] > summary["metrics"]["baseline_accuracy"]
+    assert "loss" in summary["metrics"]
+    assert RunStore(tmp_path / "runs").get(summary["run_id"]).owner == "cli"
+    from tests.engine.imagezips import encode
+    from layerlab.data.images import open_images
+
+    png = tmp_path / "d.png"
+    png.write_bytes(encode(open_images("sample:digits").decode(5)[..., 0], "PNG"))
+    r = _cli("predict", summary["run_dir"], str(png))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[0])
+    assert out["label"] in [str(i) for i in range(10)] and 0 <= out["confidence"] <= 1
+
+
+@pytest.mark.parametrize("args, words", [
+    (("init", "--data", "sample:nope"), "no bundled sample"),
+    (("init", "--data", "/does/not/exist.zip"), "no file or folder"),
+    (("train", "/does/not/exist.json"), "no project file"),
+    (("train",), "the following arguments are required"),
+    (("predict", "/tmp", "x.png"), "no trained model"),
+])
+def test_cli_user_errors_exit_2_with_one_line(args, words):
+    r = _cli(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_lists_samples_and_templates():
+    r = _cli("samples")
+    assert r.returncode == 0 and "digits" in r.stdout and "Handwritten digits" in r.stdout
+    r = _cli("templates")
+    assert r.returncode == 0 and "small_cnn" in r.stdout
+
+
+@pytest.mark.slow
+def test_cli_trains_a_zip_of_500_rgb_images_in_8_classes(tmp_path):
+    from tests.engine.imagezips import make_class_zip
+
+    z = make_class_zip(tmp_path / "shapes.zip", classes=8, per_class=63, size=48,
+                       extras={"class_3/corrupt.jpg": b"\xff\xd8\xff garbage", "class_5/notes.txt": b"x"})
+    project = tmp_path / "p.json"
+    r = _cli("init", "--data", str(z), "-o", str(project))
+    assert r.returncode == 0, r.stderr
+    spec = json.loads(project.read_text())
+    assert spec["prepare"]["image"] == {"height": 48, "width": 48, "color": "rgb", "rescale": True}
+    r = _cli("train", str(project), "--runs-dir", str(tmp_path / "runs"))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    m = summary["metrics"]
+    assert m["accuracy"] >= m["baseline_accuracy"] + 0.5, m
+    assert "2 file(s) skipped" in r.stdout and "corrupt.jpg" in r.stdout

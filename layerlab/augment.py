@@ -70,11 +70,66 @@ def _contrast(factor: float, seed: int | None = None) -> Any:
     return keras.layers.RandomContrast(factor, value_range=(0, 1), seed=seed)
 
 
+@AUGMENTATIONS.register(
+    "gaussian_noise", "tables", "Add a little random noise to the numbers of each row (not to categories).",
+    Param("stddev", "float", 0.05, "Size of the noise, in standard deviations of each (scaled) column.", min=0, max=1, step=0.01),
+    kinds=("table",), uses_info=True,
+)
+def _gaussian_noise(stddev: float, seed: int | None = None, info: Any = None) -> Any:
+    from layerlab.prep.layers import ColumnNoise
+
+    return ColumnNoise(stddev, int(info.extra.get("numeric_width", 0)) if info else 0, seed=seed)
+
+
+@AUGMENTATIONS.register(
+    "word_dropout", "text", "Blank out a random share of the words in each text.",
+    Param("rate", "float", 0.1, "Share of words blanked.", min=0, max=0.5, step=0.01),
+    kinds=("text",),
+)
+def _word_dropout(rate: float, seed: int | None = None) -> Any:
+    from layerlab.prep.layers import TokenDropout
+
+    return TokenDropout(rate, seed=seed)
+
+
+@AUGMENTATIONS.register(
+    "word_swap", "text", "Swap random pairs of neighbouring words.",
+    Param("rate", "float", 0.05, "Share of words swapped with the next one.", min=0, max=0.5, step=0.01),
+    kinds=("text",),
+)
+def _word_swap(rate: float, seed: int | None = None) -> Any:
+    from layerlab.prep.layers import TokenSwap
+
+    return TokenSwap(rate, seed=seed)
+
+
+@AUGMENTATIONS.register(
+    "jitter", "series", "Add small random noise to every value of the input window.",
+    Param("stddev", "float", 0.03, "Size of the noise, in standard deviations (of the scaled series).", min=0, max=1, step=0.01),
+    kinds=("series",),
+)
+def _jitter(stddev: float, seed: int | None = None) -> Any:
+    from layerlab.prep.layers import Jitter
+
+    return Jitter(stddev, seed=seed)
+
+
+@AUGMENTATIONS.register(
+    "scaling", "series", "Scale each input window up or down a little.",
+    Param("factor", "float", 0.1, "Largest change (0.1 = ±10%).", min=0, max=0.5, step=0.01),
+    kinds=("series",),
+)
+def _scaling(factor: float, seed: int | None = None) -> Any:
+    from layerlab.prep.layers import RandomScaling
+
+    return RandomScaling(factor, seed=seed)
+
+
 def steps_for(kind: str) -> list[str]:
     return [e.name for e in AUGMENTATIONS if kind in e.meta.get("kinds", ())]
 
 
-def pipeline(steps: list[Any], seed: int | None = None) -> Any:
+def pipeline(steps: list[Any], seed: int | None = None, info: Any = None) -> Any:
     """A keras Pipeline of the given StepSpecs (or None when there are none)."""
     if not steps:
         return None
@@ -83,8 +138,17 @@ def pipeline(steps: list[Any], seed: int | None = None) -> Any:
     layers = []
     for i, step in enumerate(steps):
         entry = AUGMENTATIONS.get(step.type)
-        layers.append(entry.build(**step.params, seed=None if seed is None else seed + i))
+        extra = {"info": info} if entry.meta.get("uses_info") else {}
+        layers.append(entry.build(**step.params, seed=None if seed is None else seed + i, **extra))
     return keras.layers.Pipeline(layers)
+
+
+def preview_arrays(x: Any, steps: list[Any], info: Any = None, seed: int = 0) -> Any:
+    """One augmented copy of a batch of prepared inputs (rows, token ids, windows): the 'after' view."""
+    import numpy as np
+
+    aug = pipeline(steps, seed=seed, info=info)
+    return np.asarray(aug(x, training=True)) if aug is not None else np.asarray(x)
 
 
 def preview(images: list[Any], steps: list[Any], rescale: bool = True, variants: int = 4, seed: int = 0) -> list[list[Any]]:

@@ -38,7 +38,8 @@ def _cmd_templates(args: argparse.Namespace) -> int:
 def _cmd_init(args: argparse.Namespace) -> int:
     from layerlab.project import new_project
 
-    spec = new_project(args.data, template=args.template, target=args.target, name=args.name)
+    spec = new_project(args.data, template=args.template, target=args.target, text=args.text, date=args.date,
+                       task=args.task, name=args.name)
     out = Path(args.output)
     spec.save(out)
     print(f"Wrote {out} ({spec.data.kind}, template {spec.model.template}, {len(spec.model.layers)} layers). "
@@ -83,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("init", help="write a project for some data, with sensible defaults")
-    s.add_argument("--data", required=True, help="sample:NAME, or a path to a .zip or folder")
-    s.add_argument("--target", help="label column (tables)")
+    s.add_argument("--data", required=True, help="sample:NAME, or a path to a .zip/folder of images or a table file")
+    s.add_argument("--target", help="the column to predict (tables, text, series)")
+    s.add_argument("--text", help="the column holding the texts (text classification)")
+    s.add_argument("--date", help="the date/time column (time series)")
+    s.add_argument("--task", choices=("classification", "regression", "forecasting"), help="override the inferred task")
     s.add_argument("--template", help="model template (see `templates`)")
     s.add_argument("--name", help="project name")
     s.add_argument("-o", "--output", default="project.json")

@@ -6,27 +6,28 @@ Shared by the CLI's `init` and the app's Data page, so both infer the same defau
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from layerlab.data.info import DataInfo
 from layerlab.errors import DataError
 from layerlab.samples import get_sample, sample_name
 from layerlab.spec import DataSpec, ModelSpec, PrepareSpec, ProjectSpec, load_spec
 
-
-def infer_kind(source: str) -> str:
-    name = sample_name(source)
-    if name is not None:
-        return get_sample(name).kind
-    path = Path(source).expanduser()
-    if path.is_dir() or path.suffix.lower() == ".zip":
-        return "images"
-    raise DataError(f"Layerlab cannot tell what kind of data {path.name} holds.",
-                    "Use a .zip (or folder) of class folders of images, or a bundled sample (`python -m layerlab samples`).")
+TABLE_EXTENSIONS = {".csv", ".tsv", ".txt", ".tab", ".xlsx", ".parquet", ".pq", ".jsonl", ".ndjson", ".json"}
 
 
-def describe_data(spec: ProjectSpec) -> DataInfo:
-    """The DataInfo for the spec's data and preparation, without loading all of it."""
-    if spec.data.kind == "images":
+def is_table_file(path: Path) -> bool:
+    return path.suffix.lower() in TABLE_EXTENSIONS
+
+
+def describe_data(spec: ProjectSpec, frame: Any = None) -> DataInfo:
+    """The DataInfo for the spec's data and preparation, without training anything.
+
+    For tables the width is computed from the whole table (the run fits on the training
+    split, so category counts can differ slightly).
+    """
+    kind = spec.data.kind
+    if kind == "images":
         from layerlab.data.images import open_images
 
         src = open_images(spec.data.source)
@@ -34,7 +35,36 @@ def describe_data(spec: ProjectSpec) -> DataInfo:
         return DataInfo(kind="images", task="classification",
                         input_shape=(prep.height, prep.width, 1 if prep.color == "grayscale" else 3),
                         class_names=list(src.class_names))
-    raise DataError(f"{spec.data.kind} data is not supported yet.")
+    from layerlab.data import prepare as P
+
+    df = frame if frame is not None else P.load_frame(spec)
+    if kind == "table":
+        from layerlab.prep.tabular import analyze_columns, encoded_width
+
+        target = P._check_column(df, spec.data.target, "target")
+        df = P._drop_missing_target(df, target, [])
+        features = P.usable_features(df, spec, [])
+        columns = analyze_columns(df, features, spec.prepare.table)
+        classes = P._labels(df[target], target)[1] if spec.data.task == "classification" else []
+        return DataInfo(kind="table", task=spec.data.task, input_shape=(encoded_width(columns, spec.prepare.table),),
+                        class_names=classes, extra={"columns": columns, "target": target,
+                                                    "numeric_width": sum(c["type"] == "numeric" for c in columns)})
+    if kind == "text":
+        target = P._check_column(df, spec.data.target, "target")
+        P._check_column(df, spec.data.text, "text")
+        df = P._drop_missing_target(df, target, [])
+        t = spec.prepare.text
+        return DataInfo(kind="text", task="classification", input_shape=(t.sequence_length,),
+                        class_names=P._labels(df[target], target)[1],
+                        extra={"vocab_size": t.vocab_size, "sequence_length": t.sequence_length,
+                               "text": spec.data.text, "target": target})
+    if kind == "series":
+        features, targets = P.series_columns(df, spec)
+        s = spec.prepare.series
+        return DataInfo(kind="series", task="forecasting", input_shape=(s.window, len(features)),
+                        outputs=s.horizon * len(targets),
+                        extra={"horizon": s.horizon, "n_targets": len(targets), "targets": targets, "features": features})
+    raise DataError(f"{kind} data is not supported.")
 
 
 def with_template(spec: ProjectSpec, template: str, info: DataInfo | None = None) -> ProjectSpec:
@@ -48,23 +78,88 @@ def with_template(spec: ProjectSpec, template: str, info: DataInfo | None = None
     return load_spec(data)
 
 
-def new_project(source: str, *, template: str | None = None, target: str | None = None,
-                name: str | None = None) -> ProjectSpec:
-    """A ready-to-train project for `source` (`sample:NAME`, a zip or a folder) with inferred defaults."""
+def _roles_for_frame(df: Any, kind: str | None, target: str | None, text: str | None, date: str | None,
+                     task: str | None, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Roles inferred from the table, then the sample's defaults, then the user's overrides."""
+    from layerlab.data.profile import infer_roles
+
+    roles = infer_roles(df, kind)
+    out = {"kind": roles.kind, "task": roles.task, "target": roles.target, "text": roles.text, "date": roles.date,
+           "ignore": list(roles.ignore)}
+    out.update({k: v for k, v in defaults.items() if k in out and v is not None})
+    for key, value in (("target", target), ("text", text), ("date", date)):
+        if value is not None:
+            if value not in df.columns:
+                raise DataError(f"There is no column `{value}` for --{key}.",
+                                f"Columns: {', '.join(map(str, list(df.columns)[:30]))}.")
+            out[key] = value
+    if text is not None:
+        out["kind"] = "text"
+    if date is not None and out["kind"] != "text":
+        out["kind"] = "series"
+    if task is not None:
+        out["task"] = task
+    elif out["kind"] == "series":
+        out["task"] = "forecasting"
+    elif out["kind"] == "text":
+        out["task"] = "classification"
+    if out["kind"] == "series" and out["task"] != "forecasting":
+        out["kind"] = "table"
+    if out["kind"] == "table" and out["task"] == "forecasting":
+        raise DataError("Forecasting needs a date column.", "Pass --date COLUMN (or set the date role).")
+    out["ignore"] = [c for c in out["ignore"] if c not in (out["target"], out["text"], out["date"])]
+    return out
+
+
+def new_project(source: str, *, template: str | None = None, target: str | None = None, text: str | None = None,
+                date: str | None = None, task: str | None = None, name: str | None = None,
+                frame: Any = None) -> ProjectSpec:
+    """A ready-to-train project for `source` (`sample:NAME`, a zip, a folder or a table file) with inferred defaults."""
     from layerlab.models.templates import default_template
 
-    kind = infer_kind(source)
-    if sample_name(source) is None:
-        source = str(Path(source).expanduser().resolve())
-    data = DataSpec(kind=kind, source=source, target=target)
+    sample = sample_name(source)
+    if sample is not None:
+        meta = get_sample(sample)
+        kind, defaults, title = meta.kind, dict(getattr(meta, "defaults", {}) or {}), meta.title
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise DataError(f"There is no file or folder at {path}.", "Check the path.")
+        source = str(path.resolve())
+        defaults, title = {}, path.stem
+        if path.is_dir() or path.suffix.lower() == ".zip":
+            kind = "images"
+        elif is_table_file(path):
+            kind = "table"
+        else:
+            raise DataError(f"Layerlab cannot tell what kind of data {path.name} holds.",
+                            "Use a .zip (or folder) of class folders of images, or a table file "
+                            "(CSV, TSV, Excel .xlsx, Parquet, JSON Lines).")
     prepare = PrepareSpec()
-    title = name
     if kind == "images":
         from layerlab.data.images import open_images
 
         src = open_images(source)
         prepare = PrepareSpec(image=src.suggest_prep())
-        title = title or src.name
-    spec = ProjectSpec(name=(title or "Untitled project")[:100], data=data, prepare=prepare,
-                       model=ModelSpec(template=template or default_template(kind), layers=[]))
-    return with_template(spec, spec.model.template)
+        data = DataSpec(kind="images", source=source)
+        frame = None
+    else:
+        from layerlab.data.prepare import load_frame
+
+        if frame is None:
+            frame = load_frame(load_spec({"data": {"kind": "table", "source": source}}))
+        roles = _roles_for_frame(frame, None if sample is None else kind, target, text, date, task, defaults)
+        data = DataSpec(kind=roles["kind"], source=source, task=roles["task"], target=roles["target"],
+                        text=roles["text"] if roles["kind"] == "text" else None,
+                        date=roles["date"] if roles["kind"] == "series" else None, ignore=roles["ignore"])
+    spec = ProjectSpec(name=(name or title or "Untitled project")[:100], data=data, prepare=prepare,
+                       model=ModelSpec(template=template or default_template(data.kind), layers=[]))
+    spec = _fit_series_window(spec, frame) if data.kind == "series" else spec
+    return with_template(spec, spec.model.template, describe_data(spec, frame))
+
+
+def _fit_series_window(spec: ProjectSpec, frame: Any) -> ProjectSpec:
+    """A default window that suits the series' length (about a tenth of it, between 4 and 48)."""
+    n = len(frame)
+    window = max(4, min(48, n // 10))
+    return spec.edit(**{"prepare.series.window": window})

@@ -45,6 +45,33 @@ class ImagePrep(_Base):
     rescale: bool = Field(True, description="divide pixel values by 255 so they lie in [0, 1]")
 
 
+class TablePrep(_Base):
+    impute_numeric: Literal["mean", "median", "constant"] = "median"
+    fill_value: float = Field(0.0, ge=-1e12, le=1e12, description="used when impute_numeric is 'constant'")
+    impute_categorical: Literal["most_frequent", "missing_token"] = "missing_token"
+    scale: Literal["standardize", "minmax", "none"] = "standardize"
+    encode: Literal["one_hot", "integer", "embedding"] = "one_hot"
+    embedding_dim: int = Field(4, ge=1, le=64)
+    drop_constant_and_ids: bool = True
+
+
+class TextPrep(_Base):
+    lowercase: bool = True
+    strip_punctuation: bool = True
+    vocab_size: int = Field(10_000, ge=100, le=200_000)
+    sequence_length: int = Field(120, ge=4, le=2_000)
+    ngrams: Literal[1, 2] = 1
+
+
+class SeriesPrep(_Base):
+    fill: Literal["interpolate", "ffill", "drop"] = "interpolate"
+    scale: Literal["standardize", "minmax", "none"] = "standardize"
+    window: int = Field(24, ge=2, le=2_000)
+    horizon: int = Field(1, ge=1, le=500)
+    stride: int = Field(1, ge=1, le=500)
+    targets: list[str] | None = Field(None, description="columns to forecast; None means the data's target column")
+
+
 class SplitSpec(_Base):
     validation: float = Field(0.15, ge=0.05, le=0.5)
     test: float = Field(0.15, ge=0.05, le=0.5)
@@ -79,6 +106,10 @@ class LayerSpec(_Base):
 
 class PrepareSpec(_Base):
     image: ImagePrep = Field(default_factory=ImagePrep)
+    table: TablePrep = Field(default_factory=TablePrep)
+    text: TextPrep = Field(default_factory=TextPrep)
+    series: SeriesPrep = Field(default_factory=SeriesPrep)
+    class_weights: bool = Field(False, description="weight classes inversely to their frequency while training")
     split: SplitSpec = Field(default_factory=SplitSpec)
     augment: list[StepSpec] = Field(default_factory=list, max_length=20)
 

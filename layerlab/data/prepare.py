@@ -1,4 +1,10 @@
-"""From a spec to arrays ready for the pipeline: load, validate, split — per data kind."""
+"""From a spec to arrays ready for the pipeline: load, validate, split, fit preparation.
+
+One preparer per data kind. Each returns a `Prepared`: the examples and their split,
+the DataInfo the model is built from, and how to wrap the trained core model — for
+training (`train_model`) and as the saved end-to-end model that takes raw inputs
+(`inference_model`). Preparation is always fitted on the training split only.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,10 @@ from layerlab.errors import DataError
 from layerlab.spec import ProjectSpec
 
 
+def _identity(core: Any) -> Any:
+    return core
+
+
 @dataclass
 class Prepared:
     """All examples with their split; `x` is an array (or dict of arrays), `y` the targets."""
@@ -23,12 +33,18 @@ class Prepared:
     split: Split
     names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    train_model: Callable[[Any], Any] = _identity
+    inference_model: Callable[[Any], Any] | None = None
+    raw: Any = None  # what a user would recognise per example (texts, rows, target values)
 
     def part(self, which: str) -> tuple[Any, np.ndarray]:
         idx = getattr(self.split, which)
         if isinstance(self.x, dict):
             return {k: v[idx] for k, v in self.x.items()}, self.y[idx]
         return self.x[idx], self.y[idx]
+
+
+# ---- images ---------------------------------------------------------------------------------
 
 
 def _prepare_images(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
@@ -45,16 +61,295 @@ def _prepare_images(spec: ProjectSpec, progress: Callable[[float], None] | None)
     if data.skipped:
         notes.append(f"{len(data.skipped)} file(s) skipped: " + "; ".join(f"{n} ({r})" for n, r in data.skipped[:5])
                      + (" …" if len(data.skipped) > 5 else ""))
-    return Prepared(info, data.images, data.labels, split, data.names, notes)
+
+    def inference(core: Any) -> Any:
+        import keras
+
+        h, w, c = info.input_shape
+        raw = keras.Input(shape=(None, None, c), name="pixels")
+        x = keras.layers.Resizing(h, w, interpolation="bilinear", name="resize")(raw)
+        if prep.rescale:
+            x = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(x)
+        return keras.Model(raw, core(x), name="layerlab_inference")
+
+    return Prepared(info, data.images, data.labels, split, data.names, notes, inference_model=inference)
 
 
-PREPARERS: dict[str, Callable[[ProjectSpec, Any], Prepared]] = {"images": _prepare_images}
+# ---- shared for tables and text -------------------------------------------------------------
+
+
+def _labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
+    """Class indices and names (sorted) for a label column; refuses unusable targets."""
+    import pandas as pd
+
+    s = pd.Series(values)
+    if s.isna().all():
+        raise DataError(f"The target column `{column}` is empty.", "Pick another target column.")
+    names = sorted({str(v) for v in s.dropna().to_numpy(dtype=object)}, key=_natural)
+    if len(names) < 2:
+        raise DataError(f"The target column `{column}` has only one class (`{names[0]}`); a classifier needs two or more.",
+                        "Pick another target, or add examples of other classes.")
+    index = {n: i for i, n in enumerate(names)}
+    y = np.array([index[str(v)] for v in s.to_numpy(dtype=object)], dtype="int64")
+    return y, names
+
+
+def _natural(text: str) -> tuple:
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+
+
+def _check_column(df: Any, column: str | None, role: str) -> str:
+    if not column:
+        raise DataError(f"No {role} column is set.", f"Choose the {role} column on the Data page (or pass --{role} on the CLI).")
+    if column not in df.columns:
+        raise DataError(f"The {role} column `{column}` is not in the data.",
+                        f"Pick one of: {', '.join(map(str, list(df.columns)[:20]))}.")
+    return column
+
+
+def load_frame(spec: ProjectSpec) -> Any:
+    """The table behind a table, text or series project (a sample, or a file read with read_table)."""
+    from layerlab.samples import get_sample, sample_name
+
+    name = sample_name(spec.data.source)
+    if name is not None:
+        return get_sample(name).load()
+    from layerlab.data.tables import read_table
+
+    return read_table(spec.data.source).frame
+
+
+def _drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
+    missing = df[column].isna()
+    if missing.all():
+        raise DataError(f"The target column `{column}` is empty.", "Pick another target column.")
+    if missing.any():
+        notes.append(f"{int(missing.sum())} row(s) without a `{column}` value were left out.")
+        df = df[~missing].reset_index(drop=True)
+    return df
+
+
+# ---- tables ---------------------------------------------------------------------------------
+
+
+def table_features(df: Any, spec: ProjectSpec) -> list[str]:
+    d = spec.data
+    skip = {d.target, d.date, *d.ignore}
+    cols = d.features if d.features is not None else [c for c in df.columns if c not in skip]
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(f"The feature column `{missing[0]}` is not in the data.", "Update the column roles on the Data page.")
+    return [c for c in cols if c not in skip]
+
+
+def usable_features(df: Any, spec: ProjectSpec, notes: list[str]) -> list[str]:
+    """The table's feature columns, without constant and ID-like ones when the spec says so."""
+    import pandas as pd
+
+    features = table_features(df, spec)
+    if not spec.prepare.table.drop_constant_and_ids:
+        return features
+    kept = []
+    for c in features:
+        s = df[c]
+        if s.nunique(dropna=True) <= 1:
+            notes.append(f"Dropped `{c}`: it has the same value in every row.")
+        elif s.nunique() == len(df) > 20 and not pd.api.types.is_float_dtype(s):
+            notes.append(f"Dropped `{c}`: every row has a different value, like an ID.")
+        else:
+            kept.append(c)
+    return kept
+
+
+def _prepare_table(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
+    import pandas as pd
+
+    from layerlab.prep.tabular import fit_table, raw_inputs
+
+    df = load_frame(spec)
+    target = _check_column(df, spec.data.target, "target")
+    notes: list[str] = []
+    df = _drop_missing_target(df, target, notes)
+    features = usable_features(df, spec, notes)
+    task = spec.data.task
+    if task == "classification":
+        y, class_names = _labels(df[target], target)
+        split = split_indices(len(df), spec.prepare.split, y if spec.prepare.split.stratify else None)
+    elif task == "regression":
+        yv = pd.to_numeric(df[target], errors="coerce")
+        if yv.isna().any():
+            raise DataError(f"The target `{target}` must hold numbers for regression, but has {df[target][yv.isna()].iloc[0]!r}.",
+                            "Pick a numeric target, or choose classification.")
+        class_names = []
+        split = split_indices(len(df), spec.prepare.split)
+        y_raw = yv.to_numpy(dtype="float32")
+    else:
+        raise DataError("A table is used for classification or regression.", "For forecasting, choose time-series data.")
+    train_df = df.iloc[split.train]
+    fit = fit_table(train_df, features, spec.prepare.table)
+    extra: dict[str, Any] = {"columns": fit.columns, "numeric_width": fit.numeric_width, "target": target}
+    if task == "regression":
+        center, spread = float(y_raw[split.train].mean()), float(y_raw[split.train].std() or 1.0)
+        y = ((y_raw - center) / spread).astype("float32")
+        extra.update(target_center=center, target_spread=spread)
+    info = DataInfo(kind="table", task=task, input_shape=(fit.width,), class_names=class_names, extra=extra)
+    x = raw_inputs(df, fit.columns)
+    pre = fit.model
+
+    def train_model(core: Any) -> Any:
+        import keras
+
+        from layerlab.augment import pipeline
+
+        inputs = {k: keras.Input(shape=(1,), name=k, dtype=t.dtype) for k, t in pre.input.items()} \
+            if isinstance(pre.input, dict) else pre.input
+        z = pre(inputs)
+        aug = pipeline(spec.prepare.augment, seed=spec.train.seed, info=info)
+        if aug is not None:
+            z = aug(z)
+        return keras.Model(inputs, core(z), name="layerlab_train")
+
+    def inference(core: Any) -> Any:
+        import keras
+
+        inputs = {k: keras.Input(shape=(1,), name=k, dtype=t.dtype) for k, t in pre.input.items()}
+        out = core(pre(inputs))
+        if task == "regression":
+            out = keras.layers.Normalization(mean=extra["target_center"], variance=extra["target_spread"] ** 2,
+                                             invert=True, name="target_units")(out)
+        return keras.Model(inputs, out, name="layerlab_inference")
+
+    names = [f"row {i + 1}" for i in range(len(df))]
+    return Prepared(info, x, y, split, names, notes + fit.notes, train_model=train_model, inference_model=inference,
+                    raw={"frame": df[features + [target]], "y": y_raw if task == "regression" else None})
+
+
+# ---- text -----------------------------------------------------------------------------------
+
+
+def _prepare_text(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
+    from layerlab.prep.text import fit_text, vectorize
+
+    df = load_frame(spec)
+    text_col = _check_column(df, spec.data.text, "text")
+    target = _check_column(df, spec.data.target, "target")
+    notes: list[str] = []
+    df = _drop_missing_target(df, target, notes)
+    texts = df[text_col].to_numpy(dtype=object)
+    texts = np.array(["" if (t is None or (isinstance(t, float) and np.isnan(t))) else str(t) for t in texts], dtype=object)
+    empty = np.array([not t.strip() for t in texts])
+    if empty.mean() > 0.5:
+        raise DataError(f"The text column `{text_col}` is mostly empty ({empty.mean():.0%} of rows).",
+                        "Pick the column that holds the texts.")
+    if empty.any():
+        notes.append(f"{int(empty.sum())} row(s) with an empty text were left out.")
+        df, texts = df[~empty].reset_index(drop=True), texts[~empty]
+    if spec.data.task != "classification":
+        raise DataError("Text data is used for classification.", "Choose classification as the task.")
+    y, class_names = _labels(df[target], target)
+    split = split_indices(len(texts), spec.prepare.split, y if spec.prepare.split.stratify else None)
+    fit = fit_text(texts[split.train], spec.prepare.text)
+    ids = vectorize(fit.vectorizer, texts)
+    info = DataInfo(kind="text", task="classification", input_shape=(spec.prepare.text.sequence_length,),
+                    class_names=class_names,
+                    extra={"vocab_size": fit.vocab_size, "sequence_length": spec.prepare.text.sequence_length,
+                           "coverage": fit.coverage, "text": text_col, "target": target})
+    vec = fit.vectorizer
+
+    def inference(core: Any) -> Any:
+        import keras
+
+        raw = keras.Input(shape=(1,), dtype="string", name="text")
+        return keras.Model(raw, core(vec(raw)), name="layerlab_inference")
+
+    names = [t[:80] for t in texts]
+    return Prepared(info, ids, y, split, names, notes + fit.notes, inference_model=inference, raw={"texts": texts})
+
+
+# ---- time series ----------------------------------------------------------------------------
+
+
+def series_columns(df: Any, spec: ProjectSpec) -> tuple[list[str], list[str]]:
+    """(features, targets) of a series project: numeric value columns, and which to forecast."""
+    import pandas as pd
+
+    d = spec.data
+    skip = {d.date, *d.ignore}
+    if d.features is not None:
+        features = [c for c in d.features if c not in skip]
+    else:
+        features = [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
+    targets = spec.prepare.series.targets or ([d.target] if d.target else features[:1])
+    for c in targets:
+        if c not in features:
+            features.append(c)
+    for c in features:
+        _check_column(df, c, "value")
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            raise DataError(f"The value column `{c}` does not hold numbers.", "Mark it as ignored, or pick numeric columns.")
+    if not targets:
+        raise DataError("No value column to forecast.", "Choose the target column on the Data page.")
+    return features, targets
+
+
+def _prepare_series(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
+    from layerlab.data.series import fill_gaps, prepare_series
+    from layerlab.data.split import Split
+    from layerlab.prep.series import make_windows
+
+    if spec.data.task != "forecasting":
+        raise DataError("Time-series data is used for forecasting.", "Choose forecasting as the task.")
+    df = load_frame(spec)
+    if spec.data.date:
+        _check_column(df, spec.data.date, "date")
+    features, targets = series_columns(df, spec)
+    sf = prepare_series(df, spec.data.date, features)
+    notes = list(sf.notes)
+    frame = fill_gaps(sf.frame, spec.prepare.series.fill)
+    values = frame[features].to_numpy(dtype="float64")
+    if np.isnan(values).any():
+        frame = frame.dropna(subset=features).reset_index(drop=True)
+        values = frame[features].to_numpy(dtype="float64")
+        notes.append("Rows with missing values that could not be filled were dropped.")
+    target_idx = [features.index(t) for t in targets]
+    prep = spec.prepare.series
+    win = make_windows(values, target_idx, prep, spec.prepare.split)
+    split = Split(win.parts["train"], win.parts["validation"], win.parts["test"])
+    dates = frame[spec.data.date].astype(str).tolist() if spec.data.date else [str(i) for i in range(len(frame))]
+    info = DataInfo(kind="series", task="forecasting", input_shape=(prep.window, len(features)),
+                    outputs=prep.horizon * len(targets),
+                    extra={"horizon": prep.horizon, "n_targets": len(targets), "targets": targets, "features": features,
+                           "center": win.center.tolist(), "spread": win.spread.tolist(), "window": prep.window,
+                           "date": spec.data.date, "freq": sf.freq, "last_dates": dates[-prep.window:],
+                           "last_window": values[-prep.window:].tolist(), "bounds": list(win.bounds)})
+    tc, ts = win.center[target_idx], win.spread[target_idx]
+
+    def inference(core: Any) -> Any:
+        import keras
+
+        raw = keras.Input(shape=(prep.window, len(features)), name="window")
+        x = keras.layers.Normalization(mean=win.center.tolist(), variance=(win.spread ** 2).tolist(), name="scale")(raw)
+        out = keras.layers.Normalization(mean=tc.tolist(), variance=(ts ** 2).tolist(), invert=True,
+                                         name="target_units")(core(x))
+        return keras.Model(raw, out, name="layerlab_inference")
+
+    names = [dates[s] if s < len(dates) else str(s) for s in win.start]
+    return Prepared(info, win.x, win.y, split, names, notes, inference_model=inference,
+                    raw={"dates": dates, "values": values, "start": win.start, "center": win.center, "spread": win.spread})
+
+
+PREPARERS: dict[str, Callable[[ProjectSpec, Any], Prepared]] = {
+    "images": _prepare_images, "table": _prepare_table, "text": _prepare_text, "series": _prepare_series,
+}
 
 
 def prepare(spec: ProjectSpec, progress: Callable[[float], None] | None = None) -> Prepared:
-    """Load and split the project's data. Raises DataError with a plain message."""
+    """Load, split and fit the preparation of the project's data. Raises DataError with a plain message."""
     try:
         fn = PREPARERS[spec.data.kind]
     except KeyError:
-        raise DataError(f"{spec.data.kind} data is not supported yet.", "Use image data for now.") from None
+        raise DataError(f"{spec.data.kind} data is not supported.") from None
     return fn(spec, progress)

@@ -357,7 +357,7 @@ def _rank_hint(spec: LayerSpec, needs: str, shape: tuple[int, ...], info: DataIn
             r_i, r = reducer
             if r.type in RECURRENT and not r.params.get("return_sequences", False):
                 return f"Turn on return_sequences in {r.type} (layer {r_i + 1}) so it outputs every step."
-            return f"Remove {r.type} (layer {r_i + 1}) so the sequence reaches it, or use Dense."
+            return f"Remove {r.type} (layer {r_i + 1}) so the sequence reaches it, or use Dense instead."
         return "Use Dense for flat vectors, or Reshape into steps,features first (e.g. -1,1: one feature per step)."
     if len(shape) == 3:
         if t == "TransformerEncoder":

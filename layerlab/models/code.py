@@ -102,13 +102,15 @@ def _dtype(dtype: Any) -> str:
     return str(getattr(dtype, "name", dtype))
 
 
-def _render(layer: Any, forced: dict[str, Any] | None = None, named: bool = True) -> str:
+def _render(layer: Any, forced: dict[str, Any] | None = None, named: bool = True,
+            skip: tuple[str, ...] = ()) -> str:
     """`keras.layers.X(arg=value, ...)` with only the arguments that differ from X's defaults."""
     import keras
 
     cls = type(layer)
     if isinstance(layer, keras.layers.Bidirectional):
-        inner = _render(layer.forward_layer, named=False)
+        # Bidirectional sets zero_output_for_mask on its copies itself.
+        inner = _render(layer.forward_layer, named=False, skip=("zero_output_for_mask",))
         extra = "" if layer.merge_mode == "concat" else f", merge_mode={layer.merge_mode!r}"
         return f"keras.layers.Bidirectional({inner}{extra}, name={layer.name!r})"
     config = layer.get_config()
@@ -123,7 +125,7 @@ def _render(layer: Any, forced: dict[str, Any] | None = None, named: bool = True
     reference = _reference_config(cls, {k: config[k] for k in required}, layer)
     args = [f"{k}={_value(config[k])}" for k in required]
     for key, value in config.items():
-        if key in required or key == "name" or key in (forced or {}):
+        if key in required or key == "name" or key in skip or key in (forced or {}):
             continue
         if key in reference and reference[key] == value:
             continue

@@ -74,7 +74,6 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     from layerlab.data.prepare import prepare
     from layerlab.device import describe_training_device
     from layerlab.models.build import build_model, compile_model
-    from layerlab.models.inference import inference_model
     from layerlab.train.callbacks import StoreCallback
 
     run_dir = run.path
@@ -93,17 +92,18 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     sizes = prepared.split.sizes()
     log(f"Split: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test.")
 
-    model = build_model(spec, info)
+    core = build_model(spec, info)
+    model = prepared.train_model(core)
     compile_model(model, spec.train, info)
-    log(f"Model `{spec.model.template}`: {model.count_params():,} parameters.")
+    log(f"Model `{spec.model.template}`: {core.count_params():,} parameters.")
 
     x_tr, y_tr = prepared.part("train")
     x_va, y_va = prepared.part("validation")
     x_te, y_te = prepared.part("test")
     batch = spec.train.batch_size
-    train_ds = tfdata.make_dataset(info.kind, x_tr, y_tr, spec, training=True)
-    val_ds = tfdata.make_dataset(info.kind, x_va, y_va, spec, training=False)
-    test_ds = tfdata.make_dataset(info.kind, x_te, y_te, spec, training=False)
+    train_ds = tfdata.make_dataset(info, x_tr, y_tr, spec, training=True)
+    val_ds = tfdata.make_dataset(info, x_va, y_va, spec, training=False)
+    test_ds = tfdata.make_dataset(info, x_te, y_te, spec, training=False)
     steps = math.ceil(len(y_tr) / batch)
 
     best_path = run_dir / "best.keras"
@@ -112,8 +112,10 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     if spec.train.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.train.early_stopping_patience,
                                                        restore_best_weights=True))
+    class_weight = _class_weights(y_tr, info.n_classes) if spec.prepare.class_weights and info.task == "classification" else None
     log(f"Training for up to {spec.train.epochs} epochs, batch size {batch} ({steps} steps per epoch).")
-    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.train.epochs, callbacks=callbacks, verbose=0, shuffle=False)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.train.epochs, callbacks=callbacks, verbose=0,
+                        shuffle=False, class_weight=class_weight)
     (run_dir / "history.json").write_text(json.dumps(
         {k: [float(v) for v in vals] for k, vals in history.history.items()}, indent=1), encoding="utf-8")
 
@@ -126,11 +128,12 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         model.set_weights(best.get_weights())
         log("Using the weights of the best epoch (lowest validation loss).")
 
-    evaluation = _evaluate(model, test_ds, y_te, y_tr, info, prepared, spec)
+    evaluation = evaluate_model(model, test_ds, y_te, y_tr, prepared)
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=1), encoding="utf-8")
-    e2e = inference_model(model, spec, info)
+    e2e = prepared.inference_model(core)
     e2e.save(run_dir / "model.keras")
-    test_metrics = {k: evaluation[k] for k in ("accuracy", "loss", "baseline_accuracy", "mae", "baseline_mae") if k in evaluation}
+    test_metrics = {k: evaluation[k] for k in ("accuracy", "loss", "baseline_accuracy", "mae", "rmse", "r2", "baseline_mae")
+                    if k in evaluation}
     store.update(run.id, test_metrics=test_metrics)
     shown = ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items())
     log(f"Test: {shown}. Saved model.keras (takes raw inputs) and best.keras.")
@@ -139,23 +142,50 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     return "completed", f"Finished: test {shown}."
 
 
-def _evaluate(model, test_ds, y_te, y_tr, info, prepared, spec) -> dict:
-    from layerlab.evaluate import classification_report, confident_mistakes
+def _class_weights(y: np.ndarray, n: int) -> dict[int, float]:
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=n).astype(float)
+    counts[counts == 0] = 1.0
+    return {i: float(len(y) / (n * c)) for i, c in enumerate(counts)}
+
+
+def evaluate_model(model, test_ds, y_te, y_tr, prepared) -> dict:
+    """Test metrics in the user's units, with the naive baseline beside them."""
+    from layerlab import evaluate as ev
     from layerlab.models.build import probabilities
 
+    info = prepared.info
     results = model.evaluate(test_ds, verbose=0, return_dict=True)
-    raw = model.predict(test_ds, verbose=0)
-    out: dict = {"loss": float(results.get("loss", float("nan")))}
+    raw = np.asarray(model.predict(test_ds, verbose=0))
+    out: dict = {"loss": float(results.get("loss", float("nan"))), "task": info.task}
+    test_idx = prepared.split.test
     if info.task == "classification":
-        probs = probabilities(np.asarray(raw), info)
-        out.update(classification_report(y_te, probs, info.class_names, y_tr))
-        test_idx = prepared.split.test
-        mistakes = confident_mistakes(y_te, probs)
+        probs = probabilities(raw, info)
+        out.update(ev.classification_report(y_te, probs, info.class_names, y_tr))
+        mistakes = ev.confident_mistakes(y_te, probs)
         for m in mistakes:
             m["source_index"] = int(test_idx[m["index"]])
             m["name"] = prepared.names[test_idx[m["index"]]] if prepared.names else str(m["source_index"])
         out["mistakes"] = mistakes
-        out["test_indices"] = [int(i) for i in test_idx]
         out["predictions"] = [int(p) for p in probs.argmax(axis=1)]
         out["confidences"] = [round(float(c), 4) for c in probs.max(axis=1)]
+        if info.n_classes == 2:
+            out.update(ev.binary_curves(y_te, probs[:, 1]))
+    elif info.task == "regression":
+        c, s = info.extra["target_center"], info.extra["target_spread"]
+        pred = raw.reshape(-1) * s + c
+        true = np.asarray(y_te).reshape(-1) * s + c
+        train_mean = float(np.asarray(y_tr).mean() * s + c)
+        out.update(ev.regression_report(true, pred, train_mean))
+        out["rows"] = [int(i) for i in test_idx]
+    else:
+        tidx = [info.extra["features"].index(t) for t in info.extra["targets"]]
+        tc, ts = np.asarray(info.extra["center"])[tidx], np.asarray(info.extra["spread"])[tidx]
+        pred = raw.reshape(len(y_te), info.extra["horizon"], -1) * ts + tc
+        true = np.asarray(y_te) * ts + tc
+        x_te, _ = prepared.part("test")
+        last = np.asarray(x_te)[:, -1, tidx] * ts + tc
+        naive = np.repeat(last[:, None, :], info.extra["horizon"], axis=1)
+        out.update(ev.forecast_report(true, pred, naive, info.extra["targets"]))
+        out["dates"] = [prepared.names[i] for i in test_idx]
+    out["test_indices"] = [int(i) for i in test_idx]
     return out

@@ -1,0 +1,169 @@
+"""Layerlab's own preprocessing and augmentation layers (serializable, saved in models).
+
+Imported lazily (it needs Keras at class definition). Loading a saved model imports
+this module first so safe-mode loading finds the classes by their registered names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+PACKAGE = "layerlab"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FillMissing(keras.layers.Layer):
+    """Replace NaN in each column by that column's fill value (learned from training data)."""
+
+    def __init__(self, values: list[float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.values = [float(v) for v in values]
+
+    def call(self, x):
+        fill = ops.cast(ops.convert_to_tensor(self.values), x.dtype)
+        return ops.where(ops.isnan(x), fill, x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "values": self.values}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FillEmptyString(keras.layers.Layer):
+    """Replace empty strings (missing categories) by a fixed token. TensorFlow only."""
+
+    def __init__(self, value: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value = str(value)
+
+    def call(self, x):
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x)
+        return tf.where(tf.equal(tf.strings.strip(x), ""), tf.constant(self.value), x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_spec(self, x):
+        return keras.KerasTensor(x.shape, dtype="string")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "value": self.value}
+
+
+class _RandomLayer(keras.layers.Layer):
+    """An augmentation: acts only when training, seeded for reproducibility."""
+
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ColumnNoise(_RandomLayer):
+    """Gaussian noise on the first `columns` features (the numeric ones), not on encoded categories."""
+
+    def __init__(self, stddev: float, columns: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stddev, self.columns = float(stddev), int(columns)
+
+    def call(self, x, training=False):
+        if not training or self.columns == 0 or self.stddev == 0:
+            return x
+        noise = keras.random.normal(ops.shape(x), stddev=self.stddev, seed=self.seed_generator, dtype=x.dtype)
+        mask = ops.cast(ops.arange(ops.shape(x)[-1]) < self.columns, x.dtype)
+        return x + noise * mask
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "stddev": self.stddev, "columns": self.columns}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TokenDropout(_RandomLayer):
+    """Blank out a random share of word ids (0 = padding), so the model does not lean on one word."""
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+
+    def call(self, x, training=False):
+        if not training or self.rate == 0:
+            return x
+        keep = keras.random.uniform(ops.shape(x), seed=self.seed_generator) >= self.rate
+        return ops.where(keep, x, ops.zeros_like(x))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TokenSwap(_RandomLayer):
+    """Swap a random share of neighbouring words: word order matters a little less."""
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+
+    def call(self, x, training=False):
+        if not training or self.rate == 0:
+            return x
+        nxt = ops.concatenate([x[:, 1:], x[:, -1:]], axis=1)
+        prev = ops.concatenate([x[:, :1], x[:, :-1]], axis=1)
+        swap = keras.random.uniform(ops.shape(x), seed=self.seed_generator) < self.rate
+        # Position i takes i+1 where i swaps; i+1 takes i where i swapped (a true swap of pairs).
+        swap_prev = ops.concatenate([ops.zeros_like(swap[:, :1]), swap[:, :-1]], axis=1)
+        swap = ops.logical_and(swap, ops.logical_not(swap_prev))
+        swap_prev = ops.concatenate([ops.zeros_like(swap[:, :1]), swap[:, :-1]], axis=1)
+        return ops.where(swap, nxt, ops.where(swap_prev, prev, x))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Jitter(_RandomLayer):
+    """Add small Gaussian noise to every value of a (scaled) window."""
+
+    def __init__(self, stddev: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stddev = float(stddev)
+
+    def call(self, x, training=False):
+        if not training or self.stddev == 0:
+            return x
+        return x + keras.random.normal(ops.shape(x), stddev=self.stddev, seed=self.seed_generator, dtype=x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "stddev": self.stddev}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class RandomScaling(_RandomLayer):
+    """Multiply each window by a random factor near 1."""
+
+    def __init__(self, factor: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factor = float(factor)
+
+    def call(self, x, training=False):
+        if not training or self.factor == 0:
+            return x
+        shape = (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1)
+        scale = keras.random.uniform(shape, 1 - self.factor, 1 + self.factor, seed=self.seed_generator, dtype=x.dtype)
+        return x * scale
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor}

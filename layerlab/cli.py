@@ -79,6 +79,25 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 2 if failed == len(args.files) else 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from layerlab.export import export_run
+
+    print(json.dumps(export_run(args.run_dir, args.format, args.output)), flush=True)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    path = run_dir / "evaluation.json"
+    if not path.exists():
+        raise LayerlabError(f"{run_dir} holds no evaluation.", "Pick a run that has finished training.")
+    ev = json.loads(path.read_text(encoding="utf-8"))
+    keys = ("task", "accuracy", "loss", "baseline_accuracy", "mae", "rmse", "r2", "baseline_mae", "mae_per_step",
+            "per_class", "confusion_matrix", "class_names", "n_test")
+    print(json.dumps({k: ev[k] for k in keys if k in ev}), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="layerlab", description="Layerlab: build, train and use deep-learning models.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -109,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("files", nargs="+")
     s.set_defaults(fn=_cmd_predict)
+    s = sub.add_parser("evaluate", help="print a run's test metrics as JSON")
+    s.add_argument("run_dir")
+    s.set_defaults(fn=_cmd_evaluate)
+
+    s = sub.add_parser("export", help="export a run's model: keras, savedmodel (zipped) or tflite")
+    s.add_argument("run_dir")
+    s.add_argument("--format", choices=("keras", "savedmodel", "tflite"), default="keras")
+    s.add_argument("-o", "--output", required=True)
+    s.set_defaults(fn=_cmd_export)
     return p
 
 

@@ -26,7 +26,7 @@ class Predictor:
 
     def _outputs(self, batch: Any) -> np.ndarray:
         if self.info.kind in ("table", "text"):
-            from layerlab.tfdata import as_model_inputs
+            from layerlab.tf_only import as_model_inputs
 
             batch = as_model_inputs(batch)
         with self.lock:
@@ -83,6 +83,12 @@ class Predictor:
         if not images:
             return []
         return self._classes_or_values(self._outputs(np.stack(images).astype("float32")))
+
+    def prepare_image_array(self, img: np.ndarray) -> np.ndarray:
+        """A decoded uint8 image resized/converted as the model's training data was."""
+        from layerlab.data.images import _resize_array
+
+        return _resize_array(np.asarray(img, dtype=np.uint8), self.spec.prepare.image)
 
     def prepare_image(self, file: Any) -> np.ndarray:
         """Decode an image file (path, bytes, file object) as the model saw its training data."""

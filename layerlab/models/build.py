@@ -60,19 +60,12 @@ class BuildReport:
 # ---- public API -------------------------------------------------------------------------------
 
 
-def resolve_layers(spec: ProjectSpec, info: DataInfo, layers: list[LayerSpec] | None = None) -> list[LayerSpec]:
-    """The body to build: `layers` if given; else spec.model.layers; else, when that list is
-    empty, the spec's template for this data (so a spec holding only a template name builds)."""
-    if layers is not None:
-        return list(layers)
-    if spec.model.layers:
-        return list(spec.model.layers)
-    from layerlab.models.templates import TEMPLATES, default_template, template_layers
+def resolve_layers(spec: ProjectSpec, layers: list[LayerSpec] | None = None) -> list[LayerSpec]:
+    """The body to build: `layers` when given (the Build page's draft), else spec.model.layers.
 
-    name = spec.model.template
-    if name not in TEMPLATES or TEMPLATES.get(name).kind != info.kind:
-        name = default_template(info.kind)
-    return template_layers(name, info)
+    An empty body is allowed where it makes sense: on a table it is a linear model.
+    """
+    return list(spec.model.layers if layers is None else layers)
 
 
 def build_model(spec: ProjectSpec, info: DataInfo, layers: list[LayerSpec] | None = None) -> "keras.Model":
@@ -85,7 +78,7 @@ def build_model(spec: ProjectSpec, info: DataInfo, layers: list[LayerSpec] | Non
     """
     import keras
 
-    body = resolve_layers(spec, info, layers)
+    body = resolve_layers(spec, layers)
     with _no_weights():  # checks shapes and size first, without allocating anything
         _assemble(body, info)
     built = _assemble(body, info)
@@ -103,7 +96,7 @@ def check_model(spec: ProjectSpec, info: DataInfo, layers: list[LayerSpec] | Non
     rows: list[dict[str, Any]] = []
     error: tuple[str, int | None, str] | None = None
     try:
-        body = resolve_layers(spec, info, layers)
+        body = resolve_layers(spec, layers)
         with _no_weights():
             _assemble(body, info, rows)
     except LayerlabError as exc:

@@ -70,7 +70,7 @@ def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | Non
 def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     import keras
 
-    from layerlab import tfdata
+    from layerlab import tf_only
     from layerlab.data.prepare import prepare
     from layerlab.device import describe_training_device
     from layerlab.models.build import build_model, compile_model
@@ -101,9 +101,9 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     x_va, y_va = prepared.part("validation")
     x_te, y_te = prepared.part("test")
     batch = spec.train.batch_size
-    train_ds = tfdata.make_dataset(info, x_tr, y_tr, spec, training=True)
-    val_ds = tfdata.make_dataset(info, x_va, y_va, spec, training=False)
-    test_ds = tfdata.make_dataset(info, x_te, y_te, spec, training=False)
+    train_ds = tf_only.make_dataset(info, x_tr, y_tr, spec, training=True)
+    val_ds = tf_only.make_dataset(info, x_va, y_va, spec, training=False)
+    test_ds = tf_only.make_dataset(info, x_te, y_te, spec, training=False)
     steps = math.ceil(len(y_tr) / batch)
 
     best_path = run_dir / "best.keras"

@@ -42,3 +42,17 @@ def tiny_spec() -> Callable[..., Any]:
                           "model": {"layers": body}, "train": train})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One real finished digits run (3 epochs, in-process), shared by tests that only read it."""
+    from layerlab.project import new_project
+    from layerlab.train.store import RunStore
+    from layerlab.train.trainer import run_training
+
+    store = RunStore(tmp_path_factory.mktemp("digits-runs"))
+    spec = new_project("sample:digits").edit(**{"train.epochs": 3})
+    run = run_training(store, store.create(spec).id)
+    assert run.status == "completed", run.message
+    return run

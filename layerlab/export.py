@@ -1,0 +1,64 @@
+"""Take a trained run away: .keras, a zipped TF-Serving SavedModel, or a checked TFLite file."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from layerlab.errors import LayerlabError
+
+FORMATS = ("keras", "savedmodel", "tflite")
+
+
+def _check_inputs(pred: Any, n: int = 5) -> list[Any]:
+    """A few real test inputs, already at the model's input size, to compare conversions on."""
+    import json
+
+    info = pred.info
+    if info.kind == "images":
+        from layerlab.data.images import open_images
+
+        ev = json.loads((pred.run_dir / "evaluation.json").read_text())
+        src = open_images(pred.spec.data.source)
+        return [pred.prepare_image_array(src.decode(i)).astype("float32") for i in ev["test_indices"][:n]]
+    if info.kind == "series":
+        return [np.asarray(info.extra["last_window"], dtype="float32")]
+    raise LayerlabError(f"TFLite export is not available for {info.kind} models yet.",
+                        "Download the .keras file or the SavedModel instead.")
+
+
+def export_run(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
+    """Write the run's model in `fmt` to `out`; returns what was written and how it was checked."""
+    from layerlab.predict import load_predictor
+
+    if fmt not in FORMATS:
+        raise LayerlabError(f"Unknown export format `{fmt}`.", f"Use one of: {', '.join(FORMATS)}.")
+    run_dir, out = Path(run_dir), Path(out)
+    pred = load_predictor(run_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "keras":
+        shutil.copyfile(run_dir / "model.keras", out)
+        return {"format": fmt, "path": str(out)}
+    from layerlab import tf_only
+
+    if fmt == "savedmodel":
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "model" / "1"  # TF Serving layout: <name>/<version>/
+            signature = tf_only.export_savedmodel(pred.model, pred.info, folder)
+            base = str(out.with_suffix("")) if out.suffix == ".zip" else str(out)
+            made = shutil.make_archive(base, "zip", Path(tmp))
+        return {"format": fmt, "path": made, "signature": signature}
+    check = _check_inputs(pred)
+    try:
+        report = tf_only.export_tflite(pred.model, pred.info, out, check)
+    except RuntimeError as exc:
+        raise LayerlabError(f"The model could not be converted to TensorFlow Lite: {exc}.",
+                            "Download the .keras file or the SavedModel instead.") from None
+    if not report["same_top_class"] and pred.info.task == "classification":
+        raise LayerlabError("The TensorFlow Lite model disagrees with the Keras model on test inputs.",
+                            "Use the .keras file or the SavedModel instead.")
+    return {"format": fmt, "path": str(out), **report}

@@ -1,0 +1,105 @@
+"""Everything that needs TensorFlow itself, not just Keras: tf.data pipelines and SavedModel/TFLite export.
+
+Kept in one module so the rest of the engine runs under any Keras backend.
+Preprocessing and augmentation run here, in the pipeline, not inside the model:
+Keras' augmentation layers are not XLA-compilable and would switch XLA off.
+(Tables are the exception: their categorical lookups live in the training model,
+which the table preparer builds.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from layerlab.data.info import DataInfo
+from layerlab.spec import ProjectSpec
+
+
+def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, training: bool,
+                 batch_size: int | None = None) -> tf.data.Dataset:
+    """Batches for `fit`/`evaluate`: shuffled and augmented only when training."""
+    from layerlab.augment import pipeline
+
+    batch_size = batch_size or spec.train.batch_size
+    if isinstance(x, dict):
+        x = {k: tf.constant(v.astype(str)) if v.dtype == object else v for k, v in x.items()}
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if training:
+        ds = ds.shuffle(min(len(y), 10_000), seed=spec.train.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if info.kind == "images":
+        rescale = 1.0 / 255.0 if spec.prepare.image.rescale else 1.0
+        ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) * rescale, b), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and info.kind != "table":
+        aug = pipeline(spec.prepare.augment, seed=spec.train.seed, info=info)
+        if aug is not None:
+            ds = ds.map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def as_model_inputs(x: Any) -> Any:
+    """NumPy inputs (string object arrays included) as tensors a Keras model can be called on."""
+    if isinstance(x, dict):
+        return {k: as_model_inputs(v) for k, v in x.items()}
+    x = np.asarray(x)
+    return tf.constant(x.astype(str)) if x.dtype == object or x.dtype.kind == "U" else x
+
+
+def _signature(model: Any, info: DataInfo, fixed_batch: bool = False) -> list[Any]:
+    """Input specs for export: images at the model's own size (TFLite needs static sizes)."""
+    batch = 1 if fixed_batch else None
+    if info.kind == "images":
+        return [tf.TensorSpec((batch, *info.input_shape), tf.float32, name="pixels")]
+    if info.kind == "text":
+        return [tf.TensorSpec((batch, 1), tf.string, name="text")]
+    if info.kind == "series":
+        return [tf.TensorSpec((batch, *info.input_shape[:1], len(info.extra["features"])), tf.float32, name="window")]
+    return [{k: tf.TensorSpec((batch, 1), t.dtype, name=k) for k, t in model.input.items()}]
+
+
+def export_savedmodel(model: Any, info: DataInfo, dest: str | Path) -> str:
+    """A TF-Serving SavedModel (`serve` endpoint); returns a description of its signature."""
+    dest = Path(dest)
+    model.export(str(dest), format="tf_saved_model", input_signature=_signature(model, info), verbose=False)
+    loaded = tf.saved_model.load(str(dest))
+    fn = loaded.signatures["serving_default"]
+    ins = {k: f"{v.dtype.name} {v.shape}" for k, v in fn.structured_input_signature[1].items()}
+    outs = {k: f"{v.dtype.name} {v.shape}" for k, v in fn.structured_outputs.items()}
+    return f"signature 'serving_default': inputs {ins}; outputs {outs}"
+
+
+def export_tflite(model: Any, info: DataInfo, dest: str | Path, check: Any) -> dict[str, Any]:
+    """Convert to TensorFlow Lite and check it against the Keras model on `check` inputs.
+
+    Returns {"max_abs_diff", "same_top_class"}; raises RuntimeError naming the failing op/layer.
+    """
+    dest = Path(dest)
+    try:
+        model.export(str(dest), format="litert", input_signature=_signature(model, info, fixed_batch=True), verbose=False)
+    except Exception as exc:  # noqa: BLE001 - translated for the user
+        text = str(exc)
+        culprit = next((ln.strip() for ln in text.splitlines() if "op" in ln.lower() and ("not supported" in ln.lower()
+                        or "failed" in ln.lower())), text.splitlines()[0] if text else type(exc).__name__)
+        raise RuntimeError(culprit[:300]) from None
+    interp = tf.lite.Interpreter(model_path=str(dest))
+    interp.allocate_tensors()
+    in_details = interp.get_input_details()
+    out_index = interp.get_output_details()[0]["index"]
+    diffs, same = [], []
+    for example in check:
+        want = np.asarray(model(example[None] if not isinstance(example, dict) else example, training=False))
+        if isinstance(example, dict):
+            for d in in_details:
+                key = next(k for k in example if d["name"].endswith(k) or k in d["name"])
+                interp.set_tensor(d["index"], np.asarray(example[key], dtype=d["dtype"]))
+        else:
+            interp.set_tensor(in_details[0]["index"], np.asarray(example[None], dtype=in_details[0]["dtype"]))
+        interp.invoke()
+        got = interp.get_tensor(out_index)
+        diffs.append(float(np.max(np.abs(got - want))))
+        same.append(bool(np.argmax(got) == np.argmax(want)))
+    return {"max_abs_diff": max(diffs) if diffs else 0.0, "same_top_class": all(same)}

@@ -125,7 +125,16 @@ class TrainSpec(_Base):
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
     learning_rate: float = Field(1e-3, gt=0, le=1.0)
     seed: int = Field(42, ge=0, le=2**31 - 1)
+    lr_schedule: Literal["constant", "plateau", "cosine", "exponential"] = "constant"
+    lr_decay: float = Field(0.5, gt=0, lt=1, description="plateau: factor per cut; exponential: factor per epoch")
     early_stopping_patience: int = Field(0, ge=0, le=100, description="0 turns early stopping off")
+    early_stopping_metric: Literal["val_loss", "val_accuracy", "val_mae"] = "val_loss"
+    restore_best_weights: bool = True
+    keep_best_checkpoint: bool = True
+    mixed_precision: bool = Field(False, description="float16 compute on a GPU (no effect on a CPU)")
+    xla: bool = Field(False, description="compile the training step with XLA (helps most on a GPU)")
+    init_from_run: str | None = Field(None, max_length=64, pattern=r"^[0-9]{8}-[0-9]{6}-[a-f0-9]{6}$",
+                                      description="fine-tune: start from this run's best weights")
 
 
 class ProjectSpec(_Base):

@@ -44,6 +44,27 @@ def dispatch(store: RunStore) -> list[str]:
     return started
 
 
+def continue_run(store: RunStore, run_id: str, epochs: int, owner: str | None = None) -> Run:
+    """Train a finished or stopped run for `epochs` more, from its last weights, in the same run."""
+    import json
+
+    from layerlab.errors import LayerlabError
+
+    run = store.get(run_id)
+    if run is None or (owner is not None and run.owner not in (None, owner)):
+        raise LayerlabError("That run cannot be continued from this session.")
+    if run.active:
+        raise LayerlabError("The run is still training.", "Wait for it to finish, or stop it first.")
+    if not (run.path / "last.weights.h5").exists():
+        raise LayerlabError("This run has no saved weights to continue from.", "Start a new run instead.")
+    done = max([r["epoch"] for r in store.metrics(run_id, scope="epoch")] or [0])
+    (run.path / "continue.json").write_text(json.dumps({"from_epoch": done, "epochs": int(epochs)}), encoding="utf-8")
+    store.update(run_id, status="queued", message=f"Continuing for {epochs} more epoch(s).", stop_requested=0,
+                 ended=None)
+    dispatch(store)
+    return store.get(run_id)  # type: ignore[return-value]
+
+
 def stop_run(store: RunStore, run_id: str, owner: str | None = None) -> bool:
     """Ask the run to stop (it keeps its best weights); False if it is not the owner's."""
     return store.request_stop(run_id, owner=owner)

@@ -76,12 +76,22 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     from layerlab.models.build import build_model, compile_model
     from layerlab.train.callbacks import StoreCallback
 
+    from layerlab.device import NO_GPU
+
     run_dir = run.path
     spec = load_spec(run_dir / "project.json")
-    keras.utils.set_random_seed(spec.train.seed)
+    resume = _resume_point(run_dir)
+    keras.utils.set_random_seed(spec.train.seed + (resume[0] if resume else 0))
     device = describe_training_device()
+    gpu = device != NO_GPU
     store.update(run.id, device=device)
     log(f"Device: {device}. Keras {keras.__version__}, backend {keras.backend.backend()}.")
+    if spec.train.mixed_precision:
+        if gpu:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+            log("Mixed precision on: float16 compute, float32 weights and outputs.")
+        else:
+            log("Mixed precision was asked for but needs a GPU; training in float32.")
 
     log(f"Preparing data from {spec.data.source} …")
     prepared = prepare(spec)
@@ -95,7 +105,15 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     core = build_model(spec, info)
     model = prepared.train_model(core)
     compile_model(model, spec.train, info)
+    if gpu:
+        model.jit_compile = spec.train.xla  # the setter falls back (with a warning) when a layer can't be compiled
+        log(f"XLA compilation {'on' if model.jit_compile else 'off'}.")
     log(f"Model `{spec.model.template}`: {core.count_params():,} parameters.")
+    if resume:
+        model.load_weights(run_dir / "last.weights.h5")
+        log(f"Continuing from epoch {resume[0]} for {resume[1]} more epoch(s).")
+    elif spec.train.init_from_run:
+        _load_from_run(model, store, spec.train.init_from_run, log)
 
     x_tr, y_tr = prepared.part("train")
     x_va, y_va = prepared.part("validation")
@@ -107,23 +125,31 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     steps = math.ceil(len(y_tr) / batch)
 
     best_path = run_dir / "best.keras"
+    first_epoch = resume[0] if resume else 0
+    epochs = first_epoch + (resume[1] if resume else spec.train.epochs)
     cb = StoreCallback(store, run.id, steps, batch, echo=log)
-    callbacks: list = [cb, keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True)]
+    cb.epoch = first_epoch
+    callbacks: list = [cb, *_schedule_callbacks(spec, keras, epochs)]
+    if spec.train.keep_best_checkpoint:
+        callbacks.append(keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True))
     if spec.train.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.train.early_stopping_patience,
-                                                       restore_best_weights=True))
+        metric = _monitor(spec.train.early_stopping_metric, info)
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=metric, mode="min" if metric.endswith(("loss", "mae")) else "max",
+            patience=spec.train.early_stopping_patience, restore_best_weights=spec.train.restore_best_weights))
     class_weight = _class_weights(y_tr, info.n_classes) if spec.prepare.class_weights and info.task == "classification" else None
-    log(f"Training for up to {spec.train.epochs} epochs, batch size {batch} ({steps} steps per epoch).")
-    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.train.epochs, callbacks=callbacks, verbose=0,
-                        shuffle=False, class_weight=class_weight)
-    (run_dir / "history.json").write_text(json.dumps(
-        {k: [float(v) for v in vals] for k, vals in history.history.items()}, indent=1), encoding="utf-8")
+    log(f"Training for up to {epochs - first_epoch} epochs, batch size {batch} ({steps} steps per epoch).")
+    store.update(run.id, epochs=epochs)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first_epoch, callbacks=callbacks,
+                        verbose=0, shuffle=False, class_weight=class_weight)
+    model.save_weights(run_dir / "last.weights.h5")
+    _append_history(run_dir / "history.json", history.history)
 
     if cb.bad_loss is not None:
         return "failed", (f"The loss became {cb.bad_loss} (not a number) in epoch {cb.epoch + 1}, so training stopped. "
                           "Lower the learning rate, and check that the inputs are scaled (e.g. rescale images to [0, 1]).")
 
-    if best_path.exists():
+    if best_path.exists() and spec.train.restore_best_weights:
         best = keras.saving.load_model(best_path, compile=False)
         model.set_weights(best.get_weights())
         log("Using the weights of the best epoch (lowest validation loss).")
@@ -140,6 +166,63 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     if cb.stop_requested:
         return "stopped", f"Stopped by request after epoch {cb.epoch + 1}; the best weights were kept."
     return "completed", f"Finished: test {shown}."
+
+
+def _resume_point(run_dir: Path) -> tuple[int, int] | None:
+    """(epochs done, epochs to add) when this run is being continued, else None."""
+    path = run_dir / "continue.json"
+    if not path.exists() or not (run_dir / "last.weights.h5").exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.unlink()
+    return int(data["from_epoch"]), int(data["epochs"])
+
+
+def _append_history(path: Path, new: dict) -> None:
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for k, vals in new.items():
+        old.setdefault(k, []).extend(float(v) for v in vals)
+    path.write_text(json.dumps(old, indent=1), encoding="utf-8")
+
+
+def _monitor(metric: str, info) -> str:
+    """The early-stopping metric, adjusted to what the task logs (accuracy vs mae)."""
+    if info.task == "classification" and metric == "val_mae":
+        return "val_accuracy"
+    if info.task != "classification" and metric == "val_accuracy":
+        return "val_mae"
+    return metric
+
+
+def _schedule_callbacks(spec, keras, epochs: int) -> list:
+    t = spec.train
+    if t.lr_schedule == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=t.lr_decay, patience=2, min_lr=t.learning_rate * 1e-3)]
+    if t.lr_schedule == "cosine":
+        return [keras.callbacks.LearningRateScheduler(
+            lambda e, lr: t.learning_rate * 0.5 * (1 + math.cos(math.pi * e / max(1, epochs))))]
+    if t.lr_schedule == "exponential":
+        return [keras.callbacks.LearningRateScheduler(lambda e, lr: t.learning_rate * t.lr_decay ** e)]
+    return []
+
+
+def _load_from_run(model, store: RunStore, run_id: str, log: RunLog) -> None:
+    """Fine-tuning: start from another run's best (or last) weights; the shapes must match."""
+    import keras
+
+    source = store.get(run_id)
+    if source is None:
+        raise LayerlabError(f"The run `{run_id}` to start from no longer exists.", "Pick another run, or train from scratch.")
+    best = source.path / "best.keras"
+    try:
+        if best.exists():
+            model.set_weights(keras.saving.load_model(best, compile=False).get_weights())
+        else:
+            model.load_weights(source.path / "last.weights.h5")
+    except (ValueError, OSError, FileNotFoundError) as exc:
+        raise LayerlabError(f"The weights of run `{source.name}` do not fit this model ({str(exc)[:120]}).",
+                            "Fine-tune only with the same layers and data, or train from scratch.") from None
+    log(f"Starting from the weights of run `{source.name}` ({run_id}).")
 
 
 def _class_weights(y: np.ndarray, n: int) -> dict[int, float]:

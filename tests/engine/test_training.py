@@ -187,3 +187,40 @@ def test_cli_trains_a_zip_of_500_rgb_images_in_8_classes(tmp_path):
     m = summary["metrics"]
     assert m["accuracy"] >= m["baseline_accuracy"] + 0.5, m
     assert "2 file(s) skipped" in r.stdout and "corrupt.jpg" in r.stdout
+
+
+def test_continue_training_appends_epochs_in_the_same_run(tmp_path):
+    from layerlab.train.runner import continue_run
+
+    store = RunStore(tmp_path)
+    run = run_training(store, store.create(digits(epochs=2), owner="a").id)
+    with pytest.raises(Exception, match="cannot be continued"):
+        continue_run(store, run.id, 2, owner="b")
+    continue_run(store, run.id, 2, owner="a")
+    done = wait(store, run.id, timeout=180)
+    assert done.status == "completed", done.message
+    epochs = [r["epoch"] for r in store.metrics(run.id, scope="epoch")]
+    assert epochs == [1, 2, 3, 4]
+    assert len(json.loads((done.path / "history.json").read_text())["loss"]) == 4
+
+
+def test_fine_tune_starts_from_another_runs_weights(tmp_path):
+    store = RunStore(tmp_path)
+    base = run_training(store, store.create(digits(epochs=3)).id)
+    spec = digits(epochs=1, init_from_run=base.id, learning_rate=1e-4)
+    tuned = run_training(store, store.create(spec).id)
+    assert tuned.status == "completed", tuned.message
+    assert "Starting from the weights of run" in (tuned.path / "log.txt").read_text()
+    first = store.metrics(tuned.id, scope="epoch")[0]
+    scratch = store.metrics(base.id, scope="epoch")[0]
+    assert first["loss"] < scratch["loss"]  # it did not start from random weights
+
+
+@pytest.mark.parametrize("schedule", ["plateau", "cosine", "exponential"])
+def test_learning_rate_schedules_change_the_rate(tmp_path, schedule):
+    store = RunStore(tmp_path)
+    run = run_training(store, store.create(digits(epochs=3, lr_schedule=schedule, lr_decay=0.5)).id)
+    rates = [r["learning_rate"] for r in store.metrics(run.id, scope="epoch")]
+    assert run.status == "completed" and len(rates) == 3
+    if schedule != "plateau":
+        assert rates[2] < rates[0]

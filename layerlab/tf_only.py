@@ -46,7 +46,7 @@ def as_model_inputs(x: Any) -> Any:
     if isinstance(x, dict):
         return {k: as_model_inputs(v) for k, v in x.items()}
     x = np.asarray(x)
-    return tf.constant(x.astype(str)) if x.dtype == object or x.dtype.kind == "U" else x
+    return tf.constant(x.astype(str)) if x.dtype == object or x.dtype.kind == "U" else tf.constant(x)
 
 
 def _signature(model: Any, info: DataInfo, fixed_batch: bool = False) -> list[Any]:

@@ -306,9 +306,9 @@ def _prepare_series(spec: ProjectSpec, progress: Callable[[float], None] | None)
     if spec.data.date:
         _check_column(df, spec.data.date, "date")
     features, targets = series_columns(df, spec)
-    sf = prepare_series(df, spec.data.date, features)
+    sf = fill_gaps(prepare_series(df, spec.data.date, features), spec.prepare.series.fill)
     notes = list(sf.notes)
-    frame = fill_gaps(sf.frame, spec.prepare.series.fill)
+    frame = sf.frame
     values = frame[features].to_numpy(dtype="float64")
     if np.isnan(values).any():
         frame = frame.dropna(subset=features).reset_index(drop=True)

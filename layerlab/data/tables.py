@@ -408,8 +408,8 @@ def _check_columns(n: int, src: _Source) -> None:
 def _check_rows(n: int, src: _Source, at_least: bool = False) -> None:
     lim = limits().rows
     if n > lim:
-        more = "more than " if at_least else ""
-        raise DataError(f"{src.label} has {more}{lim:,} rows; the limit is {lim:,}.",
+        count = f"more than {lim:,}" if at_least else f"{n:,}"
+        raise DataError(f"{src.label} has {count} rows; the limit is {lim:,}.",
                         "Use a sample of the rows, or raise LAYERLAB_ROWS.")
 
 
@@ -433,7 +433,9 @@ def _read_delimited(src: _Source, encoding: str, text_head: str, prefer_tab: boo
     notes: list[str] = []
     if delimiter != ",":
         notes.append(f"Columns are separated by {_DELIMITER_WORDS[delimiter]}.")
-    frame = _parse_csv(src, encoding, delimiter, names, quoted='"' in sniff)
+    if src.size <= HEADER_BYTES and (end < 0 or not text_head[end:].strip()):
+        raise _no_rows(src, names)
+    frame = _parse_csv(src, encoding, delimiter, names, quoted='"' in sniff, header_chars=max(end, 0))
     if frame.shape[0] == 0:
         raise _no_rows(src, names)
     if delimiter != ",":
@@ -448,13 +450,13 @@ def _public_encoding(encoding: str) -> str:
     return "utf-16" if encoding.startswith("utf-16") else encoding
 
 
-def _parse_csv(src: _Source, encoding: str, delimiter: str, names: list[str], quoted: bool) -> pd.DataFrame:
+def _parse_csv(src: _Source, encoding: str, delimiter: str, names: list[str], quoted: bool, header_chars: int) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     def options(threads: bool) -> dict[str, Any]:
         return {
-            "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK_BYTES, use_threads=threads,
+            "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=max(_BLOCK_BYTES, 8 * header_chars), use_threads=threads,
                                               encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding),
             "parse_options": pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                                 newlines_in_values=quoted, ignore_empty_lines=True),

@@ -131,6 +131,7 @@ class TransformerEncoder(keras.layers.Layer):
         self.ff2 = None
         self.drop1 = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.drop2 = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+        self.supports_masking = True  # padding (from a masking embedding) is not attended to, and passes on
 
     def build(self, input_shape):
         self.attention.build(input_shape, input_shape)
@@ -140,8 +141,9 @@ class TransformerEncoder(keras.layers.Layer):
         self.ff2.build(tuple(input_shape[:-1]) + (self.ff_dim,))
         self.norm2.build(input_shape)
 
-    def call(self, x, training=None):
-        a = self.attention(x, x, use_causal_mask=self.causal, training=training)
+    def call(self, x, training=None, mask=None):
+        attention_mask = None if mask is None else keras.ops.expand_dims(keras.ops.cast(mask, "bool"), 1)
+        a = self.attention(x, x, attention_mask=attention_mask, use_causal_mask=self.causal, training=training)
         x = self.norm1(x + self.drop1(a, training=training))
         f = self.ff2(self.ff1(x))
         return self.norm2(x + self.drop2(f, training=training))
@@ -174,6 +176,10 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def call(self, x):
         steps = keras.ops.arange(0, keras.ops.shape(x)[-1])
         return self.tokens(x) + self.positions(steps)
+
+    def compute_mask(self, x, mask=None):
+        # Token id 0 is padding: later layers (attention, pooling) skip it.
+        return keras.ops.not_equal(x, 0)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.embed_dim,)

@@ -401,8 +401,9 @@ def _pos() -> Any:
 
 @LAYERS.register("Embedding", "Text", "Turns each token id into a learned vector: the first layer for text.",
                  Param("output_dim", "int", 64, "Length of each token's vector.", min=2, max=2048),
+                 Param("mask_padding", "bool", True, "Ignore the padding after short texts (pooling and recurrent layers skip it)."),
                  needs="tokens", uses_info=True)
-def _embedding(output_dim: int, *, info: Any) -> Any:
+def _embedding(output_dim: int, mask_padding: bool, *, info: Any) -> Any:
     import keras
 
-    return keras.layers.Embedding(_info_value(info, "vocab_size", "Embedding"), output_dim)
+    return keras.layers.Embedding(_info_value(info, "vocab_size", "Embedding"), output_dim, mask_zero=mask_padding)

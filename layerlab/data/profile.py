@@ -1,0 +1,576 @@
+"""Understanding a table: what each column holds, what the columns are for, what is wrong.
+
+- `profile(df)` types every column (numeric, categorical, text, datetime, boolean, id,
+  constant) with missing and unique counts, examples and numeric summaries. It is
+  vectorised and samples for the expensive checks (dates, text lengths), so a
+  1,000,000 × 20 table profiles in a few seconds.
+- `infer_roles(df)` proposes the data kind, the task and each column's role (target,
+  text, date, features, ignored) and says why in `notes`.
+- `health_report(df, roles)` lists what a beginner should fix or know before training,
+  each finding with a plain-words action.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+COLUMN_TYPES = ("numeric", "categorical", "text", "datetime", "boolean", "id", "constant")
+KINDS = ("table", "text", "series")
+
+_SAMPLE = 2000
+_DATE_SAMPLE = 500
+_CHECK_ROWS = 200_000  # leak checks run on at most this many rows
+_TEXT_MEAN_CHARS = 30
+_BOOL_WORDS = {"true", "false", "yes", "no", "y", "n", "t", "f"}
+
+_ID_NAME = re.compile(r"^(id|uuid|guid|index|idx|key|rowid|row[_ ]?id|row[_ ]?num(ber)?|record[_ ]?id)$"
+                      r"|[_\s.-]id$|^id[_\s.-]|^unnamed: ?\d+$", re.I)
+_ID_CAMEL = re.compile(r"[a-z](Id|ID)$")
+_YEAR_NAME = re.compile(r"^(year|yr|years|jahr|annee|année|año|anio)$|[_\s](year|yr)$|^(year|yr)[_\s]", re.I)
+_DATE_NAME = re.compile(r"date|time|^ds$|^day$|^week|^month|^period$|^year$|timestamp", re.I)
+_DATEISH = r"[-/:\s]|\d\.\d{1,2}\.\d|[A-Za-z]{3}"
+_TARGET_NAMES = ("target", "label", "labels", "class", "y", "species", "outcome", "diagnosis", "survived", "churn",
+                 "category", "sentiment", "class_label", "result", "response", "price", "quality", "grade")
+_VALUE_NAMES = ("value", "values", "y", "count", "counts", "sales", "amount", "total", "demand", "target", "price", "close")
+_TEXT_NAMES = ("text", "review", "message", "sms", "tweet", "content", "body", "comment", "sentence", "description", "title")
+
+
+# --------------------------------------------------------------------------- profile
+
+
+@dataclass
+class ColumnProfile:
+    """One column: its inferred type, how complete it is, and a few examples.
+
+    `type` is one of COLUMN_TYPES; `why` says in plain words why that type was chosen.
+    `min`, `max` and `mean` are set for numeric (and boolean 0/1) columns; `mean_length`
+    (characters, sampled) for text and categorical columns.
+    """
+
+    name: str
+    type: str
+    dtype: str
+    missing: int
+    missing_pct: float
+    unique: int
+    examples: list[Any]
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    mean_length: float | None = None
+    why: str = ""
+
+
+@dataclass
+class TableProfile:
+    """A table at a glance: `rows`, `columns` and one ColumnProfile per column (in order)."""
+
+    rows: int
+    columns: int
+    column_profiles: list[ColumnProfile]
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        for c in self.column_profiles:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def names(self, *types: str) -> list[str]:
+        """Column names of the given types (all columns when none are given), in table order."""
+        return [c.name for c in self.column_profiles if not types or c.type in types]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per column, for display."""
+        return pd.DataFrame([{
+            "column": c.name, "type": c.type, "missing": c.missing, "missing %": round(c.missing_pct, 1),
+            "unique": c.unique, "examples": ", ".join(str(e) for e in c.examples),
+            "min": c.min, "max": c.max, "mean": c.mean,
+        } for c in self.column_profiles])
+
+
+def profile(df: pd.DataFrame) -> TableProfile:
+    """Profile every column of `df` (see ColumnProfile); fast on a million rows."""
+    n = len(df)
+    rng = np.random.default_rng(0)
+    cols = [_profile_column(str(df.columns[i]), df.iloc[:, i], n, rng) for i in range(df.shape[1])]
+    return TableProfile(rows=n, columns=df.shape[1], column_profiles=cols)
+
+
+def _is_id_name(name: str) -> bool:
+    return bool(_ID_NAME.search(name.strip()) or _ID_CAMEL.search(name.strip()))
+
+
+def _sample_nonnull(s: pd.Series, k: int, rng: np.random.Generator) -> pd.Series:
+    """Up to k non-missing values picked at random positions (cheap on long columns)."""
+    n = len(s)
+    if n <= 4 * k:
+        values = s.dropna()
+        return values if len(values) <= k else values.sample(n=k, random_state=0)
+    idx = np.sort(rng.choice(n, size=4 * k, replace=False))
+    values = s.iloc[idx].dropna()
+    if len(values) < k:
+        values = s.dropna()
+        if len(values) > k:
+            values = values.sample(n=k, random_state=0)
+    return values.head(k)
+
+
+def _python(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ") if (value.hour or value.minute or value.second) else value.date().isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str) and len(value) > 60:
+        return value[:57] + "…"
+    return value
+
+
+def _examples(s: pd.Series, k: int = 5) -> list[Any]:
+    head = s.iloc[:5000].dropna()
+    if head.empty:
+        head = s.dropna()
+    values = pd.unique(head.head(1000))
+    return [_python(v) for v in values[:k]]
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """String view of an object/str column (mixed objects are shown as their text)."""
+    if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        return s
+    return s.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore").astype("str")
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    v = values.head(_DATE_SAMPLE).astype("str")
+    if v.empty or v.str.len().mean() < 6 or not v.str.contains(r"\d").mean() > 0.9:
+        return False
+    if not v.str.contains(_DATEISH, regex=True).mean() > 0.9:
+        return False
+    return read_dates(v).notna().mean() >= 0.95
+
+
+def read_dates(v: pd.Series) -> pd.Series:
+    """The best of a few date readings (inferred format, day first, mixed); NaT where none works."""
+    best = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kw in ({}, {"dayfirst": True}, {"format": "mixed"}, {"format": "mixed", "dayfirst": True}):
+            try:
+                parsed = pd.to_datetime(v, errors="coerce", **kw)
+            except (ValueError, TypeError, OverflowError):
+                continue
+            if best is None or parsed.notna().sum() > best.notna().sum():
+                best = parsed
+            if best.notna().all():
+                break
+    return best if best is not None else pd.Series(pd.NaT, index=v.index)
+
+
+def _profile_column(name: str, s: pd.Series, n: int, rng: np.random.Generator) -> ColumnProfile:
+    missing = int(s.isna().sum())
+    nonnull = n - missing
+    pct = 100.0 * missing / n if n else 0.0
+    base = {"name": name, "dtype": str(s.dtype), "missing": missing, "missing_pct": pct}
+    if nonnull == 0:
+        return ColumnProfile(type="constant", unique=0, examples=[], why="every value is missing", **base)
+    unique = int(s.nunique(dropna=True))
+    examples = _examples(s)
+    if unique <= 1:
+        return ColumnProfile(type="constant", unique=unique, examples=examples, why="it holds a single value", **base)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return ColumnProfile(type="boolean", unique=unique, examples=examples, why="true/false values", **base)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return ColumnProfile(type="datetime", unique=unique, examples=examples, why="dates and times", **base)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return _numeric_column(s, unique, nonnull, n, examples, base)
+    return _string_column(s, unique, nonnull, n, examples, base, rng)
+
+
+def _numeric_column(s: pd.Series, unique: int, nonnull: int, n: int, examples: list[Any], base: dict[str, Any]) -> ColumnProfile:
+    lo, hi, mean = float(s.min()), float(s.max()), float(s.mean())
+    stats = {"min": lo, "max": hi, "mean": mean}
+    name = base["name"]
+    if unique == 2 and set(pd.unique(s.dropna())) <= {0, 1}:
+        return ColumnProfile(type="boolean", unique=unique, examples=examples, why="only the values 0 and 1", **stats, **base)
+    integral = pd.api.types.is_integer_dtype(s.dtype) or bool(np.all(np.mod(s.dropna().to_numpy()[:_SAMPLE], 1) == 0))
+    if integral and _YEAR_NAME.search(name) and lo >= 1000 and hi <= 2999 and unique >= 0.8 * nonnull:
+        return ColumnProfile(type="datetime", unique=unique, examples=examples, why="years (a time axis)", **stats, **base)
+    if pd.api.types.is_integer_dtype(s.dtype) and unique == n:
+        if _is_id_name(name):
+            return ColumnProfile(type="id", unique=unique, examples=examples, why="its name says ID and every value differs", **stats, **base)
+        if (s.is_monotonic_increasing or s.is_monotonic_decreasing) and n > 2:
+            steps = np.diff(s.to_numpy()[: 10 * _SAMPLE])
+            if np.median(np.abs(steps)) == 1:
+                return ColumnProfile(type="id", unique=unique, examples=examples,
+                                     why="it counts up 1, 2, 3… like a row number", **stats, **base)
+    if _is_id_name(name) and integral and unique >= 0.95 * nonnull and unique > 2:
+        return ColumnProfile(type="id", unique=unique, examples=examples, why="its name says ID and nearly every value differs", **stats, **base)
+    return ColumnProfile(type="numeric", unique=unique, examples=examples, why="numbers", **stats, **base)
+
+
+def _string_column(s: pd.Series, unique: int, nonnull: int, n: int, examples: list[Any], base: dict[str, Any],
+                   rng: np.random.Generator) -> ColumnProfile:
+    sample = as_text(_sample_nonnull(s, _SAMPLE, rng))
+    lengths = sample.str.len()
+    mean_length = float(lengths.mean()) if len(lengths) else 0.0
+    words = float(sample.str.count(r"\s+").mean() + 1) if len(sample) else 0.0
+    ratio = unique / nonnull
+    kw = {"unique": unique, "examples": examples, "mean_length": mean_length, **base}
+    if unique == 2:
+        values = {str(v).strip().lower() for v in pd.unique(s.dropna())}
+        if values <= _BOOL_WORDS:
+            return ColumnProfile(type="boolean", why="two yes/no values", **kw)
+    if _looks_like_dates(sample):
+        return ColumnProfile(type="datetime", why="text that reads as dates", **kw)
+    if (mean_length >= _TEXT_MEAN_CHARS or words >= 5) and ratio >= 0.2 and unique >= min(20, 0.5 * nonnull):
+        return ColumnProfile(type="text", why=f"free text ({mean_length:.0f} characters on average, mostly different)", **kw)
+    if unique == n and (_is_id_name(base["name"]) or (mean_length < _TEXT_MEAN_CHARS and words < 1.5)) and n > 2:
+        return ColumnProfile(type="id", why="a different short code on every row", **kw)
+    if _is_id_name(base["name"]) and ratio >= 0.95 and unique > 2:
+        return ColumnProfile(type="id", why="its name says ID and nearly every value differs", **kw)
+    return ColumnProfile(type="categorical", why=f"{unique:,} distinct labels", **kw)
+
+
+# --------------------------------------------------------------------------- roles
+
+
+@dataclass
+class Roles:
+    """What each column is for. `features` are the input columns (for `text` the input is
+    the `text` column; for `series` they are extra numeric inputs besides the target);
+    `ignore` are left out, each with a reason in `notes`."""
+
+    kind: str
+    task: str
+    target: str | None = None
+    text: str | None = None
+    date: str | None = None
+    features: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _by_name(names: list[str], wanted: tuple[str, ...]) -> str | None:
+    normal = {_norm(n): n for n in reversed(names)}
+    for w in wanted:
+        if w in normal:
+            return normal[w]
+    return None
+
+
+def _classification_target(df: pd.DataFrame, p: TableProfile, target: str) -> bool:
+    """Labels (non-numeric, yes/no) or a few whole numbers (≤ 20 distinct and < 5% of rows)."""
+    c = p[target]
+    if c.type != "numeric":
+        return c.type in ("categorical", "boolean", "text", "id", "constant")
+    values = df[target].dropna().to_numpy()
+    integral = pd.api.types.is_integer_dtype(df[target].dtype) or bool(np.all(np.mod(values, 1) == 0))
+    return bool(integral and c.unique <= 20 and c.unique < 0.05 * p.rows)
+
+
+def infer_roles(df: pd.DataFrame, kind: str | None = None, prof: TableProfile | None = None) -> Roles:
+    """Propose the kind, task and column roles for `df`.
+
+    Args:
+        df: the table.
+        kind: 'table', 'text' or 'series' to force the kind; None to infer it.
+        prof: a profile of `df` already computed (saves time).
+
+    Heuristics: a date column (mostly one row per date) with numeric columns is a
+    series to forecast; a long free-text column with a low-cardinality column is text
+    classification; otherwise a table whose target is a column named like
+    target/label/class/species/… or else the last usable column.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"Invalid value received for argument `kind`. Expected one of: {', '.join(KINDS)}. Received: kind={kind!r}")
+    p = prof or profile(df)
+    dates = [c.name for c in p.column_profiles if c.type == "datetime" and c.unique >= 0.8 * (p.rows - c.missing)]
+    numeric = p.names("numeric")
+    texts = sorted(p.names("text"), key=lambda n: -(p[n].mean_length or 0))
+    low_card = [c.name for c in p.column_profiles
+                if c.type in ("categorical", "boolean", "numeric") and 2 <= c.unique <= 20 and c.unique <= max(2, p.rows / 2)]
+    if kind is None:
+        if dates and numeric:
+            kind = "series"
+        elif texts and low_card:
+            kind = "text"
+        else:
+            kind = "table"
+    if kind == "series":
+        return _series_roles(p, dates, numeric)
+    if kind == "text":
+        return _text_roles(p, texts, low_card)
+    return _table_roles(df, p)
+
+
+def _unusable(p: TableProfile, keep: set[str]) -> tuple[list[str], list[str]]:
+    ignore, notes = [], []
+    for c in p.column_profiles:
+        if c.name in keep:
+            continue
+        if c.type == "id":
+            ignore.append(c.name)
+            notes.append(f"`{c.name}` looks like a row ID ({c.why}); it is ignored because an ID teaches the model nothing.")
+        elif c.type == "constant":
+            ignore.append(c.name)
+            notes.append(f"`{c.name}` is ignored: {c.why}, so it carries no information.")
+    return ignore, notes
+
+
+def _series_roles(p: TableProfile, dates: list[str], numeric: list[str]) -> Roles:
+    date = _by_name(dates, ("date", "ds", "time", "datetime", "timestamp", "day", "week", "month", "year")) or (dates[0] if dates else None)
+    notes = []
+    if date is None:
+        notes.append("No date column: rows are taken in file order, one time step per row.")
+    else:
+        notes.append(f"`{date}` is the time axis.")
+    if not numeric:
+        return Roles("series", "forecasting", None, None, date, [], [], notes + ["No numeric column to forecast was found."])
+    named = _by_name(numeric, _VALUE_NAMES)
+    target = named or numeric[0]
+    how = "because of its name" if named else "as the first numeric column"
+    notes.append(f"Forecasting `{target}` ({how}).")
+    features = [c for c in numeric if c != target]
+    if features:
+        notes.append(f"Other numeric columns ({', '.join(features)}) are extra inputs.")
+    keep = {target, *features, *([date] if date else [])}
+    ignore, more = _unusable(p, keep)
+    notes += more
+    others = [c for c in p.names() if c not in keep and c not in ignore]
+    if others:
+        ignore += others
+        notes.append(f"Series models use numeric columns only: {', '.join(others)} {'is' if len(others) == 1 else 'are'} ignored.")
+    return Roles("series", "forecasting", target, None, date, features, ignore, notes)
+
+
+def _text_roles(p: TableProfile, texts: list[str], low_card: list[str]) -> Roles:
+    notes = []
+    if not texts:  # forced kind: take the longest string column
+        strings = sorted((c for c in p.column_profiles if c.type in ("categorical", "id") and c.mean_length),
+                         key=lambda c: -(c.mean_length or 0))
+        texts = [c.name for c in strings]
+    text = _by_name(texts, _TEXT_NAMES) or (texts[0] if texts else None)
+    if text:
+        notes.append(f"`{text}` is the text to read ({p[text].why}).")
+    candidates = [c for c in low_card if c != text]
+    target = _by_name(candidates, _TARGET_NAMES) or (min(candidates, key=lambda n: p[n].unique) if candidates else None)
+    if target:
+        notes.append(f"`{target}` is the label to predict ({p[target].unique} classes).")
+    else:
+        notes.append("No column with a few labels was found to predict; choose the target yourself.")
+    ignore = [c for c in p.names() if c not in (text, target)]
+    if ignore:
+        notes.append(f"Text models read only the text: {', '.join(ignore)} {'is' if len(ignore) == 1 else 'are'} ignored.")
+    return Roles("text", "classification", target, text, None, [], ignore, notes)
+
+
+def _table_roles(df: pd.DataFrame, p: TableProfile) -> Roles:
+    notes = []
+    usable = [c.name for c in p.column_profiles if c.type not in ("id", "constant", "datetime", "text")]
+    target = _by_name(p.names(), _TARGET_NAMES)
+    if target is not None:
+        notes.append(f"`{target}` is the target because of its name.")
+    elif usable:
+        target = usable[-1]
+        notes.append(f"`{target}` is the target as the last column; change it if you want to predict another one.")
+    else:
+        target = None
+        notes.append("No column can serve as the target; choose one yourself.")
+    task = "classification" if target is not None and _classification_target(df, p, target) else "regression"
+    if target is not None:
+        c = p[target]
+        notes.append(f"Task: {task} ({'labels' if task == 'classification' else 'numbers'}: {c.unique:,} distinct values).")
+    keep = {target} if target else set()
+    ignore, more = _unusable(p, keep)
+    notes += more
+    for c in p.column_profiles:
+        if c.name in keep or c.name in ignore:
+            continue
+        if c.type == "datetime":
+            ignore.append(c.name)
+            notes.append(f"`{c.name}` holds dates, which table models do not use directly; it is ignored.")
+        elif c.type == "text":
+            ignore.append(c.name)
+            notes.append(f"`{c.name}` is free text, which table models do not read; it is ignored (use the text kind for it).")
+    features = [c for c in p.names() if c not in keep and c not in ignore]
+    return Roles("table", task, target, None, None, features, ignore, notes)
+
+
+# --------------------------------------------------------------------------- health
+
+
+@dataclass
+class Finding:
+    """One thing to know before training: `level` is 'error' (must fix), 'warning' or 'info'."""
+
+    level: str
+    title: str
+    detail: str
+    action: str
+
+
+_LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def health_report(df: pd.DataFrame, roles: Roles, prof: TableProfile | None = None) -> list[Finding]:
+    """Problems a beginner can act on: errors first, then warnings, then information."""
+    p = prof or profile(df)
+    out: list[Finding] = []
+    named = [r for r in (roles.target, roles.text, roles.date, *roles.features) if r]
+    missing_cols = [c for c in named if c not in df.columns]
+    if missing_cols:
+        out.append(Finding("error", "Column not found", f"{', '.join(f'`{c}`' for c in missing_cols)} "
+                           f"{'is' if len(missing_cols) == 1 else 'are'} not in the data.",
+                           "Choose columns that exist in the table."))
+        return out
+    n = len(df)
+    if roles.kind in ("table", "text") and not roles.target:
+        out.append(Finding("error", "No target", "No column is chosen as the target to predict.", "Choose the target column."))
+    if roles.kind == "text":
+        out += _text_checks(df, roles)
+    if roles.target:
+        out += _target_checks(df, roles, p)
+    out += _duplicate_checks(df, roles)
+    for c in p.column_profiles:
+        if c.name in (roles.target, roles.text):
+            continue
+        if c.type == "constant" and c.missing < n:
+            out.append(Finding("info", f"Constant column `{c.name}`", f"`{c.name}` has the same value ({c.examples[0]!r}) on every row.",
+                               "It carries no information; leave it out (it is ignored)."))
+        elif c.type == "id":
+            out.append(Finding("info", f"ID column `{c.name}`", f"`{c.name}` looks like a row ID: {c.why}.",
+                               "Leave it out of the inputs: a model cannot learn from IDs (it is ignored)."))
+        if c.missing_pct > 50 and c.name not in roles.ignore:
+            level = "warning"
+            detail = f"{c.missing_pct:.0f}% of the values in `{c.name}` are missing ({c.missing:,} of {n:,})."
+            out.append(Finding(level, f"Mostly missing: `{c.name}`", detail,
+                               "Leave the column out, or check why it is empty; the model will fill the gaps with a default."))
+    if roles.target and roles.kind in ("table", "text") and roles.task in ("classification", "regression"):
+        out += _leak_checks(df, roles, p)
+    out.sort(key=lambda f: _LEVEL_ORDER[f.level])
+    return out
+
+
+def _text_checks(df: pd.DataFrame, roles: Roles) -> list[Finding]:
+    if not roles.text:
+        return [Finding("error", "No text column", "No column is chosen as the text to read.", "Choose the column that holds the texts.")]
+    text = as_text(df[roles.text])
+    empty = int((text.isna() | (text.str.strip() == "")).sum())
+    if empty > 0.5 * len(df):
+        return [Finding("error", f"Text column `{roles.text}` is mostly empty",
+                        f"{empty:,} of {len(df):,} rows have no text in `{roles.text}`.",
+                        "Choose the column that holds the texts, or remove the empty rows.")]
+    if empty:
+        return [Finding("warning", "Rows without text", f"{empty:,} rows have no text in `{roles.text}`; they will be left out.",
+                        "Nothing to do, unless those rows matter.")]
+    return []
+
+
+def _target_checks(df: pd.DataFrame, roles: Roles, p: TableProfile) -> list[Finding]:
+    out: list[Finding] = []
+    y = df[roles.target]
+    n_missing = int(y.isna().sum())
+    if n_missing == len(y):
+        return [Finding("error", "Target is empty", f"Every value of the target `{roles.target}` is missing.",
+                        "Choose the column that holds what you want to predict.")]
+    if n_missing:
+        out.append(Finding("warning", "Rows without a target", f"{n_missing:,} rows have no value in `{roles.target}`; they will be left out.",
+                           "Nothing to do, unless you can fill them in."))
+    if roles.task == "classification":
+        counts = y.value_counts(dropna=True)
+        if len(counts) < 2:
+            return out + [Finding("error", "Only one class", f"The target `{roles.target}` has a single value ({counts.index[0]!r}): "
+                                  "there is nothing to tell apart.", "Choose another target, or add examples of the other classes.")]
+        rare = counts[counts < 2]
+        if len(rare):
+            shown = ", ".join(repr(_python(v)) for v in rare.index[:5]) + (" …" if len(rare) > 5 else "")
+            out.append(Finding("error", "Class with a single example",
+                               f"{len(rare)} class{'es' if len(rare) > 1 else ''} of `{roles.target}` "
+                               f"{'have' if len(rare) > 1 else 'has'} only one example ({shown}): it cannot be both learned and tested.",
+                               "Add examples of it, merge it into a similar class, or remove those rows."))
+        if len(counts) > 50:
+            out.append(Finding("warning", "Many classes", f"`{roles.target}` has {len(counts):,} different values.",
+                               "If it is a quantity, switch the task to regression; otherwise check that this is the right target."))
+        ratio = counts.iloc[0] / counts.iloc[-1]
+        if ratio > 3:
+            out.append(Finding("warning", "Imbalanced classes",
+                               f"The largest class ({_python(counts.index[0])!r}, {counts.iloc[0]:,} rows) is {ratio:.1f}× the smallest "
+                               f"({_python(counts.index[-1])!r}, {counts.iloc[-1]:,} rows); a model may ignore the small class.",
+                               "Turn on class weights, and judge the model by per-class recall or F1, not accuracy alone."))
+    elif roles.task == "regression" and not pd.api.types.is_numeric_dtype(y.dtype):
+        out.append(Finding("error", "Target is not numeric", f"Regression predicts numbers, but `{roles.target}` holds {p[roles.target].type} values.",
+                           "Switch the task to classification, or choose a numeric target."))
+    return out
+
+
+def _row_hashes(df: pd.DataFrame) -> pd.Series:
+    return pd.util.hash_pandas_object(df, index=False)
+
+
+def _duplicate_checks(df: pd.DataFrame, roles: Roles) -> list[Finding]:
+    out: list[Finding] = []
+    n = len(df)
+    dups = int(_row_hashes(df).duplicated().sum())
+    if dups:
+        out.append(Finding("warning" if dups > 0.01 * n else "info", "Duplicate rows",
+                           f"{dups:,} rows ({100 * dups / n:.1f}%) are exact copies of another row.",
+                           "Remove duplicates so the same row cannot land in both training and test data (which inflates the score)."))
+    if roles.kind == "text" and roles.text and roles.text in df.columns:
+        text = df[roles.text].dropna()
+        dup_text = int(text.duplicated().sum())
+        if dup_text:
+            detail = f"{dup_text:,} texts appear more than once in `{roles.text}`."
+            if roles.target and roles.target in df.columns:
+                both = df[[roles.text, roles.target]].dropna()
+                conflicting = int(both.groupby(roles.text, observed=True)[roles.target].nunique().gt(1).sum())
+                if conflicting:
+                    detail += f" {conflicting:,} of them carry different labels."
+            out.append(Finding("warning" if dup_text > 0.01 * n else "info", "Duplicate texts", detail,
+                               "Remove repeated texts (keep one of each) so a test text was not seen in training."))
+    return out
+
+
+def _leak_checks(df: pd.DataFrame, roles: Roles, p: TableProfile) -> list[Finding]:
+    """A single column that predicts the target (nearly) perfectly usually leaks the answer."""
+    out: list[Finding] = []
+    data = df if len(df) <= _CHECK_ROWS else df.sample(n=_CHECK_ROWS, random_state=0)
+    y = data[roles.target]
+    if roles.kind == "table":
+        candidates = [c for c in roles.features if c in data.columns]
+    else:
+        candidates = [c for c in data.columns if c not in (roles.target, roles.text) and c not in roles.ignore]
+    for col in candidates:
+        pair = data[[col, roles.target]].dropna()
+        rows = len(pair)
+        if rows < 10:
+            continue
+        x = pair[col]
+        if roles.task == "classification":
+            distinct = x.nunique()
+            if distinct >= rows / 2 or distinct < 2:
+                continue
+            sizes = pair.groupby([col, roles.target], observed=True).size()
+            purity = sizes.groupby(level=0, observed=True).max().sum() / rows
+            if purity >= 0.99:
+                out.append(Finding("warning", f"`{col}` gives the answer away",
+                                   f"Each value of `{col}` goes with one class of `{roles.target}` ({100 * purity:.1f}% of rows): "
+                                   "it is probably recorded after the fact or derived from the target.",
+                                   f"Leave `{col}` out of the inputs unless it will really be known when predicting."))
+        elif pd.api.types.is_numeric_dtype(x.dtype) and pd.api.types.is_numeric_dtype(pair[roles.target].dtype):
+            with np.errstate(all="ignore"):
+                corr = x.astype("float64").corr(pair[roles.target].astype("float64"))
+            if corr == corr and abs(corr) > 0.99:
+                out.append(Finding("warning", f"`{col}` gives the answer away",
+                                   f"`{col}` and `{roles.target}` move together almost exactly (correlation {corr:.3f}).",
+                                   f"Leave `{col}` out of the inputs unless it will really be known when predicting."))
+    return out

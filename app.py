@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
+from components import nav, state
 
 PAGES = [
     ("pages/home.py", "Home", ":material/home:", ""),
@@ -25,13 +25,15 @@ def run() -> None:
         title: st.Page(path, title=title, icon=icon, url_path=url or None, default=(url == ""))
         for path, title, icon, url in PAGES
     }
-    nav = st.navigation({
+    navigation = st.navigation({
         "Start": [pages["Home"]],
         "Workflow": [pages[t] for t in ("Data", "Prepare", "Build", "Train", "Evaluate", "Predict")],
         "History": [pages["Runs"]],
     })
     st.session_state["_pages"] = pages
-    nav.run()
+    with nav.inside_app():
+        navigation.run()
 
 
-run()
+if __name__ == "__main__":
+    run()

@@ -24,7 +24,8 @@ _LOG = logging.getLogger("layerlab.ui")
 def message_of(exc: BaseException) -> tuple[str, str]:
     """(what went wrong, what to do) for any exception, in words for a page."""
     if isinstance(exc, LayerlabError):
-        return exc.message, exc.hint
+        # pydantic's validator messages arrive as "Value error, …" inside the spec's message.
+        return exc.message.replace("Value error, ", ""), exc.hint
     return (f"Something unexpected went wrong: {type(exc).__name__}: {exc}",
             "This is a bug in Layerlab, not in your data. Try the step again; if it keeps happening, report it.")
 
@@ -32,15 +33,16 @@ def message_of(exc: BaseException) -> tuple[str, str]:
 def show_error(exc: BaseException, where: Any = None) -> None:
     """Render `exc` as an error box: the message in bold, the hint below it."""
     message, hint = message_of(exc)
-    text = f"**{_sentence(message)}**"
+    text = f"**{_capitalise(message.strip())}**"
     if hint:
         text += f"\n\n{hint}"
     (where or st).error(text, icon=":material/error:")
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] if text else text
+def _capitalise(text: str) -> str:
+    """Upper-case a leading plain word ("the layer…" → "The layer…"); leave `field.paths:` alone."""
+    first = text.split(" ", 1)[0]
+    return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text
 
 
 @contextmanager

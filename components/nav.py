@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
 import streamlit as st
 
 from components import state
 from layerlab.spec import ProjectSpec
 
 STEPS = ["Data", "Prepare", "Build", "Train", "Evaluate", "Predict"]
+
+_local = threading.local()
+
+
+@contextmanager
+def inside_app() -> Iterator[None]:
+    """Marks a script run that went through app.py's st.navigation (see `ensure_app`)."""
+    _local.active = True
+    try:
+        yield
+    finally:
+        _local.active = False
+
+
+def ensure_app() -> None:
+    """Route a page that Streamlit ran directly back through app.py, then stop.
+
+    A folder named pages/ beside the entrypoint makes Streamlit start in its legacy
+    multipage mode: until some session calls st.navigation, a deep link such as /train
+    runs pages/train.py alone, without app.py (no navigation, no state restore). Every
+    page calls this first; app.run() then builds the navigation and runs the page properly.
+    """
+    if getattr(_local, "active", False):
+        return
+    import app
+
+    app.run()
+    st.stop()
 
 
 def page(title: str):

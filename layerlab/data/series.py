@@ -10,6 +10,7 @@ then adds the missing steps at that frequency and fills them. Without a date col
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,10 @@ class SeriesFrame:
     @property
     def missing_steps(self) -> int:
         return sum(g[2] for g in self.gaps)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _shown(values: pd.Series, k: int = 5) -> str:
@@ -113,7 +118,8 @@ def _numeric_values(df: pd.DataFrame, values: list[str], notes: list[str]) -> pd
                             f"for example {_shown(s[bad])}.",
                             "A series forecasts numeric columns: choose numeric columns as values.")
         if n_bad:
-            notes.append(f"{n_bad:,} values of `{col}` are not numbers ({_shown(s[bad], 3)}) and are treated as missing.")
+            notes.append(f"{_count(n_bad, 'value')} of `{col}` {'is' if n_bad == 1 else 'are'} not "
+                         f"{'a number' if n_bad == 1 else 'numbers'} ({_shown(s[bad], 3)}) and treated as missing.")
         out[col] = num.astype("float64")
     return pd.DataFrame(out, index=df.index)
 
@@ -151,7 +157,8 @@ def prepare_series(df: pd.DataFrame, date: str | None, values: list[str] | str) 
     if dropped:
         unread = df[date][~keep & df[date].notna()]
         what = f" (including {_shown(unread, 3)})" if len(unread) else ""
-        notes.append(f"{dropped:,} rows have no readable date{what} and are left out.")
+        notes.append(f"{_count(dropped, 'row')} without a readable date{what} {'is' if dropped == 1 else 'are'} "
+                     "left out.")
     frame = pd.concat([when[keep].rename(date), nums[keep]], axis=1)
     if not frame[date].is_monotonic_increasing:
         notes.append("Rows were put in date order (the file was not sorted by date).")
@@ -159,7 +166,8 @@ def prepare_series(df: pd.DataFrame, date: str | None, values: list[str] | str) 
     duplicates = int(frame[date].duplicated().sum())
     if duplicates:
         frame = frame.groupby(date, sort=True, as_index=False)[values].mean()
-        notes.append(f"{duplicates:,} rows repeat a date that appears earlier; the values of each date were averaged.")
+        notes.append(f"{_count(duplicates, 'row')} {'repeats' if duplicates == 1 else 'repeat'} a date that appears "
+                     "earlier; the values of each date were averaged.")
     index = pd.DatetimeIndex(frame[date])
     freq = infer_frequency(index)
     gaps: list[tuple[pd.Timestamp, pd.Timestamp, int]] = []
@@ -170,11 +178,12 @@ def prepare_series(df: pd.DataFrame, date: str | None, values: list[str] | str) 
         notes.append(f"One row per {_freq_words(freq)}.")
         if gaps:
             steps = sum(g[2] for g in gaps)
-            notes.append(f"{steps:,} missing time step{'s' if steps != 1 else ''} in {len(gaps):,} gap{'s' if len(gaps) != 1 else ''} "
+            plural = ("s" if steps != 1 else "", "s" if len(gaps) != 1 else "")
+            notes.append(f"{steps:,} missing time step{plural[0]} in {len(gaps):,} gap{plural[1]} "
                          f"(the first at {gaps[0][0].date()}); fill them before training.")
     empty = int(frame[values].isna().any(axis=1).sum())
     if empty:
-        notes.append(f"{empty:,} rows have missing values.")
+        notes.append(f"{_count(empty, 'row')} {'has' if empty == 1 else 'have'} missing values.")
     return SeriesFrame(frame, date, values, freq, gaps, duplicates, notes)
 
 
@@ -194,13 +203,12 @@ def infer_frequency(index: pd.DatetimeIndex) -> str | None:
     """The pandas frequency of sorted unique dates, even with gaps; None when irregular."""
     if len(index) < 3:
         return None
-    try:
-        freq = pd.infer_freq(index)
-    except (TypeError, ValueError):
-        freq = None
+    freq = _pandas_frequency(index)
     if freq:
         return freq
     step = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
+    if step <= pd.Timedelta(0):
+        return None
     days = step / pd.Timedelta(days=1)
     first = index[0]
     midnight = bool((index.normalize() == index).all())
@@ -212,22 +220,45 @@ def infer_frequency(index: pd.DatetimeIndex) -> str | None:
     elif midnight and 365 <= days <= 366:
         candidates = [f"YS-{_MONTHS[first.month - 1]}", f"YE-{_MONTHS[first.month - 1]}"]
     elif midnight and days == 7:
-        candidates = [f"W-{_DAYS[first.dayofweek]}"]
+        candidates = [f"W-{_DAYS[first.day_of_week]}"]
     elif step > pd.Timedelta(0):
-        if days == 1 and (index.dayofweek < 5).all():
+        if days == 1 and (index.day_of_week < 5).all():
             candidates.append("B")
-        candidates.append(pd.tseries.frequencies.to_offset(step).freqstr)
+        candidates.append(_fixed_frequency(step))
+    # Regular with gaps: every date on the grid, and at least half of the grid's steps present.
+    if (index[-1] - first) / step > 2 * len(index) + 2:
+        return None
     for cand in candidates:
         try:
-            expected = len(pd.date_range(first, index[-1], freq=cand))
+            grid = pd.date_range(first, index[-1], freq=cand)
         except (ValueError, OverflowError):
             continue
-        if expected > 20 * len(index) + 100:
-            continue
-        grid = pd.date_range(first, index[-1], freq=cand)
-        if index.isin(grid).all():
+        if len(grid) <= 2 * len(index) and index.isin(grid).all():
             return cand
     return None
+
+
+def _pandas_frequency(index: pd.DatetimeIndex) -> str | None:
+    """pandas' own inference (no gaps allowed), as a frequency string."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            freq = pd.infer_freq(index)
+        except (TypeError, ValueError):
+            return None
+    if freq is None:
+        return None
+    return freq if isinstance(freq, str) else freq.freqstr
+
+
+def _fixed_frequency(step: pd.Timedelta) -> str:
+    """'D', '3D', 'h', '15min', 's' for a fixed step."""
+    seconds = step.total_seconds()
+    for unit, size in (("D", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size and seconds % size == 0:
+            k = int(seconds // size)
+            return unit if k == 1 else f"{k}{unit}"
+    return pd.tseries.frequencies.to_offset(step).freqstr
 
 
 def find_gaps(index: pd.DatetimeIndex, freq: str) -> list[tuple[pd.Timestamp, pd.Timestamp, int]]:
@@ -240,7 +271,7 @@ def find_gaps(index: pd.DatetimeIndex, freq: str) -> list[tuple[pd.Timestamp, pd
     breaks = np.flatnonzero(np.diff(pos) != 1)
     starts = np.r_[0, breaks + 1]
     ends = np.r_[breaks, len(pos) - 1]
-    return [(missing[s], missing[e], int(e - s + 1)) for s, e in zip(starts, ends)]
+    return [(missing[s], missing[e], int(e - s + 1)) for s, e in zip(starts, ends, strict=True)]
 
 
 def fill_gaps(series: SeriesFrame, method: str = "interpolate") -> SeriesFrame:
@@ -264,7 +295,8 @@ def fill_gaps(series: SeriesFrame, method: str = "interpolate") -> SeriesFrame:
         before = len(frame)
         frame = frame.dropna(subset=values).reset_index(drop=True)
         if before - len(frame):
-            notes.append(f"{before - len(frame):,} rows with missing values were dropped.")
+            gone = before - len(frame)
+            notes.append(f"{_count(gone, 'row')} with missing values {'was' if gone == 1 else 'were'} dropped.")
         if series.gaps:
             notes.append("Missing time steps stay missing: each remaining row is one step.")
         return dataclasses.replace(series, frame=frame, notes=notes)
@@ -274,7 +306,8 @@ def fill_gaps(series: SeriesFrame, method: str = "interpolate") -> SeriesFrame:
         added = len(grid) - len(frame)
         frame = frame.set_index(series.date).reindex(grid).rename_axis(series.date).reset_index()
     elif series.date is not None and series.gaps:
-        notes.append("The frequency is unknown, so missing time steps cannot be added; only missing values were filled.")
+        notes.append("The frequency is unknown, so missing time steps cannot be added; "
+                     "only missing values were filled.")
     n_missing = int(frame[values].isna().sum().sum())
     if method == "interpolate":
         frame[values] = frame[values].interpolate(method="linear", limit_direction="both")
@@ -282,7 +315,7 @@ def fill_gaps(series: SeriesFrame, method: str = "interpolate") -> SeriesFrame:
         frame[values] = frame[values].ffill().bfill()
     how = "interpolated" if method == "interpolate" else "filled with the previous value"
     if added:
-        notes.append(f"{added:,} missing time steps were added and {how}.")
+        notes.append(f"{_count(added, 'missing time step')} {'was' if added == 1 else 'were'} added and {how}.")
     elif n_missing:
-        notes.append(f"{n_missing:,} missing values were {how}.")
+        notes.append(f"{_count(n_missing, 'missing value')} {'was' if n_missing == 1 else 'were'} {how}.")
     return dataclasses.replace(series, frame=frame, gaps=[], notes=notes)

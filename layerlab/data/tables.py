@@ -38,7 +38,11 @@ _EXTENSIONS = {
     ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx", ".xlsm": "xlsx",
     ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
 }
-_FORMAT_WORDS = {"csv": "CSV", "tsv": "TSV", "xlsx": "Excel", "parquet": "Parquet", "jsonl": "JSON Lines", "json": "JSON"}
+_FORMAT_WORDS = {
+    "csv": "CSV", "tsv": "TSV", "xlsx": "Excel", "parquet": "Parquet", "jsonl": "JSON Lines", "json": "JSON",
+}
+_PICK = "Pick a CSV, TSV, Excel (.xlsx), Parquet or JSON Lines file."
+_ONE_OBJECT_PER_LINE = 'JSON Lines holds one object per line, like {"age": 31, "city": "Oslo"}.'
 _DELIMITER_WORDS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes (|)"}
 
 # The first line (the header) must end within this many bytes: a bounded read, so a file
@@ -77,6 +81,7 @@ _ENCODING_NOTES = {
     "cp1252": "Read as Windows-1252 (Latin-1) text because it is not valid UTF-8: check accented letters.",
     "latin-1": "Read as Windows-1252 (Latin-1) text because it is not valid UTF-8: check accented letters.",
 }
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _CONTROL_BYTES = (*range(0, 9), 11, 14, 15, *range(16, 27), *range(28, 32), 127)
 _EU_NUMBER = re.compile(r"^\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?\s*$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -118,7 +123,7 @@ class _Source:
         if not path.exists():
             raise DataError(f"There is no file at {path}.", "Check the path.")
         if path.is_dir():
-            raise DataError(f"{path} is a folder, not a table file.", "Pick a CSV, TSV, Excel, Parquet or JSON Lines file.")
+            raise DataError(f"{path} is a folder, not a table file.", _PICK)
         self.path = path
         self.size = path.stat().st_size
         self.label = name or path.name
@@ -176,7 +181,8 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> TableRead
     src = _Source(source, name)
     lim = limits()
     if src.size == 0:
-        raise DataError(f"{src.label} is empty (0 bytes).", "Pick the file again; it may not have been saved or exported.")
+        raise DataError(f"{src.label} is empty (0 bytes).",
+                        "Pick the file again; it may not have been saved or exported.")
     if src.size > lim.upload_mb * 1024 * 1024:
         raise DataError(f"{src.label} is {src.size / 1e6:,.0f} MB; the limit is {lim.upload_mb:,} MB.",
                         "Use a smaller extract (fewer rows or columns), or raise LAYERLAB_UPLOAD_MB.")
@@ -186,13 +192,15 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> TableRead
     binary = _binary_kind(head, src)
     if binary in ("xlsx", "parquet"):
         if wanted not in (None, binary) and src.suffix:
-            notes.append(f"{src.label} is named {src.suffix} but holds {_FORMAT_WORDS[binary]} data; read it as {_FORMAT_WORDS[binary]}.")
+            what = _FORMAT_WORDS[binary]
+            notes.append(f"{src.label} is named {src.suffix} but holds {what} data; read it as {what}.")
         read = _read_excel(src) if binary == "xlsx" else _read_parquet(src)
         read.notes[:0] = notes
         return read
     if wanted in ("xlsx", "parquet"):
-        raise DataError(f"{src.label} is named {src.suffix} but is not a real {_FORMAT_WORDS[wanted]} file (it holds text).",
-                        f"Export it again as {_FORMAT_WORDS[wanted]}, or rename it to .csv if it is a CSV file.")
+        what = _FORMAT_WORDS[wanted]
+        raise DataError(f"{src.label} is named {src.suffix} but is not a real {what} file (it holds text).",
+                        f"Export it again as {what}, or rename it to .csv if it is a CSV file.")
     declared = _head_encoding(head, src)
     text_head = _decode_head(head, declared or "utf-8")
     if not text_head.strip():
@@ -202,11 +210,12 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> TableRead
     if not is_json:
         if wanted == "jsonl":
             raise DataError(f"{src.label} is named {src.suffix} but its first line is not a JSON object.",
-                            'JSON Lines holds one object per line, like {"age": 31, "city": "Oslo"}; or save the table as CSV.')
+                            _ONE_OBJECT_PER_LINE + " Or save the table as CSV.")
         if _first_line_end(text_head) < 0 and src.size > HEADER_BYTES:
-            raise DataError(f"The first line of {src.label} is longer than {HEADER_BYTES >> 20} MB, so it is not the header row "
-                            "of a table (a table starts with a short line of column names).",
-                            "Check that this is a CSV/TSV file with one row per line and column names in the first line.")
+            raise DataError(f"The first line of {src.label} is longer than {HEADER_BYTES >> 20} MB, so it is not "
+                            "the header row of a table (a table starts with a short line of column names).",
+                            "Check that this is a CSV/TSV file with one row per line and column names "
+                            "in the first line.")
     encoding = declared or _eight_bit_encoding(src)
     if encoding != (declared or "utf-8"):
         text_head = _decode_head(head, encoding)
@@ -241,10 +250,13 @@ def to_safe_csv(df: pd.DataFrame) -> bytes:
         s = out.iloc[:, i]
         if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
             continue
-        is_text = s.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool) if s.dtype == object else s.notna()
+        if s.dtype == object:
+            is_text = s.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
+        else:
+            is_text = s.notna()
         text = s.where(is_text).astype("str")
-        risky = (text.str.startswith(_FORMULA_START) & ~text.str.strip().str.fullmatch(_PLAIN_NUMBER.pattern)).fillna(False)
-        risky = risky.astype(bool).to_numpy()
+        number = text.str.strip().str.fullmatch(_PLAIN_NUMBER.pattern)
+        risky = (text.str.startswith(_FORMULA_START) & ~number).fillna(False).astype(bool).to_numpy()
         if risky.any():
             fixed = s.astype(object).to_numpy(copy=True)
             fixed[risky] = ["'" + v for v in text.to_numpy(dtype=object)[risky]]
@@ -264,15 +276,18 @@ def _binary_kind(head: bytes, src: _Source) -> str | None:
             with zipfile.ZipFile(src.open()) as z:
                 names = set(z.namelist())
         except zipfile.BadZipFile:
-            raise DataError(f"{src.label} is a damaged zip file, not a table.", "Export the table again as CSV or Excel (.xlsx).") from None
+            raise DataError(f"{src.label} is a damaged zip file, not a table.",
+                            "Export the table again as CSV or Excel (.xlsx).") from None
         if "xl/workbook.xml" in names:
             return "xlsx"
         what = "a Word document" if "word/document.xml" in names else (
             "an OpenDocument file" if "mimetype" in names else "a zip archive")
         raise DataError(f"{src.label} is {what}, not a table.",
-                        "Unzip it and pick the table file inside, or save the data as CSV, Excel (.xlsx), Parquet or JSON Lines.")
+                        "Unzip it and pick the table file inside, or save the data as CSV, Excel (.xlsx), "
+                        "Parquet or JSON Lines.")
     if head.startswith(_OLE2):
-        raise DataError(f"{src.label} is an old-style Excel .xls (or other Office 97–2003) file, which we do not read.",
+        raise DataError(f"{src.label} is an old-style Excel .xls (or other Office 97–2003) file, "
+                        "which we do not read.",
                         "Open it in Excel or LibreOffice and save it as .xlsx or CSV.")
     for magic, what in _NOT_TABLES:
         if head.startswith(magic):
@@ -281,11 +296,9 @@ def _binary_kind(head: bytes, src: _Source) -> str | None:
                     what = "a BMP image"
                 else:
                     continue
-            raise DataError(f"{src.label} is {what}, not a table.",
-                            "Pick a CSV, TSV, Excel (.xlsx), Parquet or JSON Lines file.")
+            raise DataError(f"{src.label} is {what}, not a table.", _PICK)
     if head.startswith((b"RIFF",)) and head[8:12] in (b"WAVE", b"AVI ", b"WEBP"):
-        raise DataError(f"{src.label} is a {head[8:12].decode().strip()} file, not a table.",
-                        "Pick a CSV, TSV, Excel (.xlsx), Parquet or JSON Lines file.")
+        raise DataError(f"{src.label} is a {head[8:12].decode().strip()} file, not a table.", _PICK)
     return None
 
 
@@ -304,7 +317,7 @@ def _utf16_without_bom(head: bytes) -> str | None:
 def _not_text(src: _Source) -> DataError:
     return DataError(f"{src.label} does not look like a text table: it holds binary data (control bytes), "
                      "as images, programs or damaged files do.",
-                     "Pick a CSV, TSV, Excel (.xlsx), Parquet or JSON Lines file; if this was exported as text, export it again.")
+                     _PICK + " If this was exported as text, export it again.")
 
 
 def _head_encoding(head: bytes, src: _Source) -> str | None:
@@ -349,16 +362,19 @@ def _decode_head(head: bytes, encoding: str) -> str:
 
 
 def _first_line_end(text: str) -> int:
-    """Index just past the first line (a newline inside quotes does not end it); -1 if none."""
+    """Index just past the first line (a line break inside quotes does not end it); -1 if none.
+
+    Line breaks are \n, \r\n or a lone \r (old Mac files), as pyarrow reads them.
+    """
     pos, quotes = 0, 0
     while True:
-        j = text.find("\n", pos)
-        if j < 0:
+        m = _LINE_BREAK.search(text, pos)
+        if m is None:
             return -1
-        quotes += text.count('"', pos, j)
+        quotes += text.count('"', pos, m.start())
         if quotes % 2 == 0:
-            return j + 1
-        pos = j + 1
+            return m.end()
+        pos = m.end()
 
 
 def _sniff_delimiter(sample: str, prefer_tab: bool) -> tuple[str, list[str]]:
@@ -368,7 +384,7 @@ def _sniff_delimiter(sample: str, prefer_tab: bool) -> tuple[str, list[str]]:
     best: tuple[tuple, str, list[str]] | None = None
     for delim in DELIMITERS:
         try:
-            records = [r for r in csv.reader(io.StringIO(complete), delimiter=delim, quotechar='"') if r]
+            records = [r for r in csv.reader(io.StringIO(complete, newline=None), delimiter=delim, quotechar='"') if r]
         except csv.Error:
             continue
         if not records:
@@ -435,13 +451,22 @@ def _read_delimited(src: _Source, encoding: str, text_head: str, prefer_tab: boo
         notes.append(f"Columns are separated by {_DELIMITER_WORDS[delimiter]}.")
     if src.size <= HEADER_BYTES and (end < 0 or not text_head[end:].strip()):
         raise _no_rows(src, names)
-    frame = _parse_csv(src, encoding, delimiter, names, quoted='"' in sniff, header_chars=max(end, 0))
+    header = text_head[:end]
+    frame = _parse_csv(src, encoding, delimiter, names, quoted='"' in sniff, header_chars=len(header),
+                       header_lines=len(_LINE_BREAK.findall(header)))
     if frame.shape[0] == 0:
         raise _no_rows(src, names)
+    if header.count(delimiter) and header.count(delimiter + " ") == header.count(delimiter):
+        # "a, b, c": the space after each separator is not part of the values.
+        for i in range(frame.shape[1]):
+            if pd.api.types.is_string_dtype(frame.iloc[:, i].dtype):
+                frame.isetitem(i, frame.iloc[:, i].str.strip())
+        notes.append("Spaces after the separators were ignored.")
     if delimiter != ",":
         converted = _decimal_commas(frame)
         if converted:
-            notes.append(f"Decimal commas recognised in {converted} column{'s' if converted != 1 else ''} (1,5 read as 1.5).")
+            plural = "s" if converted != 1 else ""
+            notes.append(f"Decimal commas recognised in {converted} column{plural} (1,5 read as 1.5).")
     fmt = "tsv" if delimiter == "\t" else "csv"
     return TableRead(frame, fmt, _public_encoding(encoding), delimiter, notes)
 
@@ -450,14 +475,19 @@ def _public_encoding(encoding: str) -> str:
     return "utf-16" if encoding.startswith("utf-16") else encoding
 
 
-def _parse_csv(src: _Source, encoding: str, delimiter: str, names: list[str], quoted: bool, header_chars: int) -> pd.DataFrame:
+def _parse_csv(src: _Source, encoding: str, delimiter: str, names: list[str], quoted: bool,
+               header_chars: int, header_lines: int) -> pd.DataFrame:
+    """Stream the rows after the header into a frame (the header was read already)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     def options(threads: bool) -> dict[str, Any]:
         return {
-            "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=max(_BLOCK_BYTES, 8 * header_chars), use_threads=threads,
-                                              encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding),
+            "read_options": pacsv.ReadOptions(
+                # skip_rows counts lines, so a header with a quoted line break skips all of its lines
+                column_names=names, skip_rows=max(1, header_lines), block_size=max(_BLOCK_BYTES, 8 * header_chars),
+                use_threads=threads,
+                encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding),
             "parse_options": pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                                 newlines_in_values=quoted, ignore_empty_lines=True),
             "convert_options": pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=True),
@@ -479,7 +509,8 @@ def _parse_csv(src: _Source, encoding: str, delimiter: str, names: list[str], qu
             raise _ragged(src, encoding, delimiter, len(names)) from None
         if "straddl" in message:
             raise DataError(f"A row of {src.label} is longer than {_BLOCK_BYTES >> 20} MB.",
-                            "Check the quotes: an unclosed quote makes the rest of the file one cell. Or split very long cells.") from None
+                            "Check the quotes: an unclosed quote makes the rest of the file one cell. "
+                            "Or split very long cells.") from None
         table = None  # a column changed type after the first block: read the whole file at once
     if table is None:
         try:
@@ -577,7 +608,8 @@ def _read_jsonl(src: _Source, encoding: str, text_head: str) -> TableRead:
 
     end = text_head.find("\n")
     if end < 0 and src.size > HEADER_BYTES:
-        raise DataError(f"The first line of {src.label} is longer than {HEADER_BYTES >> 20} MB: JSON Lines needs one record per line.",
+        raise DataError(f"The first line of {src.label} is longer than {HEADER_BYTES >> 20} MB: "
+                        "JSON Lines needs one record per line.",
                         "Check that the file holds one JSON object per line.")
     first = text_head[: end if end >= 0 else len(text_head)].strip()
     try:
@@ -585,12 +617,12 @@ def _read_jsonl(src: _Source, encoding: str, text_head: str) -> TableRead:
     except json.JSONDecodeError:
         record = None
     if not isinstance(record, dict):
-        raise DataError(f"Line 1 of {src.label} is not one JSON object.",
-                        'JSON Lines holds one object per line, like {"age": 31, "city": "Oslo"}.')
+        raise DataError(f"Line 1 of {src.label} is not one JSON object.", _ONE_OBJECT_PER_LINE)
     _check_columns(len(record), src)
     try:
-        table = pajson.read_json(_utf8_stream(src, encoding), read_options=pajson.ReadOptions(block_size=_BLOCK_BYTES),
-                                 parse_options=pajson.ParseOptions(newlines_in_values=False, unexpected_field_behavior="infer"))
+        table = pajson.read_json(
+            _utf8_stream(src, encoding), read_options=pajson.ReadOptions(block_size=_BLOCK_BYTES),
+            parse_options=pajson.ParseOptions(newlines_in_values=False, unexpected_field_behavior="infer"))
         _check_columns(table.num_columns, src)
         _check_rows(table.num_rows, src)
         frame = _to_pandas(table)
@@ -598,15 +630,47 @@ def _read_jsonl(src: _Source, encoding: str, text_head: str) -> TableRead:
         bad = _first_bad_json_line(src, encoding)
         if bad is not None:
             raise DataError(f"Line {bad} of {src.label} is not a valid JSON object.",
-                            f"Fix line {bad} (each line must be one complete object like {{\"a\": 1}}), then upload again.") from None
+                            f"Fix line {bad} (each line must be one complete object like {{\"a\": 1}}), "
+                            "then upload again.") from None
         # Valid JSON whose values change type between lines: pandas reads those as mixed columns.
-        frame = pd.read_json(io.BytesIO(b"".join(src.chunks()).decode(encoding, errors="replace").encode("utf-8")), lines=True)
+        data = b"".join(src.chunks()).decode(encoding, errors="replace").encode("utf-8")
+        frame = pd.read_json(io.BytesIO(data), lines=True)
         _check_columns(frame.shape[1], src)
         _check_rows(frame.shape[0], src)
     if frame.shape[0] == 0:
         raise _no_rows(src, [str(c) for c in frame.columns])
     frame.columns = _column_names([str(c) for c in frame.columns])
-    return TableRead(frame, "jsonl", _public_encoding(encoding), None, [])
+    return TableRead(frame, "jsonl", _public_encoding(encoding), None, _nested_as_text(frame))
+
+
+def _nested_as_text(frame: pd.DataFrame) -> list[str]:
+    """Objects and lists inside cells become their JSON text (a model needs flat values)."""
+    nested = []
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        if s.dtype != object:
+            continue
+        kinds = s.dropna().head(1000).map(lambda v: isinstance(v, (dict, list, tuple, np.ndarray)))
+        if not kinds.any():
+            continue
+        as_json = s.map(lambda v: json.dumps(_plain(v), ensure_ascii=False, default=str), na_action="ignore")
+        frame.isetitem(i, as_json.astype("str"))
+        nested.append(str(frame.columns[i]))
+    if not nested:
+        return []
+    return [f"Nested values in {', '.join(f'`{c}`' for c in nested)} are kept as JSON text."]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _first_bad_json_line(src: _Source, encoding: str) -> int | None:
@@ -625,13 +689,15 @@ def _first_bad_json_line(src: _Source, encoding: str) -> int | None:
 
 def _read_json_array(src: _Source, encoding: str) -> TableRead:
     if src.size > _JSON_ARRAY_MB * 1024 * 1024:
-        raise DataError(f"{src.label} is one JSON array of {src.size / 1e6:,.0f} MB; we read JSON arrays up to {_JSON_ARRAY_MB} MB.",
+        raise DataError(f"{src.label} is one JSON array of {src.size / 1e6:,.0f} MB; "
+                        f"we read JSON arrays up to {_JSON_ARRAY_MB} MB.",
                         "Save it as JSON Lines (one object per line), CSV or Parquet.")
     text = b"".join(src.chunks()).decode(encoding, errors="replace")
     try:
         records = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{src.label} is not valid JSON (line {exc.lineno}: {exc.msg}).", "Fix that line, or save the table as CSV.") from None
+        raise DataError(f"{src.label} is not valid JSON (line {exc.lineno}: {exc.msg}).",
+                        "Fix that line, or save the table as CSV.") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records[:1000]):
         raise DataError(f"{src.label} is JSON but not a list of records.",
                         'A table in JSON is a list of objects: [{"age": 31, "city": "Oslo"}, …].')
@@ -642,7 +708,7 @@ def _read_json_array(src: _Source, encoding: str) -> TableRead:
     frame = pd.DataFrame.from_records(records)
     _check_columns(frame.shape[1], src)
     frame.columns = _column_names([str(c) for c in frame.columns])
-    return TableRead(frame, "json", _public_encoding(encoding), None, [])
+    return TableRead(frame, "json", _public_encoding(encoding), None, _nested_as_text(frame))
 
 
 # --------------------------------------------------------------------------- Excel and Parquet
@@ -681,7 +747,8 @@ def _read_excel(src: _Source) -> TableRead:
                 notes.append(f"The first sheet is empty; read the sheet `{sheet}`.")
             break
     if frame is None or frame.shape[1] == 0:
-        raise DataError(f"{src.label} is an Excel workbook with no data in any sheet.", "Check that you saved the workbook with its data.")
+        raise DataError(f"{src.label} is an Excel workbook with no data in any sheet.",
+                        "Check that you saved the workbook with its data.")
     if len(sheets) > 1:
         notes.append(f"The workbook has {len(sheets)} sheets; read `{sheet}` only.")
     _check_columns(frame.shape[1], src)
@@ -705,7 +772,8 @@ def _read_parquet(src: _Source) -> TableRead:
     except DataError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataError(f"{src.label} is a damaged Parquet file ({exc}).", "Export it again, or save the table as CSV.") from None
+        raise DataError(f"{src.label} is a damaged Parquet file ({exc}).",
+                        "Export it again, or save the table as CSV.") from None
     if table.num_columns == 0:
         raise DataError(f"{src.label} is a Parquet file with no columns.", "Export the table again with its columns.")
     frame = _to_pandas(table)

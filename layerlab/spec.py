@@ -69,6 +69,8 @@ class SeriesPrep(_Base):
     window: int = Field(24, ge=2, le=2_000)
     horizon: int = Field(1, ge=1, le=500)
     stride: int = Field(1, ge=1, le=500)
+    predict: Literal["change", "level"] = Field(
+        "change", description="change: learn each window relative to its last value (robust to trends); level: raw levels")
     targets: list[str] | None = Field(None, description="columns to forecast; None means the data's target column")
 
 

@@ -330,15 +330,22 @@ def _prepare_series(spec: ProjectSpec, progress: Callable[[float], None] | None)
     def inference(core: Any) -> Any:
         import keras
 
+        from layerlab.prep.layers import MinusLastStep, PlusLastStep
+
         raw = keras.Input(shape=(prep.window, len(features)), name="window")
         x = keras.layers.Normalization(mean=win.center.tolist(), variance=(win.spread ** 2).tolist(), name="scale")(raw)
+        if prep.predict == "change":
+            out = PlusLastStep(target_idx, name="add_last_value")([core(MinusLastStep(name="change")(x)), x])
+        else:
+            out = core(x)
         out = keras.layers.Normalization(mean=tc.tolist(), variance=(ts ** 2).tolist(), invert=True,
-                                         name="target_units")(core(x))
+                                         name="target_units")(out)
         return keras.Model(raw, out, name="layerlab_inference")
 
     names = [dates[s] if s < len(dates) else str(s) for s in win.start]
     return Prepared(info, win.x, win.y, split, names, notes, inference_model=inference,
-                    raw={"dates": dates, "values": values, "start": win.start, "center": win.center, "spread": win.spread})
+                    raw={"dates": dates, "values": values, "start": win.start, "last": win.last,
+                         "relative": prep.predict == "change"})
 
 
 PREPARERS: dict[str, Callable[[ProjectSpec, Any], Prepared]] = {

@@ -57,6 +57,37 @@ class FillEmptyString(keras.layers.Layer):
         return {**super().get_config(), "value": self.value}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MinusLastStep(keras.layers.Layer):
+    """A window relative to its last step: (batch, steps, features) - its final row."""
+
+    def call(self, x):
+        return x - x[:, -1:, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PlusLastStep(keras.layers.Layer):
+    """Adds the window's last value of each target back to a predicted change."""
+
+    def __init__(self, targets: list[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.targets = [int(t) for t in targets]
+
+    def call(self, inputs):
+        change, window = inputs
+        last = ops.take(window[:, -1, :], self.targets, axis=-1)
+        return change + ops.expand_dims(last, 1)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "targets": self.targets}
+
+
 class _RandomLayer(keras.layers.Layer):
     """An augmentation: acts only when training, seeded for reproducibility."""
 

@@ -17,7 +17,7 @@ from layerlab.spec import SeriesPrep, SplitSpec
 
 @dataclass
 class Windows:
-    x: np.ndarray            # (N, window, n_features), scaled
+    x: np.ndarray            # (N, window, n_features), scaled (minus the last step when predicting change)
     y: np.ndarray            # (N, horizon, n_targets), scaled
     start: np.ndarray        # row index of each window's first target step
     parts: dict[str, np.ndarray]  # train/validation/test → window indices
@@ -25,6 +25,7 @@ class Windows:
     spread: np.ndarray       # per feature
     target_idx: list[int]    # positions of the targets among the features
     bounds: tuple[int, int]  # first validation row, first test row
+    last: np.ndarray         # (N, n_features): each window's last step, scaled
 
 
 def scale_stats(values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
@@ -56,6 +57,11 @@ def make_windows(values: np.ndarray, target_idx: list[int], prep: SeriesPrep, sp
     yi = starts[:, None] + np.arange(h)[None, :]
     x = scaled[xi]
     y = scaled[yi][:, :, target_idx]
+    last = x[:, -1, :].copy()
+    if prep.predict == "change":
+        # Relative to the window's last value, a trend the training span never reached is no surprise.
+        x = x - last[:, None, :]
+        y = y - last[:, None, target_idx]
     end = starts + h
     parts = {
         "train": np.flatnonzero(end <= b_val),
@@ -66,4 +72,4 @@ def make_windows(values: np.ndarray, target_idx: list[int], prep: SeriesPrep, sp
         if len(idx) == 0:
             raise DataError(f"No {name} windows fit in the series with a window of {w}, horizon {h} and stride {prep.stride}.",
                             "Use a shorter window or horizon, a stride of 1, or change the split.")
-    return Windows(x, y, starts, parts, center, spread, list(target_idx), (b_val, b_test))
+    return Windows(x, y, starts, parts, center, spread, list(target_idx), (b_val, b_test), last)

@@ -263,10 +263,11 @@ def evaluate_model(model, test_ds, y_te, y_tr, prepared) -> dict:
     else:
         tidx = [info.extra["features"].index(t) for t in info.extra["targets"]]
         tc, ts = np.asarray(info.extra["center"])[tidx], np.asarray(info.extra["spread"])[tidx]
-        pred = raw.reshape(len(y_te), info.extra["horizon"], -1) * ts + tc
-        true = np.asarray(y_te) * ts + tc
-        x_te, _ = prepared.part("test")
-        last = np.asarray(x_te)[:, -1, tidx] * ts + tc
+        last = prepared.raw["last"][test_idx][:, tidx]  # scaled
+        shift = last[:, None, :] if prepared.raw["relative"] else 0.0
+        pred = (raw.reshape(len(y_te), info.extra["horizon"], -1) + shift) * ts + tc
+        true = (np.asarray(y_te) + shift) * ts + tc
+        last = last * ts + tc
         naive = np.repeat(last[:, None, :], info.extra["horizon"], axis=1)
         out.update(ev.forecast_report(true, pred, naive, info.extra["targets"]))
         out["dates"] = [prepared.names[i] for i in test_idx]

@@ -133,7 +133,8 @@ def test_series_windows_never_leak_targets_across_the_split():
     from layerlab.spec import SeriesPrep, SplitSpec
 
     values = np.arange(100, dtype="float64")[:, None]
-    win = make_windows(values, [0], SeriesPrep(window=5, horizon=2, scale="none"), SplitSpec(validation=0.2, test=0.2))
+    win = make_windows(values, [0], SeriesPrep(window=5, horizon=2, scale="none", predict="level"),
+                       SplitSpec(validation=0.2, test=0.2))
     b_val, b_test = win.bounds
     assert (b_val, b_test) == (60, 80)
     for i in win.parts["train"]:
@@ -143,6 +144,10 @@ def test_series_windows_never_leak_targets_across_the_split():
     # target alignment: the window ending at step t-1 predicts t and t+1 (the classic off-by-one)
     i = 0
     assert win.x[i, -1, 0] + 1 == win.y[i, 0, 0] and win.y[i, 1, 0] == win.y[i, 0, 0] + 1
+    assert win.x[i, 0, 0] == 0 and win.y[i, 0, 0] == 5  # steps 0..4 predict 5 and 6
+    rel = make_windows(values, [0], SeriesPrep(window=5, horizon=2, scale="none", predict="change"),
+                       SplitSpec(validation=0.2, test=0.2))
+    assert rel.x[i, -1, 0] == 0 and rel.x[i, 0, 0] == -4 and list(rel.y[i, :, 0]) == [1, 2] and rel.last[i, 0] == 4
 
 
 @pytest.mark.slow

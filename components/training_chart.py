@@ -53,8 +53,8 @@ def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, step
                   revision: str = "run", task: str | None = "classification") -> go.Figure:
     """Loss (and accuracy) against epochs: per-epoch train and validation, plus per-batch train.
 
-    `epochs` fixes the x-axis to the planned length (pass it while the run is active, so the
-    curve grows into a fixed frame); without it the axis fits the data.
+    `epochs` (pass it while the run is active) leaves headroom on the x-axis for the curve to
+    grow into, up to the planned length; without it the axis fits the data.
 
     Batch rows carry Keras's running mean of the epoch so far, which is the smoothed
     per-batch curve; it is drawn faintly at fractional epochs (global step / steps per epoch).
@@ -75,20 +75,25 @@ def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, step
                                      showlegend=first, line={"color": TRAIN_COLOR, "width": 1}, opacity=0.35,
                                      hovertemplate="epoch %{x:.2f}<br>%{y:.4f}<extra>train (batch)</extra>"),
                           row=1, col=col)
-        for key, label, color, dash in ((name, "train", TRAIN_COLOR, None), (f"val_{name}", "validation", VAL_COLOR, "dot")):
+        series = ((name, "train", TRAIN_COLOR, None), (f"val_{name}", "validation", VAL_COLOR, "dot"))
+        for key, label, color, dash in series:
             pts = [(r["epoch"], r[key]) for r in epoch_rows if r.get(key) is not None]
             if not pts:
                 continue
             xs, ys = downsample([p[0] for p in pts], [p[1] for p in pts])
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if marker else "lines", name=label, legendgroup=label,
-                                     showlegend=first, line={"color": color, "width": 2.5, "dash": dash},
-                                     marker={"size": marker},
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if marker else "lines", name=label,
+                                     legendgroup=label, showlegend=first, marker={"size": marker},
+                                     line={"color": color, "width": 2.5, "dash": dash},
                                      hovertemplate=f"epoch %{{x}}<br>%{{y:.4f}}<extra>{label}</extra>"),
                           row=1, col=col)
         if name == "accuracy":
             fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=1, col=col)
-    last_x = max([r["epoch"] for r in epoch_rows] + ([batch_rows[-1]["step"] / spe] if batch_rows and spe else []) + [1])
-    fig.update_xaxes(title_text="epoch", range=[0, max(float(epochs or 0), float(last_x)) * 1.02], rangemode="tozero")
+    upper = float(max([1] + [r["epoch"] for r in epoch_rows]))
+    if batch_rows and spe:
+        upper = max(upper, batch_rows[-1]["step"] / spe)
+    if epochs:  # while active: headroom for the curve to grow into, never past the planned epochs
+        upper = max(upper, min(float(epochs), max(5.0, 1.5 * upper)))
+    fig.update_xaxes(title_text="epoch", range=[0, upper * 1.02], rangemode="tozero")
     if not rows:
         fig.add_annotation(text="Waiting for the first batch…", showarrow=False, xref="paper", yref="paper",
                            x=0.5, y=0.5, font={"size": 15, "color": "#64748B"})
@@ -99,7 +104,7 @@ def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, step
 
 
 def show(rows: list[dict[str, Any]], run, key: str = "training-chart") -> None:
-    """The curves of `run` (a store Run); the axis spans the planned epochs while it is active."""
+    """The curves of `run` (a store Run), with room to grow on the x-axis while it is active."""
     fig = curves_figure(rows, epochs=run.epochs if run.active else None, steps_per_epoch=run.steps_per_epoch,
                         revision=run.id, task=run.task)
     st.plotly_chart(fig, width="stretch", key=key)

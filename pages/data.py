@@ -1,4 +1,6 @@
-"""Data: pick a bundled sample or upload a zip of class folders, then look at what it holds."""
+"""Data: pick a bundled sample or upload your own (a zip of image class folders, or a table file),
+then look at what it holds: images per class, or for tables, text and series the columns, their
+roles, a health check and the views that suit the kind of data."""
 
 from __future__ import annotations
 
@@ -13,8 +15,14 @@ import streamlit as st
 from components import nav, state
 from components.data_preview import class_count_chart, example_grid
 from components.errors import guard, show_error
+from components.health_report import health_view
+from components.roles_editor import model_view, roles_editor
+from components.series_view import series_view
+from components.table_view import (class_balance, columns_table, numeric_histograms, overview, preview, read_frame,
+                                   roles_of_columns, shown_name, source_stamp)
+from components.text_view import text_view
 from layerlab.errors import DataError, LayerlabError
-from layerlab.project import new_project
+from layerlab.project import TABLE_EXTENSIONS, new_project
 from layerlab.samples import SAMPLES
 from layerlab.settings import limits
 
@@ -22,6 +30,9 @@ nav.ensure_app()  # a deep link in Streamlit's legacy pages/ mode goes through a
 
 PER_CLASS = 6
 FEW_IMAGES = 10
+KIND_TITLES = {"images": "Images", "table": "Tables", "text": "Text", "series": "Time series"}
+KIND_WORDS = {"images": "images", "table": "a table", "text": "text", "series": "a time series"}
+UPLOAD_TYPES = ["zip", *sorted(e.lstrip(".") for e in TABLE_EXTENSIONS)]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -57,12 +68,12 @@ def _use_sample(name: str) -> None:
         st.rerun()
 
 
-def _save_upload(upload: Any) -> Path:
-    """Write the uploaded zip under this session's uploads folder, named by its content."""
+def _save_upload(upload: Any, suffix: str = ".zip") -> Path:
+    """Write the upload under this session's uploads folder, named by its content."""
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:10]
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload.name).stem).strip("._") or "upload"
-    path = state.uploads_dir() / f"{stem[:60]}-{digest}.zip"
+    path = (state.uploads_dir() / f"{stem[:60]}-{digest}{suffix}").resolve()
     if not path.exists():
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)
@@ -78,13 +89,21 @@ def _handle_upload(upload: Any) -> None:
             show_error(seen[1])
         return
     error, path = None, None
+    suffix = Path(upload.name).suffix.lower()
     try:
-        if not upload.name.lower().endswith(".zip"):
-            raise DataError(f"{upload.name} is not a zip file.",
-                            "Upload a .zip holding one folder per class (e.g. cats/…, dogs/…).")
-        with st.spinner(f"Unpacking and checking {upload.name}…"):
-            path = _save_upload(upload)
-            spec = new_project(str(path), name=Path(upload.name).stem)
+        if suffix in TABLE_EXTENSIONS:
+            with st.spinner(f"Reading {upload.name}…"):
+                path = _save_upload(upload, suffix)
+                read = read_frame(str(path), source_stamp(str(path)))
+                spec = new_project(str(path), name=Path(upload.name).stem, frame=read["frame"])
+        elif suffix == ".zip":
+            with st.spinner(f"Unpacking and checking {upload.name}…"):
+                path = _save_upload(upload)
+                spec = new_project(str(path), name=Path(upload.name).stem)
+        else:
+            raise DataError(f"Layerlab cannot read {upload.name}: it is neither a zip of images nor a table file.",
+                            "Upload a .zip holding one folder of images per class, or a table: CSV, TSV, "
+                            "Excel (.xlsx), Parquet or JSON Lines.")
         state.set_project(spec)
     except LayerlabError as exc:
         # Speak of the file the user uploaded, not of our stored copy.
@@ -103,50 +122,142 @@ def _handle_upload(upload: Any) -> None:
         st.caption(f"Your earlier data (**{state.project().name}**) is still in use.")
 
 
+def _is_upload(source: str) -> bool:
+    return not source.startswith("sample:")
+
+
+def _table_like(spec: Any) -> None:
+    """Tables, text and series: reading notes, metrics, views per kind, roles, model view, health."""
+    source = spec.data.source
+    ov = None
+    with guard():
+        with st.spinner("Reading the data…"):
+            ov = overview(source, source_stamp(source))
+    if ov is None:
+        st.caption("Choose other data above, or fix the file and upload it again.")
+        return
+    if not _is_upload(source):
+        sample = SAMPLES.get(source.removeprefix("sample:"))
+        if sample is not None:
+            st.caption(sample.description)
+    else:
+        stored, shown = Path(source).name, shown_name(source)
+        for note in ov["notes"]:
+            st.info(note.replace(stored, shown), icon=":material/info:")
+    d = spec.data
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Rows", f"{ov['rows']:,}")
+    m2.metric("Columns", f"{ov['columns']:,}")
+    m3.metric("Kind", KIND_TITLES.get(d.kind, d.kind), help="Chosen from the column roles below.")
+    m4.metric("Task", d.task.capitalize())
+
+    roles = roles_of_columns(spec, ov["names"], ov["types"])
+    numeric = ov["numeric"]
+    names = ["Preview", "Columns"]
+    if d.kind == "text":
+        names.append("Texts")
+    if d.kind == "series":
+        names.append("Series")
+    if d.task == "classification" and d.target in ov["names"]:
+        names.append("Classes")
+    names.append("Numbers")
+    icons = {"Preview": "table_view", "Columns": "view_column", "Texts": "notes", "Series": "show_chart",
+             "Classes": "bar_chart", "Numbers": "equalizer"}
+    tabs = dict(zip(names, st.tabs([f":material/{icons[n]}: {n}" for n in names])))
+    with tabs["Preview"]:
+        preview(ov, "data.preview")
+    with tabs["Columns"]:
+        st.caption("What each column holds, as Layerlab reads it, and how many values are missing.")
+        with guard():
+            columns_table(ov, roles, "data.columns")
+    if "Texts" in tabs:
+        with tabs["Texts"], guard():
+            text_view(spec, "data.text")
+    if "Series" in tabs:
+        with tabs["Series"], guard():
+            targets = [c for c, r in roles.items() if r == "target"]
+            values = targets + [c for c, r in roles.items() if r == "feature" and c in numeric]
+            if values:
+                series_view(spec, values, "data.series")
+            else:
+                st.info("No value column to plot: mark a numeric column as the target below.")
+    if "Classes" in tabs:
+        with tabs["Classes"], guard():
+            class_balance(source, d.target, "data.classes")
+    with tabs["Numbers"], guard():
+        default = d.target if d.task != "classification" else None
+        numeric_histograms(source, numeric, "data.histogram", default=default)
+
+    roles_col, model_col = st.columns([3, 2], gap="large")
+    with roles_col:
+        st.subheader("Column roles")
+        st.caption("What each column is for. Layerlab guessed these from the data; change them and apply.")
+        with guard():
+            roles_editor(spec, ov)
+    with model_col:
+        st.subheader("What the model will see")
+        with guard():
+            model_view(state.project() or spec)
+    st.subheader("Health check")
+    st.caption("Things to know or fix before training, most important first.")
+    with guard():
+        health_view(state.project() or spec)
+
+
 st.title("Data")
-st.markdown("Choose what the model learns from: a bundled sample, or your own images.")
+st.markdown("Choose what the model learns from: a bundled sample, or your own images or table.")
 
 spec = state.project()
-tab_sample, tab_upload = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your images"])
+tab_sample, tab_upload = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your data"])
 
 with tab_sample:
-    samples = [s for s in SAMPLES.values() if s.kind == "images"]
-    if not samples:
-        st.info("No bundled image samples are installed.")
-    for sample in samples:
-        in_use = spec is not None and spec.data.source == f"sample:{sample.name}"
-        with st.container(border=True):
-            text, action = st.columns([4, 1], vertical_alignment="center")
-            with text:
-                st.markdown(f"**{sample.title}** — {sample.description}")
-                st.caption(f"Source: {sample.source}")
-            with action:
-                if in_use:
-                    st.markdown(":green[:material/check_circle: In use]")
-                elif st.button("Use this sample", key=f"data.sample.{sample.name}", type="primary"):
-                    _use_sample(sample.name)
+    if not SAMPLES:
+        st.info("No bundled samples are installed.")
+    kinds = [k for k in KIND_TITLES if any(s.kind == k for s in SAMPLES.values())]
+    for kind, column in zip(kinds, st.columns(max(1, len(kinds)))):
+        with column:
+            st.subheader(KIND_TITLES[kind])
+            for sample in (s for s in SAMPLES.values() if s.kind == kind):
+                in_use = spec is not None and spec.data.source == f"sample:{sample.name}"
+                with st.container(border=True):
+                    st.markdown(f"**{sample.title}** — {sample.description}")
+                    st.caption(f"Source: {sample.source}")
+                    if in_use:
+                        st.markdown(":green[:material/check_circle: In use]")
+                    elif st.button("Use this sample", key=f"data.sample.{sample.name}", type="primary"):
+                        _use_sample(sample.name)
 
 with tab_upload:
-    st.markdown(
-        "Upload a **.zip** with one folder per class; the folder names become the class names:\n\n"
-        "```\nmy-images.zip\n├── cats/   cat001.jpg, cat002.png, …\n└── dogs/   dog001.jpg, …\n```\n"
-        "PNG, JPEG, BMP, GIF and WebP images are read; anything else is skipped and listed below."
-    )
-    upload = st.file_uploader("A .zip of class folders", type="zip", key="data.upload",
+    left, right = st.columns(2)
+    with left:
+        st.markdown(
+            "**Images:** a **.zip** with one folder per class; the folder names become the class names:\n\n"
+            "```\nmy-images.zip\n├── cats/   cat001.jpg, cat002.png, …\n└── dogs/   dog001.jpg, …\n```\n"
+            "PNG, JPEG, BMP, GIF and WebP images are read; anything else is skipped and listed below."
+        )
+    with right:
+        st.markdown(
+            "**A table:** CSV or TSV (any common separator and encoding, decimal commas too), Excel **.xlsx**, "
+            "**Parquet** or **JSON Lines**, with the column names in the first row. One row per example, "
+            "or per time step for a series; a column of texts makes text data, a date column a time series. "
+            "You can change what each column is for below."
+        )
+    upload = st.file_uploader("A .zip of class folders, or a table file", type=UPLOAD_TYPES, key="data.upload",
                               max_upload_size=limits().upload_mb,
-                              help="Each class needs its own folder of images inside the zip.")
+                              help="Images: each class needs its own folder inside the zip. "
+                                   "Tables: the first row holds the column names.")
     if upload is not None:
         _handle_upload(upload)
 
 spec = state.project()
 if spec is None:
-    st.info("No data chosen yet: pick a sample above, or upload a zip of your images.")
+    st.info("No data chosen yet: pick a sample above, or upload a zip of your images or a table.")
     st.stop()
 
 st.divider()
 st.header(spec.name)
 if spec.data.kind != "images":
-    st.info(f"This project holds {spec.data.kind} data; this page shows image data only.")
+    _table_like(spec)
     nav.link("Prepare", "Next: Prepare")
     st.stop()
 

@@ -1,4 +1,6 @@
-"""Prepare: image size and colour, how the data is split, and augmentation with a live preview."""
+"""Prepare: how the data is shaped for the model (image size and colour; table filling, scaling and
+encoding; text vocabulary; series gaps and windows), how it is split, and augmentation with a live
+before/after preview. The widgets for tables, text and series live in components/prep_widgets.py."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import streamlit as st
 from components import nav, state
 from components.data_preview import display_image
 from components.errors import edit, guard, show_flagged
-from components.param_widgets import entry_widgets, param_widget
-from layerlab.augment import AUGMENTATIONS, steps_for
+from components.param_widgets import param_widget
+from components.prep_widgets import (augment_editor, series_preview, series_section, split_section, table_preview,
+                                     table_section, text_preview, text_section)
+from components.table_view import overview, source_stamp
 from layerlab.registry import Param
 from layerlab.errors import LayerlabError
 from layerlab.spec import ImagePrep, SplitSpec, StepSpec
@@ -52,35 +56,6 @@ def _field(param: Param, path: str, value: Any) -> Any:
 
 def _steps_dicts(steps: list[StepSpec]) -> list[dict[str, Any]]:
     return [s.model_dump(mode="json") for s in steps]
-
-
-def _set_steps(steps: list[dict[str, Any]]) -> None:
-    edit(FLAG, **{"prepare.augment": steps})
-
-
-def _add_step() -> None:
-    name = st.session_state.get("prepare.add_step")
-    spec = state.project()
-    if not name or spec is None:
-        return
-    entry = AUGMENTATIONS.get(name)
-    _set_steps(_steps_dicts(spec.prepare.augment) + [{"type": name, "params": entry.defaults()}])
-
-
-def _remove_step(i: int) -> None:
-    spec = state.project()
-    steps = _steps_dicts(spec.prepare.augment)
-    if 0 <= i < len(steps):
-        del steps[i]
-        _set_steps(steps)
-
-
-def _set_step_param(i: int, name: str, value: Any) -> None:
-    spec = state.project()
-    steps = _steps_dicts(spec.prepare.augment)
-    if 0 <= i < len(steps):
-        steps[i]["params"][name] = value
-        _set_steps(steps)
 
 
 def _new_seed() -> None:
@@ -129,14 +104,48 @@ def _preview(source: str, prep_json: str, split_json: str, steps_json: str, seed
     return [(name, [img, *vs]) for name, img, vs in zip(picked, images, variants)]
 
 
+INTRO = {
+    "images": "Decide how every image is shaped before the model sees it, how the images are split "
+              "for training and testing, and which random changes help the model learn.",
+    "table": "Decide how missing values are filled, how numbers are scaled and categories encoded, how the rows "
+             "are split for training and testing, and which random changes help the model learn.",
+    "text": "Decide how texts become words and word numbers, how the texts are split for training and testing, "
+            "and which random changes help the model learn.",
+    "series": "Decide how gaps are filled, how the series is cut into windows, what to forecast, how it is split "
+              "in time, and which random changes help the model learn.",
+}
+WHAT = {"table": "rows", "text": "texts", "series": "windows"}
+
+
+def _other_kinds(spec: Any) -> None:
+    """Tables, text and series: their own settings, then the split, augmentation and the preview."""
+    kind = spec.data.kind
+    if kind == "table":
+        table_section(spec)
+    elif kind == "text":
+        text_section(spec)
+    elif kind == "series":
+        numeric: list[str] = []
+        with guard():
+            numeric = overview(spec.data.source, source_stamp(spec.data.source))["numeric"]
+        series_section(spec, [c for c in numeric if c != spec.data.date])
+    else:
+        st.info(f"This project holds {kind} data, which this page cannot prepare yet.")
+        return
+    split_section(spec)
+    with st.container(border=True):
+        augment_editor(spec, WHAT[kind])
+    {"table": table_preview, "text": text_preview, "series": series_preview}[kind](spec)
+
+
 st.title("Prepare")
 spec = nav.require_project()
-st.markdown("Decide how every image is shaped before the model sees it, how the images are split "
-            "for training and testing, and which random changes help the model learn.")
+st.markdown(INTRO.get(spec.data.kind, INTRO["images"]))
 show_flagged(FLAG)
 
 if spec.data.kind != "images":
-    st.info(f"This project holds {spec.data.kind} data; this page prepares image data only.")
+    _other_kinds(spec)
+    nav.link("Build", "Next: Build")
     st.stop()
 
 # ---- image size and colour ----------------------------------------------------------------
@@ -182,31 +191,7 @@ with st.container(border=True):
 
 # ---- augmentation ---------------------------------------------------------------------------
 with st.container(border=True):
-    st.subheader("Augmentation")
-    st.markdown("Random changes applied to training images each time the model sees them, so it learns "
-                "the subject rather than the exact pixels. They are never applied to validation, test or "
-                "prediction images.")
-    steps = spec.prepare.augment
-    if not steps:
-        st.caption("No augmentation yet: add a step below.")
-    for i, step in enumerate(steps):
-        entry = AUGMENTATIONS.get(step.type)
-        with st.container(border=True):
-            head, remove = st.columns([5, 1], vertical_alignment="center")
-            head.markdown(f"**{i + 1}. {step.type.capitalize()}** — {entry.help}")
-            remove.button("Remove", key=f"prepare.aug.{i}.remove", icon=":material/delete:",
-                          on_click=_remove_step, args=(i,))
-            entry_widgets(entry, step.params, f"prepare.aug.{i}.{step.type}",
-                          on_change=lambda name, value, i=i: _set_step_param(i, name, value))
-    names = steps_for("images")
-    used = {s.type for s in steps}
-    unused = [n for n in names if n not in used] or names
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    with c1:
-        st.selectbox("Add a step", unused, key="prepare.add_step",
-                     format_func=lambda n: f"{n.capitalize()} — {AUGMENTATIONS.get(n).help}")
-    with c2:
-        st.button("Add step", key="prepare.add", icon=":material/add:", on_click=_add_step)
+    augment_editor(spec, "images")
 
 # ---- preview --------------------------------------------------------------------------------
 with st.container(border=True):

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from layerlab.data.images import open_images
 from layerlab.train.store import RunStore
-from tests.pages.trained import OWNER, digits_spec, fake_active_run, module_home, page_links, plotly_figure, train_digits
+from tests.pages.trained import (
+    OWNER,
+    digits_spec,
+    fake_active_run,
+    module_home,
+    page_links,
+    plotly_figure,
+    train_digits,
+)
 
 PAGE = "pages/evaluate.py"
 
@@ -48,7 +57,8 @@ def test_metrics_beside_the_baseline(app, finished):
     assert not at.exception
     metrics = {m.label: m for m in at.metric}
     assert metrics["Test accuracy"].value == f"{ev['accuracy']:.1%}"
-    assert metrics["Test accuracy"].proto.delta == f"{(ev['accuracy'] - ev['baseline_accuracy']) * 100:+.1f} points vs baseline"
+    points = (ev["accuracy"] - ev["baseline_accuracy"]) * 100
+    assert metrics["Test accuracy"].proto.delta == f"{points:+.1f} points vs baseline"
     assert metrics["Baseline accuracy"].value == f"{ev['baseline_accuracy']:.1%}"
     assert metrics["Test loss"].value == f"{ev['loss']:.4f}"
     assert metrics["Test examples"].value == f"{ev['n_test']:,}"
@@ -89,8 +99,11 @@ def test_gallery_of_the_most_confident_mistakes(app, finished):
     mistakes = ev["mistakes"]
     assert mistakes, "a one-epoch model makes mistakes on the test set"
     assert len(at.image) == len(mistakes)
+    labels = open_images("sample:digits").labels
+    assert all(labels[m["source_index"]] == m["true"] for m in mistakes)  # the gallery shows the right images
     first = mistakes[0]
-    assert at.image[0].proto.imgs[0].caption == f"true {first['true']} → predicted {first['pred']} ({first['confidence']:.0%})"
+    caption = at.image[0].proto.imgs[0].caption
+    assert caption == f"true {first['true']} → predicted {first['pred']} ({first['confidence']:.0%})"
 
 
 def test_picker_offers_this_sessions_finished_runs_and_picking_makes_it_current(app, finished):

@@ -1,0 +1,133 @@
+"""Runs: every run on this server; pick one to make it current, rename, stop, delete or download."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from components import errors, nav, run_status, state
+from layerlab.train.runner import stop_run
+from layerlab.train.store import Run, RunStore
+
+
+def _data_label(source: str | None) -> str:
+    if not source:
+        return "—"
+    return source if source.startswith("sample:") else Path(source).name
+
+
+def table(runs: list[Run]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Name": [r.name for r in runs],
+        "Data": [_data_label(r.data_source) for r in runs],
+        "Template": [r.template or "—" for r in runs],
+        "Status": [run_status.STATUS.get(r.status, (r.status,))[0] for r in runs],
+        "Test accuracy": [r.test_metrics.get("accuracy") for r in runs],
+        "Best val. loss": [r.best_val for r in runs],
+        "Duration": [run_status.format_duration(r.duration) if r.started else "—" for r in runs],
+        "Device": [r.device or "—" for r in runs],
+        "Started": [datetime.fromtimestamp(r.started) if r.started else None for r in runs],
+        "By": ["this session" if r.owner == state.owner() else (r.owner or "—") for r in runs],
+    })
+
+
+def is_mine(run: Run) -> bool:
+    return run.owner in (None, state.owner())
+
+
+def manage(store: RunStore, run: Run) -> None:
+    """Actions on the selected run; other sessions' runs can only be viewed and downloaded."""
+    mine = is_mine(run)
+    with st.container(border=True):
+        run_status.show(run, store.queue_position(run.id) if run.status == "queued" else None)
+        if not mine:
+            st.caption(f"Started by `{run.owner}`, not this session: you can open and download it, "
+                       "but not rename, stop or delete it.")
+        c1, c2, c3, c4 = st.columns(4)
+        with c1:
+            if run.id == state.run_id():
+                st.caption(":material/check: This is the current run.")
+            elif st.button("Make current", icon=":material/push_pin:", key="runs_make_current",
+                           help="Open this run on the Train, Evaluate and Predict pages."):
+                state.set_run(run.id)
+                st.rerun()
+        with c2:
+            model = run.path / "model.keras"
+            st.download_button("Download model.keras", data=partial(model.read_bytes), file_name=f"{run.id}.keras",
+                               mime="application/octet-stream", icon=":material/download:", key="runs_download",
+                               on_click="ignore", disabled=not model.exists(),
+                               help=None if model.exists() else "This run saved no model.")
+        with c3:
+            if mine and run.active and st.button("Stop", icon=":material/stop:", key="runs_stop",
+                                                 disabled=bool(run.stop_requested)):
+                stop_run(store, run.id, owner=state.owner())
+                st.rerun()
+        with c4:
+            if mine and not run.active:
+                with st.popover("Delete…", icon=":material/delete:", key="runs_delete_popover"):
+                    st.markdown(f"Delete **{run.name}** with its model, curves and log? This cannot be undone.")
+                    if st.button("Delete run", type="primary", key="runs_delete"):
+                        if store.delete(run.id, owner=state.owner()):
+                            if state.run_id() == run.id:
+                                state.set_run(None)
+                            st.toast(f"Deleted {run.name}.", icon=":material/delete:")
+                            st.rerun()
+                        else:
+                            st.error("This run could not be deleted (it is active or belongs to another session).")
+        if mine:
+            with st.form("runs_rename", border=False):
+                left, right = st.columns([4, 1], vertical_alignment="bottom")
+                new_name = left.text_input("Name", value=run.name, max_chars=100, key=f"runs_name_{run.id}")
+                if right.form_submit_button("Rename", icon=":material/edit:"):
+                    if new_name.strip():
+                        store.rename(run.id, new_name)
+                        st.rerun()
+                    else:
+                        st.error("A run needs a name.")
+        targets = [("Train", "Curves on Train", ":material/model_training:")]
+        if run.has_model:
+            targets += [("Evaluate", "Evaluate", ":material/analytics:"),
+                        ("Predict", "Predict", ":material/online_prediction:")]
+        for col, (title, label, icon) in zip(st.columns(3), targets):
+            if col.button(label, icon=icon, key=f"runs_open_{title.lower()}", type="tertiary",
+                          help=f"Make this the current run and open {title}."):
+                state.set_run(run.id)
+                st.switch_page(nav.page(title))
+
+nav.ensure_app()
+st.title("Runs")
+with errors.guard():
+    store = RunStore()
+    store.reap()
+    runs = store.list()
+    if not runs:
+        st.info("No runs yet — train one on the **Train** page.", icon=":material/info:")
+        nav.link("Train", "Go to Train")
+        st.stop()
+    ids = [r.id for r in runs]
+    selected = st.session_state.get("runs_selected") or state.run_id()
+    default = {"selection": {"rows": [ids.index(selected)]}} if selected in ids else None
+    # The table's key follows the list, so a new or deleted run never leaves a stale row selected.
+    key = "runs_table_" + hashlib.sha1(",".join(ids).encode()).hexdigest()[:10]
+    event = st.dataframe(table(runs), hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
+                         selection_default=default, column_config={
+                             "Test accuracy": st.column_config.NumberColumn(format="percent"),
+                             "Best val. loss": st.column_config.NumberColumn(format="%.4f"),
+                             "Started": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
+                             "Name": st.column_config.TextColumn(width="medium"),
+                             "Status": st.column_config.TextColumn(width="small"),
+                             "Duration": st.column_config.TextColumn(width="small"),
+                         })
+    rows = event.selection.rows if event else []
+    if rows:
+        st.session_state["runs_selected"] = ids[rows[0]]
+        st.subheader("Selected run")
+        manage(store, runs[rows[0]])
+    else:
+        st.session_state.pop("runs_selected", None)
+        st.caption("Select a row to make it the current run, rename, stop, delete or download it.")

@@ -24,7 +24,7 @@ def _check_inputs(pred: Any, n: int = 5) -> list[Any]:
 
         ev = json.loads((pred.run_dir / "evaluation.json").read_text())
         src = open_images(pred.spec.data.source)
-        return [pred.prepare_image_array(src.decode(i)).astype("float32") for i in ev["test_indices"][:n]]
+        return [pred.prepare_image_array(src.decode(i)).astype("float32") for i in ev.get("test_source_indices", ev["test_indices"])[:n]]
     if info.kind == "series":
         return [np.asarray(info.extra["last_window"], dtype="float32")]
     raise LayerlabError(f"TFLite export is not available for {info.kind} models yet.",

@@ -145,6 +145,10 @@ class Predictor:
 
 def load_model_file(path: str | Path) -> Any:
     """Load a .keras file with safe mode on (no Lambda layers or arbitrary code)."""
+    import os
+
+    # In the web server too: never take all GPU memory away from training workers.
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import keras
 
     import layerlab.models.blocks  # noqa: F401 - registers Layerlab's own serializable layers

@@ -105,6 +105,7 @@ class ImageData:
     class_names: list[str]
     names: list[str]
     skipped: list[tuple[str, str]]
+    source_indices: np.ndarray | None = None  # position of each loaded image in its ImageSource
 
 
 def _configure_pillow() -> None:
@@ -276,7 +277,8 @@ def load_images(src: ImageSource, prep: ImagePrep, progress=None) -> ImageData:
     """Decode every image at the target size and colour; unreadable ones are skipped and counted."""
     if src.arrays is not None:
         images = np.stack([_resize_array(a, prep) for a in src.arrays]) if len(src) else src.arrays
-        return ImageData(images, src.labels.copy(), list(src.class_names), [src.item_name(i) for i in range(len(src))], [])
+        return ImageData(images, src.labels.copy(), list(src.class_names), [src.item_name(i) for i in range(len(src))], [],
+                         np.arange(len(src)))
     c = 1 if prep.color == "grayscale" else 3
     images = np.empty((len(src), prep.height, prep.width, c), dtype=np.uint8)
     keep: list[int] = []
@@ -295,4 +297,5 @@ def load_images(src: ImageSource, prep: ImagePrep, progress=None) -> ImageData:
         raise DataError("None of the images could be read.", "Check that the files are real PNG/JPEG images.")
     if (counts > 0).sum() < 2:
         raise DataError("After skipping unreadable files only one class has images.", "Add readable images for at least two classes.")
-    return ImageData(images[: len(keep)], labels, list(src.class_names), [src.files[i].name for i in keep], skipped)
+    return ImageData(images[: len(keep)], labels, list(src.class_names), [src.files[i].name for i in keep], skipped,
+                     np.asarray(keep, dtype="int64"))

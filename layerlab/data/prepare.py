@@ -72,7 +72,8 @@ def _prepare_images(spec: ProjectSpec, progress: Callable[[float], None] | None)
             x = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(x)
         return keras.Model(raw, core(x), name="layerlab_inference")
 
-    return Prepared(info, data.images, data.labels, split, data.names, notes, inference_model=inference)
+    return Prepared(info, data.images, data.labels, split, data.names, notes, inference_model=inference,
+                    raw={"source_indices": data.source_indices})
 
 
 # ---- shared for tables and text -------------------------------------------------------------

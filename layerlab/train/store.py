@@ -160,9 +160,13 @@ class RunStore:
         run_dir = self.root / run_id
         run_dir.mkdir(parents=True)
         spec.save(run_dir / "project.json")
+        if not name:
+            with self._conn() as con:
+                n = con.execute("SELECT COUNT(*) FROM runs WHERE project_name = ?", (spec.name,)).fetchone()[0]
+            name = f"{spec.name} · {spec.model.template} #{n + 1}"
         row = {
             "id": run_id,
-            "name": name or f"{spec.name} · {spec.model.template}",
+            "name": name,
             "owner": owner,
             "project_name": spec.name,
             "kind": spec.data.kind,

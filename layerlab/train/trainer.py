@@ -245,8 +245,10 @@ def evaluate_model(model, test_ds, y_te, y_tr, prepared) -> dict:
         probs = probabilities(raw, info)
         out.update(ev.classification_report(y_te, probs, info.class_names, y_tr))
         mistakes = ev.confident_mistakes(y_te, probs)
+        # Index into the data source (open_images), which counts files that were skipped as unreadable.
+        source = (prepared.raw or {}).get("source_indices") if info.kind == "images" else None
         for m in mistakes:
-            m["source_index"] = int(test_idx[m["index"]])
+            m["source_index"] = int(source[test_idx[m["index"]]] if source is not None else test_idx[m["index"]])
             m["name"] = prepared.names[test_idx[m["index"]]] if prepared.names else str(m["source_index"])
         out["mistakes"] = mistakes
         out["predictions"] = [int(p) for p in probs.argmax(axis=1)]
@@ -272,4 +274,6 @@ def evaluate_model(model, test_ds, y_te, y_tr, prepared) -> dict:
         out.update(ev.forecast_report(true, pred, naive, info.extra["targets"]))
         out["dates"] = [prepared.names[i] for i in test_idx]
     out["test_indices"] = [int(i) for i in test_idx]
+    if info.kind == "images" and (prepared.raw or {}).get("source_indices") is not None:
+        out["test_source_indices"] = [int(prepared.raw["source_indices"][i]) for i in test_idx]
     return out

@@ -8,6 +8,7 @@ the moment the worker learns that a stop was asked for.
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 from typing import Any, Callable
 
@@ -30,7 +31,8 @@ class StoreCallback(keras.callbacks.Callback):
     def __init__(self, store: RunStore, run_id: str, steps_per_epoch: int, batch_size: int,
                  flush_s: float = 0.25, echo: Callable[[str], None] | None = None) -> None:
         super().__init__()
-        self.store, self.run_id = store, run_id
+        # Its own store handle with a short lock wait: a locked database must never stall training.
+        self.store, self.run_id = RunStore(store.root, busy_timeout_s=0.5), run_id
         self.steps_per_epoch, self.batch_size = steps_per_epoch, batch_size
         self.flush_s, self.echo = flush_s, echo
         self.buffer: list[tuple[str, int, int, float, dict[str, float]]] = []
@@ -56,10 +58,20 @@ class StoreCallback(keras.callbacks.Callback):
             return
         self._last_flush = now
         rows, self.buffer = self.buffer, []
-        self.store.add_metrics(self.run_id, rows)
         elapsed = max(1e-6, now - self._t0)
-        if self.store.beat(self.run_id, epoch=self.epoch + 1, step=self.global_step,
-                           steps_per_epoch=self.steps_per_epoch, samples_per_sec=self._samples / elapsed):
+        # A locked or busy store (another process holds it) must not stop training:
+        # keep the rows, train on, and try again at the next flush.
+        try:
+            self.store.add_metrics(self.run_id, rows)
+        except sqlite3.OperationalError:
+            self.buffer = rows + self.buffer
+            return
+        try:
+            stop = self.store.beat(self.run_id, epoch=self.epoch + 1, step=self.global_step,
+                                   steps_per_epoch=self.steps_per_epoch, samples_per_sec=self._samples / elapsed)
+        except sqlite3.OperationalError:
+            return
+        if stop:
             if not self.stop_requested and self.echo:
                 self.echo("Stop requested: finishing this step and keeping the best weights.")
             self.stop_requested = True
@@ -93,7 +105,10 @@ class StoreCallback(keras.callbacks.Callback):
         val_loss = vals.get("val_loss")
         if val_loss is not None and math.isfinite(val_loss) and (self.best_val is None or val_loss < self.best_val):
             self.best_val = val_loss
-            self.store.update(self.run_id, best_val=val_loss, best_val_name="val_loss")
+            try:
+                self.store.update(self.run_id, best_val=val_loss, best_val_name="val_loss")
+            except sqlite3.OperationalError:
+                pass  # shown again at the next improvement; the run goes on
         if vals.get("loss") is not None and not math.isfinite(vals["loss"]):
             self.bad_loss = vals["loss"]
             self.model.stop_training = True

@@ -122,7 +122,8 @@ _RUN_FIELDS = {f.name for f in fields(Run)}
 class RunStore:
     """Access to runs.db under a runs folder (default: settings.runs_dir())."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, busy_timeout_s: float = 30.0) -> None:
+        self.busy_timeout_s = busy_timeout_s
         self.root = Path(root).expanduser() if root else runs_dir()
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "runs.db"
@@ -131,10 +132,10 @@ class RunStore:
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        con = sqlite3.connect(self.db_path, timeout=self.busy_timeout_s, isolation_level=None)
         try:
             con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA busy_timeout=30000")
+            con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             con.execute("PRAGMA synchronous=NORMAL")
             con.row_factory = sqlite3.Row
             yield con

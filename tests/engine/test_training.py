@@ -224,3 +224,19 @@ def test_learning_rate_schedules_change_the_rate(tmp_path, schedule):
     assert run.status == "completed" and len(rates) == 3
     if schedule != "plateau":
         assert rates[2] < rates[0]
+
+
+def test_a_locked_store_does_not_stop_training(tmp_path):
+    """Another process holding the database must not stall or fail a run; rows arrive once it lets go."""
+    store = RunStore(tmp_path)
+    run = store.create(digits(epochs=2))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time\n"
+        f"con = sqlite3.connect({str(store.db_path)!r}, isolation_level=None)\n"
+        "con.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(6); con.execute('COMMIT')\n")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    done = run_training(store, run.id)
+    holder.wait()
+    assert done.status == "completed", done.message
+    assert [r["epoch"] for r in store.metrics(run.id, scope="epoch")] == [1, 2]

@@ -18,8 +18,20 @@ PAGES = [
 ]
 
 
+@st.cache_resource(ttl=3600, show_spinner=False)
+def _housekeeping() -> bool:
+    """Once an hour per server: mark runs whose worker is gone, drop uploads nobody uses."""
+    from layerlab.housekeeping import sweep_uploads
+    from layerlab.train.store import RunStore
+
+    RunStore().reap()
+    sweep_uploads()
+    return True
+
+
 def run() -> None:
     st.set_page_config(page_title="Layerlab", page_icon=":material/layers:", layout="wide")
+    _housekeeping()
     state.restore()
     pages = {
         title: st.Page(path, title=title, icon=icon, url_path=url or None, default=(url == ""))

@@ -24,8 +24,11 @@ def _housekeeping() -> bool:
     from layerlab.housekeeping import sweep_uploads
     from layerlab.train.store import RunStore
 
-    RunStore().reap()
-    sweep_uploads()
+    try:
+        RunStore().reap()
+        sweep_uploads()
+    except Exception:  # noqa: BLE001 - housekeeping must never keep the app from opening
+        return False
     return True
 
 

@@ -39,6 +39,12 @@ def frequency_words(freq: str | None) -> str:
     return f"every {freq}"
 
 
+def when(value: Any) -> str:
+    """A timestamp as a date when it falls on midnight, else as date and time."""
+    ts = pd.Timestamp(value)
+    return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat(sep=" ")
+
+
 def _downsample(n: int, limit: int = MAX_POINTS) -> np.ndarray:
     """Positions of at most `limit` evenly spread rows (first and last kept)."""
     if n <= limit:
@@ -116,7 +122,7 @@ def series_view(spec: Any, values: list[str], key: str) -> dict[str, Any] | None
     st.plotly_chart(series_figure(ov, date), width="stretch", key=f"{key}.chart")
     caption = []
     if date and ov["start"] is not None:
-        caption.append(f"From {ov['start']} to {ov['end']}.")
+        caption.append(f"From {when(ov['start'])} to {when(ov['end'])}.")
     if ov["gaps"]:
         caption.append("Shaded: missing time steps." if len(ov["gaps"]) <= MAX_SHADED
                        else "Ticks at the bottom: where missing time steps start.")

@@ -100,12 +100,11 @@ def text_view(spec: Any, key: str) -> None:
         else:
             st.info("The text column holds no texts.")
     with examples:
-        head, again = st.columns([3, 1], vertical_alignment="center")
+        head, again = st.columns([3, 2], vertical_alignment="center")
         head.markdown("**Random examples per class**")
         seed_key = f"{key}.seed"
         again.button("New examples", key=f"{key}.reshuffle", icon=":material/shuffle:",
                      on_click=_reshuffle, args=(seed_key,))
         frame = text_examples(source, stamp, text, target, st.session_state.get(seed_key, 0))
-        st.dataframe(frame, hide_index=True, key=f"{key}.examples", height=min(35 * (len(frame) + 1) + 3, 460),
-                     column_config={"class": st.column_config.TextColumn(width="small"),
-                                    "text": st.column_config.TextColumn(width="large")})
+        # st.table wraps long texts (and shows them as plain text, never as HTML).
+        st.table(frame.set_index("class") if target else frame[["text"]])

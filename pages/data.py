@@ -142,8 +142,9 @@ def _table_like(spec: Any) -> None:
             st.caption(sample.description)
     else:
         stored, shown = Path(source).name, shown_name(source)
-        for note in ov["notes"]:
-            st.info(note.replace(stored, shown), icon=":material/info:")
+        notes = [n.replace(stored, shown) for n in ov["notes"]]
+        if notes:
+            st.info(f"How {shown} was read:\n" + "\n".join(f"- {n}" for n in notes), icon=":material/info:")
     d = spec.data
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Rows", f"{ov['rows']:,}")

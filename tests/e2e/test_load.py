@@ -1,0 +1,78 @@
+"""Eight people at once on a 2-core machine: the concurrency limit queues the extra runs, all finish,
+each session sees only its own project and run, and the server's memory stays bounded."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from layerlab.train.store import RunStore
+from tests.e2e.conftest import open_page, serve_app, wait_idle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SESSIONS = 8
+
+
+def _server_peak_mb(port: str) -> float:
+    """VmHWM of the streamlit process serving `port` (read from /proc)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(cmd) and port.encode() in cmd:
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAYERLAB_CONCURRENT_RUNS", "2")
+    home = tmp_path / "home"
+    with serve_app(home, tmp_path / "server.log") as base:
+        pages = []
+        for i in range(SESSIONS):
+            page = browser.new_context(viewport={"width": 1300, "height": 1600}).new_page()
+            open_page(page, base)
+            page.get_by_role("button", name=re.compile("Try a sample: handwritten digits")).click()
+            wait_idle(page)
+            box = page.get_by_role("spinbutton", name="Epochs")
+            box.fill("2")
+            box.press("Enter")
+            wait_idle(page)
+            pages.append(page)
+        for page in pages:  # press Start in every session, as quickly as people in a room would
+            page.get_by_role("button", name=re.compile("Start training")).click()
+        store = RunStore(home / "runs")
+        seen_queued = False
+        deadline = time.time() + 420
+        while time.time() < deadline:
+            runs = store.list()
+            seen_queued |= any(r.status == "queued" for r in runs)
+            assert sum(r.status in ("starting", "running") for r in runs) <= 2
+            if len(runs) == SESSIONS and all(r.status == "completed" for r in runs):
+                break
+            time.sleep(0.3)
+        runs = store.list()
+        assert len(runs) == SESSIONS and all(r.status == "completed" for r in runs), [(r.status, r.message) for r in runs]
+        assert seen_queued, "with 8 runs and a limit of 2, some must have waited in the queue"
+        owners = {r.owner for r in runs}
+        assert len(owners) == SESSIONS  # one project (and owner) per browser session
+
+        for page in pages:
+            expect(page).to_have_url(re.compile(r"run=[0-9a-f-]+"), timeout=30_000)
+            run_id = re.search(r"run=([0-9a-f-]+)", page.url).group(1)
+            mine = store.get(run_id)
+            expect(page.get_by_text("Completed").first).to_be_visible(timeout=60_000)
+            # Another session's run opened by URL can be watched, never stopped.
+            other = next(r for r in runs if r.owner != mine.owner)
+            assert store.request_stop(other.id, owner=mine.owner) is False
+        peak = _server_peak_mb(base.rsplit(":", 1)[1])
+        print(f"server peak memory with {SESSIONS} sessions: {peak:.0f} MB")
+        assert peak < 2048

@@ -37,6 +37,13 @@ class RunLog:
 
 
 def _friendly(exc: BaseException) -> str:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "The disk is full, so the run's files could not be written. Free some space (or delete old runs) and train again."
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return ("Layerlab may not write into the runs folder (it is read-only or not yours). "
+                "Point LAYERLAB_HOME at a writable folder and train again.")
     text = f"{type(exc).__name__}: {exc}"
     if "ResourceExhausted" in text or "OOM" in text or "out of memory" in text.lower():
         return ("The device ran out of memory while training. Use a smaller batch size, smaller images, "

@@ -240,3 +240,43 @@ def test_a_locked_store_does_not_stop_training(tmp_path):
     holder.wait()
     assert done.status == "completed", done.message
     assert [r["epoch"] for r in store.metrics(run.id, scope="epoch")] == [1, 2]
+
+
+@pytest.mark.parametrize("err, words", [(28, "disk is full"), (30, "read-only")])
+def test_a_failing_writer_fails_the_run_with_a_clear_reason(tmp_path, monkeypatch, err, words):
+    import errno
+
+    import keras
+
+    def broken_save(self, *args, **kwargs):
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(keras.Model, "save", broken_save)
+    store = RunStore(tmp_path)
+    done = run_training(store, store.create(digits(epochs=1)).id)
+    assert done.status == "failed" and words in done.message
+    assert errno.errorcode[err]  # a real errno
+
+
+def test_runs_outlive_the_process_that_started_them(tmp_path):
+    """A server restarted mid-run: the worker is in its own session and finishes on its own."""
+    spec_path = tmp_path / "p.json"
+    digits(epochs=2).save(spec_path)
+    code = ("import sys; from layerlab.spec import load_spec; from layerlab.train.store import RunStore;"
+            "from layerlab.train.runner import start_run;"
+            f"r = start_run(load_spec({str(spec_path)!r}), RunStore({str(tmp_path / 'runs')!r})); print(r.id)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    run_id = out.stdout.strip().splitlines()[-1]
+    store = RunStore(tmp_path / "runs")
+    done = wait(store, run_id, timeout=180)
+    assert done.status == "completed", done.message
+
+
+def test_a_corrupt_run_folder_fails_cleanly(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(digits(epochs=1))
+    (run.path / "project.json").write_text("{ not json")
+    done = run_training(store, run.id)
+    assert done.status == "failed" and "not valid JSON" in done.message
+    other = run_training(store, store.create(digits(epochs=1)).id)
+    assert other.status == "completed"

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.errors import edit, show_flagged
 from components.table_view import overview, read_frame, source_stamp
+from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec
 
 FLAG = "data.health.error"
@@ -77,7 +78,10 @@ def series_findings(spec: ProjectSpec) -> list[Any]:
     targets = list(spec.prepare.series.targets or ([d.target] if d.target else []))
     if not targets:
         return []
-    ov = series_overview(d.source, source_stamp(d.source), d.date, tuple(targets))
+    try:
+        ov = series_overview(d.source, source_stamp(d.source), d.date, tuple(targets))
+    except LayerlabError:  # an unreadable date column: the Series view says why
+        return []
     out = []
     if d.date and ov["freq"] is None:
         out.append(Finding("warning", "Uneven dates", f"The dates in `{d.date}` are not evenly spaced, so no "

@@ -23,7 +23,7 @@ import streamlit as st
 from components import state
 from components.errors import edit, flag, guard
 from components.param_widgets import entry_widgets, param_widget
-from components.table_view import read_frame, source_stamp
+from components.table_view import plain, read_frame, source_stamp
 from layerlab.augment import AUGMENTATIONS, steps_for
 from layerlab.errors import LayerlabError
 from layerlab.registry import Param
@@ -54,6 +54,7 @@ CHOICES: dict[str, dict[str, str]] = {
                     "ffill": "Repeat the last known value", "drop": "Drop the rows (no filling)"},
     "series.scale": {"standardize": "Standardise (mean 0, spread 1)", "minmax": "Min–max (0 to 1)",
                      "none": "No scaling"},
+    "series.predict": {"change": "The change from the last value", "level": "The values themselves"},
 }
 HELP = {
     "table.impute_numeric": "What replaces a missing number. The median is robust to outliers.",
@@ -63,6 +64,9 @@ HELP = {
     "text.ngrams": "Word pairs (“not good”) capture a little word order, at the cost of a larger vocabulary.",
     "series.fill": "Missing time steps are added at the series' frequency, then filled this way.",
     "series.scale": "Scaling is learned on the training part of the series only.",
+    "series.predict": "Learning the change from each window's last value copes with trends the training part "
+                      "never reached (a rising CO₂ level, growing sales); the values themselves suit series that "
+                      "stay in one range.",
 }
 _T, _X, _S = TablePrep.model_fields, TextPrep.model_fields, SeriesPrep.model_fields
 FILL_VALUE = Param("fill_value", "float", _T["fill_value"].default, "The number that replaces missing numbers.",
@@ -156,6 +160,10 @@ def row_split_sizes(source: str, stamp: tuple[float, int], data_json: str, split
     d = json.loads(data_json)
     split = SplitSpec.model_validate_json(split_json)
     df = read_frame(source, stamp)["frame"]
+    if d["kind"] == "text" and d.get("text") in df.columns:  # rows without a text are left out, as in training
+        from layerlab.data.profile import as_text
+
+        df = df[(as_text(df[d["text"]]).fillna("").str.strip() != "").to_numpy()]
     y = df[d["target"]].dropna() if d.get("target") in df.columns else pd.Series(range(len(df)))
     labels = _labels(y) if d["task"] == "classification" and split.stratify else None
     return split_indices(len(y), split, labels).sizes()
@@ -238,12 +246,12 @@ def text_aug_preview(source: str, stamp: tuple[float, int], text: str, target: s
 def table_rows_preview(source: str, stamp: tuple[float, int], data_json: str, prepare_json: str,
                        steps_json: str, seed: int) -> dict[str, Any]:
     """A few rows: raw numbers, the prepared numbers (filled, scaled) and the same after augmentation."""
+    from components.roles_editor import describe
     from layerlab.augment import preview_arrays
-    from layerlab.project import describe_data
 
     spec = _spec_of(data_json, json.loads(prepare_json))
     df = read_frame(source, stamp)["frame"]
-    info = describe_data(spec, df)
+    info = describe(spec)  # cached: fitting the columns of a big table takes seconds
     numeric = [c for c in info.extra["columns"] if c["type"] == "numeric"]
     if not numeric:
         return {"numeric": 0}
@@ -273,7 +281,8 @@ def _window_counts(n: int, prep: SeriesPrep, split: Any) -> dict[str, Any]:
     n_test, n_val = max(1, int(round(n * split.test))), max(1, int(round(n * split.validation)))
     b_val, b_test = n - n_val - n_test, n - n_test
     if b_val < w + h or n_test < h or n_val < h:
-        raise DataError(f"The series has {n} steps: too short for a window of {w} and a horizon of {h} with this split.",
+        raise DataError(f"The series has {n} steps: too short for a window of {w} and a horizon of {h} "
+                        "with this split.",
                         f"Use a shorter window (at most about {max(2, b_val - h)}), a shorter horizon, or more data.")
     starts = np.arange(w, n - h + 1, prep.stride)
     end = starts + h
@@ -339,7 +348,7 @@ def series_aug_preview(window: list[list[float]], steps_json: str, seed: int) ->
 
 def split_figure(plan: dict[str, Any], date: str | None) -> go.Figure:
     """The (filled) series with the validation and test parts shaded: split by time."""
-    fig = go.Figure(go.Scatter(x=plan["x"], y=plan["y"], mode="lines", name=str(plan["targets"][0]),
+    fig = go.Figure(go.Scatter(x=plan["x"], y=plan["y"], mode="lines", name=plain(plan["targets"][0]),
                                line=dict(color=BEFORE, width=1.3)))
     last = plan["x"][-1] if plan["x"] else None
     b_val, b_test = plan["x_bounds"]
@@ -348,7 +357,7 @@ def split_figure(plan: dict[str, Any], date: str | None) -> go.Figure:
     fig.add_vrect(x0=b_test, x1=last, fillcolor="rgba(84,162,75,0.18)", line_width=0, layer="below",
                   annotation_text="test", annotation_position="top left")
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
-    fig.update_xaxes(title=date or "step")
+    fig.update_xaxes(title=plain(date) if date else "step")
     return fig
 
 
@@ -360,17 +369,17 @@ def window_figure(before: list[list[float]], after: list[list[float]] | None, ta
     steps = list(range(-w + 1, 1))
     arr_b = np.asarray(before)
     for j, name in enumerate(features[:3]):
-        fig.add_trace(go.Scatter(x=steps, y=arr_b[:, j].tolist(), mode="lines+markers", name=f"{name} (window)",
+        fig.add_trace(go.Scatter(x=steps, y=arr_b[:, j].tolist(), mode="lines+markers", name=f"{plain(name)} (window)",
                                  line=dict(color=BEFORE, width=2), marker=dict(size=4), opacity=1 - 0.25 * j))
         if after is not None:
             fig.add_trace(go.Scatter(x=steps, y=np.asarray(after)[:, j].tolist(), mode="lines+markers",
-                                     name=f"{name} (augmented)", line=dict(color=AFTER, width=2, dash="dash"),
+                                     name=f"{plain(name)} (augmented)", line=dict(color=AFTER, width=2, dash="dash"),
                                      marker=dict(size=4), opacity=1 - 0.25 * j))
     arr_t = np.asarray(target)
     horizon = list(range(1, len(arr_t) + 1))
     for k, idx in enumerate(target_idx[:3]):
         fig.add_trace(go.Scatter(x=horizon, y=arr_t[:, k].tolist(), mode="lines+markers",
-                                 name=f"{features[idx]} (to forecast)", line=dict(color=TARGET, width=2),
+                                 name=f"{plain(features[idx])} (to forecast)", line=dict(color=TARGET, width=2),
                                  marker=dict(size=6, symbol="diamond")))
     fig.add_vline(x=0.5, line_dash="dot", line_color="#94A3B8")
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
@@ -462,11 +471,14 @@ def series_section(spec: ProjectSpec, numeric: list[str]) -> None:
     s = spec.prepare.series
     with st.container(border=True):
         st.subheader("Gaps, scaling and windows")
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         with c1:
             choice("series.fill", "Fill missing time steps", "prepare.series.fill", s.fill, on_change=_set_checked)
         with c2:
             choice("series.scale", "Scale values", "prepare.series.scale", s.scale)
+        with c3:
+            if "predict" in SeriesPrep.model_fields:
+                choice("series.predict", "Learn to forecast", "prepare.series.predict", getattr(s, "predict"))
         c1, c2, c3 = st.columns(3)
         with c1:
             field(WINDOW, "prepare.series.window", s.window, on_change=_set_checked)
@@ -687,7 +699,9 @@ def series_preview(spec: ProjectSpec) -> None:
             after = series_aug_preview(example["x"], steps, seed) if json.loads(steps) else None
             st.plotly_chart(window_figure(example["x"], after, example["y"], plan["features"], plan["target_idx"]),
                             width="stretch", key="prepare.preview.window")
-            st.caption("One training window as the model sees it (scaled), "
+            shifted = getattr(spec.prepare.series, "predict", "level") == "change"
+            st.caption("One training window as the model sees it (scaled"
+                       + (", then shifted so that its last value is 0), " if shifted else "), ")
                        + ("the same window after one random draw of the augmentation (dashed), " if after else "")
                        + "and the steps it learns to forecast (green).")
 

@@ -23,8 +23,9 @@ from layerlab.spec import ProjectSpec
 
 FLAG = "data.roles.error"
 ROLES = ("feature", "target", "text", "date", "ignore")
-ROLE_WORDS = {"feature": "Feature (an input)", "target": "Target (what to predict)", "text": "Text (to read)",
-              "date": "Date (the time axis)", "ignore": "Ignore"}
+ROLE_WORDS = {"feature": "Feature", "target": "Target", "text": "Text", "date": "Date", "ignore": "Ignore"}
+ROLE_LEGEND = ("**Target**: what to predict (or forecast) · **Feature**: an input · **Text**: the text to read · "
+               "**Date**: the time axis of a series · **Ignore**: left out")
 TASKS = ("classification", "regression", "forecasting")
 TASK_WORDS = {"classification": "Classification: predict a label", "regression": "Regression: predict a number",
               "forecasting": "Forecasting: predict the next values over time"}
@@ -104,7 +105,6 @@ def project_from_roles(spec: ProjectSpec, df: pd.DataFrame, roles: dict[str, str
     if same_kind:
         prepare = spec.prepare.model_dump(mode="json")
         prepare["series"]["targets"] = changes.pop("prepare.series.targets")
-        prepare["series"]["window"] = made.prepare.series.window if kind == "series" else prepare["series"]["window"]
         changes["prepare"] = prepare
         changes["model"] = spec.model.model_dump(mode="json")
     new = made.edit(**changes)
@@ -181,9 +181,10 @@ def roles_editor(spec: ProjectSpec, ov: dict[str, Any]) -> None:
     _sync(spec, names, roles, compact)
     show_flagged(FLAG)
     with st.form("data.roles", border=True):
-        st.selectbox("Task", TASKS, key="data.task", format_func=TASK_WORDS.get,
-                     help="Classification and regression learn from rows (or texts); forecasting learns "
-                          "from the past values of a series.")
+        task_col, _ = st.columns([2, 3])
+        task_col.selectbox("Task", TASKS, key="data.task", format_func=TASK_WORDS.get,
+                           help="Classification and regression learn from rows (or texts); forecasting learns "
+                                "from the past values of a series.")
         if compact:
             st.caption(f"{len(names):,} columns: every column is a feature unless chosen below.")
             st.multiselect("Target (several only for forecasting)", names, key="data.roles.targets")
@@ -192,17 +193,19 @@ def roles_editor(spec: ProjectSpec, ov: dict[str, Any]) -> None:
             c2.selectbox("Date column", [_NONE, *names], key="data.roles.date")
             st.multiselect("Ignored columns", names, key="data.roles.ignore")
         else:
-            per_row = 2 if len(names) > 8 else 1
-            grid = st.columns(per_row, gap="medium")
+            st.caption(ROLE_LEGEND)
+            per_row = 1 if len(names) <= 4 else (2 if len(names) <= 12 else 3)
+            grid = st.columns(per_row, gap="large")
             for i, name in enumerate(names):
                 c = prof.column_profiles[i]
                 with grid[i % per_row]:
                     label, role = st.columns([3, 2], vertical_alignment="center")
-                    # st.text shows the name as plain text (no markdown, no HTML).
-                    label.text(f"{name}\n{c.type} · {c.missing_pct:.0f}% missing")
+                    with label:
+                        st.text(name)  # plain text: a column name is never read as markdown or HTML
+                        st.caption(f"{c.type} · {c.missing_pct:.0f}% missing")
                     role.selectbox(f"Role of column {i + 1}", ROLES, key=_role_key(i), format_func=ROLE_WORDS.get,
                                    label_visibility="collapsed")
-        st.form_submit_button("Apply roles", type="primary", icon=":material/check:",
+        st.form_submit_button("Apply roles", key="data.roles.apply", type="primary", icon=":material/check:",
                               on_click=_apply, args=(names, compact))
     st.caption("Applying re-creates the project for the same data. It keeps your preparation settings and "
                "layers while the kind of data stays the same.")
@@ -218,8 +221,11 @@ def _describe(data_json: str, prepare_json: str, stamp: tuple[float, int]) -> An
 
 
 def describe(spec: ProjectSpec) -> Any:
-    """describe_data for the project's data and preparation (cached: the layers do not matter)."""
-    return _describe(spec.data.model_dump_json(), spec.prepare.model_dump_json(), source_stamp(spec.data.source))
+    """describe_data for the project's data and preparation (cached: layers, split and augmentation do not matter)."""
+    p = spec.prepare
+    prepare = json.dumps({"table": p.table.model_dump(mode="json"), "text": p.text.model_dump(mode="json"),
+                          "series": p.series.model_dump(mode="json")}, sort_keys=True)
+    return _describe(spec.data.model_dump_json(), prepare, source_stamp(spec.data.source))
 
 
 def model_view(spec: ProjectSpec) -> None:
@@ -230,15 +236,14 @@ def model_view(spec: ProjectSpec) -> None:
         columns = info.extra.get("columns", [])
         numeric = [c for c in columns if c["type"] == "numeric"]
         cats = [c for c in columns if c["type"] != "numeric"]
-        m1, m2, m3 = st.columns(3)
+        m1, m2 = st.columns(2)
         m1.metric("Inputs", f"{info.input_shape[0]:,}", help="Numbers per row after filling, scaling "
                   "and encoding: the size of the model's first layer.")
-        m2.metric("Columns", f"{len(columns):,}", help=f"Columns used: {len(numeric)} numeric, "
-                  f"{len(cats)} categorical.")
         if info.task == "classification":
-            m3.metric("Classes", f"{len(info.class_names):,}")
+            m2.metric("Classes", f"{len(info.class_names):,}")
         else:
-            m3.metric("Predicts", "one number")
+            m2.metric("Predicts", "one number")
+        st.caption(f"From {len(columns)} column(s): {len(numeric)} numeric, {len(cats)} categorical.")
         enc = spec.prepare.table.encode
         per_cat = {"one_hot": lambda c: f"{len(c['categories']) + 1} values (one-hot)",
                    "integer": lambda c: "1 value (category number)",
@@ -270,5 +275,5 @@ def model_view(spec: ProjectSpec) -> None:
         st.caption(f"Looks at the last {window} steps of {_quoted(feats)} and forecasts the next "
                    f"{info.extra.get('horizon', 1)} step(s) of {_quoted(targets)}.")
     if info.class_names and kind != "series":
-        shown = ", ".join(map(str, info.class_names[:12])) + (" …" if len(info.class_names) > 12 else "")
+        shown = _quoted([str(c) for c in info.class_names[:12]]) + (" …" if len(info.class_names) > 12 else "")
         st.caption(f"Classes: {shown}")

@@ -1,12 +1,12 @@
-"""A run's status at a glance: badge, progress with epoch/step/ETA, device and message."""
+"""A run's status at a glance: badge, progress with epoch/step/ETA, device, message, key numbers."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import streamlit as st
 
+from layerlab.train import insights
 from layerlab.train.store import Run
 
 # status → (label, badge colour, icon)
@@ -33,59 +33,77 @@ def format_duration(seconds: float | None) -> str:
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
+def short_duration(seconds: float | None) -> str:
+    """`42 s`, `3m 05s`, `1h 02m`: for narrow places such as a metric card."""
+    if seconds is None or seconds != seconds or seconds < 60:
+        return format_duration(seconds)
+    s = int(round(seconds))
+    return f"{s // 60}m {s % 60:02d}s" if s < 3600 else f"{s // 3600}h {(s % 3600) // 60:02d}m"
+
+
 def total_steps(run: Run) -> int | None:
     if run.epochs and run.steps_per_epoch:
         return run.epochs * run.steps_per_epoch
     return None
 
 
-def fraction_done(run: Run) -> float:
+def fraction_done(run: Run, rows: list[dict[str, Any]] | None = None) -> float:
     """0..1 of the planned steps (1.0 once the run has finished)."""
     if not run.active:
         return 1.0
-    total = total_steps(run)
-    if not total or not run.step:
+    where = insights.progress(run) if insights.training_now(run, rows) else None
+    if where is None:
         return 0.0
-    return max(0.0, min(1.0, run.step / total))
+    done, total = where
+    return max(0.0, min(1.0, done / total))
 
 
 def eta_seconds(run: Run, rows: list[dict[str, Any]] | None = None, now: float | None = None) -> float | None:
-    """Seconds left if the remaining steps go as fast as the steps so far (an upper bound with
-    early stopping); None until there is a rate.
-
-    With the run's metric rows the rate is measured from the first batch on, so the worker's
-    start-up (importing TensorFlow, loading the data) does not inflate the estimate.
-    """
-    total = total_steps(run)
-    if run.status != "running" or not total or not run.step:
-        return None
-    remaining = max(0, total - run.step)
-    batches = [r for r in rows or [] if r.get("scope") == "batch"]
-    if len(batches) >= 2 and batches[-1]["t"] > batches[0]["t"] and batches[-1]["step"] > batches[0]["step"]:
-        rate = (batches[-1]["step"] - batches[0]["step"]) / (batches[-1]["t"] - batches[0]["t"])
-        return remaining / rate
-    if not run.started:
-        return None
-    elapsed = (now or time.time()) - run.started
-    return elapsed * remaining / run.step if elapsed > 0 else None
+    """Seconds left if the run keeps its pace (an upper bound with early stopping); None until
+    there is a pace. See `insights.eta`."""
+    return insights.eta(run, rows, now)
 
 
 def progress_text(run: Run, rows: list[dict[str, Any]] | None = None, now: float | None = None) -> str:
-    if not run.step:
+    if not insights.training_now(run, rows):
         return ("Starting: loading TensorFlow and preparing the data…" if run.status in ("starting", "running")
                 else "Waiting for the first step…")
     parts = []
     if run.epochs:
         parts.append(f"Epoch {min(run.epoch or 0, run.epochs)}/{run.epochs}")
     if run.steps_per_epoch:
-        in_epoch = run.step - (max(1, run.epoch or 1) - 1) * run.steps_per_epoch
-        parts.append(f"step {max(0, in_epoch)}/{run.steps_per_epoch}")
+        parts.append(f"step {insights.step_in_epoch(run)}/{run.steps_per_epoch}")
     if run.samples_per_sec:
         parts.append(f"{run.samples_per_sec:,.0f} samples/s")
     eta = eta_seconds(run, rows, now)
     if eta is not None:
         parts.append(f"about {format_duration(eta)} left")
     return " · ".join(parts)
+
+
+def key_numbers(run: Run, rows: list[dict[str, Any]]) -> None:
+    """Best validation metric and loss (with their epochs), speed, time left and learning rate."""
+    epoch_rows = [r for r in rows if r["scope"] == "epoch"]
+    metric = insights.main_metric(run.task)
+    cells: list[tuple[str, str, str | None]] = []
+    for name in (f"val_{metric}", "val_loss"):
+        found = insights.best(epoch_rows, name)
+        if found:
+            value, epoch = found
+            shown = f"{value:.1%}" if name.endswith("accuracy") else f"{value:.4g}"
+            label = "Best val. " + {"val_accuracy": "accuracy", "val_mae": "MAE", "val_loss": "loss"}.get(name, name)
+            cells.append((label, shown, f"epoch {epoch}"))
+    speed = run.samples_per_sec
+    cells.append(("Samples per second", f"{speed:,.0f}" if speed else "—", None))
+    if run.active:
+        eta = eta_seconds(run, rows)
+        cells.append(("Time left", short_duration(eta) if eta is not None else "—", None))
+    else:
+        cells.append(("Duration", short_duration(run.duration), None))
+    lr = next((r["learning_rate"] for r in reversed(epoch_rows) if r.get("learning_rate")), None)
+    cells.append(("Learning rate", f"{lr:.3g}" if lr else "—", None))
+    for col, (label, value, delta) in zip(st.columns(len(cells)), cells):
+        col.metric(label, value, delta, delta_color="off", delta_arrow="off", border=True)
 
 
 def badge(run: Run) -> None:
@@ -106,7 +124,7 @@ def show(run: Run, queue_position: int | None = None, rows: list[dict[str, Any]]
         where = f"position {queue_position} in the queue" if queue_position else "in the queue"
         st.info(f"Queued — {where}. It starts as soon as a training slot is free.", icon=":material/schedule:")
     elif run.active:
-        st.progress(fraction_done(run), text=progress_text(run, rows))
+        st.progress(fraction_done(run, rows), text=progress_text(run, rows))
     elif run.status == "failed":
         st.error(run.message or "The run failed.", icon=":material/error:")
     elif run.status == "completed":

@@ -189,20 +189,21 @@ def _table_like(spec: Any) -> None:
         default = d.target if d.task != "classification" else None
         numeric_histograms(source, numeric, "data.histogram", default=default)
 
-    roles_col, model_col = st.columns([3, 2], gap="large")
-    with roles_col:
-        st.subheader("Column roles")
-        st.caption("What each column is for. Layerlab guessed these from the data; change them and apply.")
-        with guard():
-            roles_editor(spec, ov)
+    st.subheader("Column roles")
+    st.caption("What each column is for. Layerlab guessed these from the data; change them and apply.")
+    with guard():
+        roles_editor(spec, ov)
+    spec = state.project() or spec
+    model_col, health_col = st.columns(2, gap="large")
     with model_col:
         st.subheader("What the model will see")
         with guard():
-            model_view(state.project() or spec)
-    st.subheader("Health check")
-    st.caption("Things to know or fix before training, most important first.")
-    with guard():
-        health_view(state.project() or spec)
+            model_view(spec)
+    with health_col:
+        st.subheader("Health check")
+        st.caption("Things to know or fix before training, most important first.")
+        with guard():
+            health_view(spec)
 
 
 st.title("Data")

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import nav, state
+from components import nav
 from components.data_preview import display_image
 from components.errors import edit, guard, show_flagged
 from components.param_widgets import param_widget

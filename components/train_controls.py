@@ -1,0 +1,300 @@
+"""The training settings on the Train page, and the actions that train a run further.
+
+Every widget is bound to one field of the project's `train` section: before it is drawn
+its value is set from the spec, and its `on_change` callback writes the new value through
+the spec's validation (`errors.edit`), so a refused value snaps back and its reason shows
+under the settings. Nothing here trains: `start_run` / `continue_run` in the engine do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components import errors, run_compare, state
+from layerlab import device
+from layerlab.spec import ProjectSpec
+from layerlab.train import insights
+from layerlab.train.store import Run, RunStore
+
+ERROR_FLAG = "train_settings_error"
+GPU_NOTE = "needs an NVIDIA GPU; this machine trains on the CPU"
+
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
+BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
+DECAYS = [0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}
+SCHEDULES = {
+    "constant": "Constant",
+    "plateau": "Lower on plateau",
+    "cosine": "Cosine decay",
+    "exponential": "Exponential decay",
+}
+SCHEDULE_HELP = {
+    "constant": "The learning rate stays the same for the whole run.",
+    "plateau": "Multiplies the learning rate by the decay factor when the validation loss has not improved "
+               "for 2 epochs (Keras ReduceLROnPlateau).",
+    "cosine": "Lowers the learning rate along a half cosine, from the chosen rate to almost 0 at the last epoch.",
+    "exponential": "Multiplies the learning rate by the decay factor after every epoch.",
+}
+STOP_METRICS = {"val_loss": "validation loss", "val_accuracy": "validation accuracy", "val_mae": "validation MAE"}
+FINETUNE_STATUSES = ("completed", "stopped")
+CONTINUE_STATUSES = ("completed", "stopped", "interrupted")
+DEFAULT_PATIENCE = 5
+FRESH = "fresh"  # the "Start from" option for random initial weights
+
+
+# ---- the device ------------------------------------------------------------------------------
+
+
+def gpu_names() -> list[str]:
+    """This machine's GPUs (asked once per session: nvidia-smi takes a moment)."""
+    if "train_gpus" not in st.session_state:
+        st.session_state["train_gpus"] = device.gpu_names_quick()
+    return st.session_state["train_gpus"]
+
+
+def device_label(names: list[str]) -> str:
+    if not names:
+        return device.NO_GPU
+    return names[0] if len(names) == 1 else f"{len(names)} × {names[0]}"
+
+
+# ---- binding widgets to the spec -------------------------------------------------------------
+
+
+def _bind(key: str, value: Any) -> None:
+    """Show the spec's value in the widget `key` (set before the widget is drawn).
+
+    Set on every run, even when unchanged: a value set through the Session State API is
+    sent to the browser only in the run that set it, and a run cut short by a rerun (the
+    live view reruns the page when a run ends) never reaches the browser, which would then
+    show the widget's first option while the project holds another value.
+    """
+    st.session_state[key] = value
+
+
+def _write(key: str, field: str) -> None:
+    """on_change: the widget's new value into train.<field>, validated."""
+    errors.edit(ERROR_FLAG, **{f"train.{field}": st.session_state[key]})
+
+
+def _toggle_early_stopping() -> None:
+    on = st.session_state["train_es"]
+    patience = st.session_state.get("train_patience") or DEFAULT_PATIENCE
+    errors.edit(ERROR_FLAG, **{"train.early_stopping_patience": int(patience) if on else 0})
+
+
+def _options(values: list, current: Any) -> list:
+    return sorted(set(values) | {current})
+
+
+# ---- the settings ----------------------------------------------------------------------------
+
+
+def basic(spec: ProjectSpec, disabled: bool) -> None:
+    """Epochs, batch size, optimizer and learning rate."""
+    t = spec.train
+    for key, value in (("train_epochs", t.epochs), ("train_batch", t.batch_size), ("train_optimizer", t.optimizer),
+                       ("train_lr", t.learning_rate)):
+        _bind(key, value)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.number_input("Epochs", 1, 1000, step=1, key="train_epochs", disabled=disabled, on_change=_write,
+                    args=("train_epochs", "epochs"), help="Passes over the training data.")
+    c2.selectbox("Batch size", _options(BATCH_SIZES, t.batch_size), key="train_batch", disabled=disabled,
+                 on_change=_write, args=("train_batch", "batch_size"),
+                 help="Examples per training step. Larger is faster per epoch but needs more memory.")
+    c3.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="train_optimizer", disabled=disabled,
+                 on_change=_write, args=("train_optimizer", "optimizer"),
+                 help="How the weights are updated from the gradients. Adam is a good default.")
+    c4.select_slider("Learning rate", _options(LEARNING_RATES, t.learning_rate), format_func=lambda v: f"{v:g}",
+                     key="train_lr", disabled=disabled, on_change=_write, args=("train_lr", "learning_rate"),
+                     help="Step size of the optimizer (log scale). Too high: the loss jumps or rises; "
+                          "too low: it barely moves.")
+
+
+def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:
+    """Schedule, early stopping, checkpoints, seed, and the GPU-only options (in an expander)."""
+    t = spec.train
+    classification = spec.data.task == "classification"
+    stop_metrics = ["val_loss", "val_accuracy" if classification else "val_mae"]
+    if t.early_stopping_metric not in stop_metrics:
+        stop_metrics.append(t.early_stopping_metric)
+    es_on = t.early_stopping_patience > 0
+    _bind("train_schedule", t.lr_schedule)
+    _bind("train_decay", t.lr_decay)
+    _bind("train_es", es_on)
+    _bind("train_es_metric", t.early_stopping_metric)
+    if es_on or "train_patience" not in st.session_state:
+        _bind("train_patience", t.early_stopping_patience or DEFAULT_PATIENCE)
+    _bind("train_restore", t.restore_best_weights)
+    _bind("train_keep_best", t.keep_best_checkpoint)
+    _bind("train_seed", t.seed)
+    _bind("train_mixed", t.mixed_precision)
+    _bind("train_xla", t.xla)
+
+    with st.expander("Advanced settings", icon=":material/tune:"):
+        st.markdown("**Learning-rate schedule**")
+        c1, c2 = st.columns(2)
+        c1.selectbox("Schedule", list(SCHEDULES), format_func=SCHEDULES.get, key="train_schedule", disabled=disabled,
+                     on_change=_write, args=("train_schedule", "lr_schedule"), help=SCHEDULE_HELP[t.lr_schedule])
+        decays = t.lr_schedule in ("plateau", "exponential")
+        c2.select_slider("Decay factor", _options(DECAYS, t.lr_decay), format_func=lambda v: f"× {v:g}",
+                         key="train_decay", disabled=disabled or not decays, on_change=_write,
+                         args=("train_decay", "lr_decay"),
+                         help="plateau: the factor per cut; exponential: the factor per epoch."
+                         if decays else "Used by the plateau and exponential schedules.")
+        st.caption(SCHEDULE_HELP[t.lr_schedule])
+
+        st.markdown("**Early stopping and checkpoints**")
+        c1, c2, c3 = st.columns(3)
+        c1.toggle("Stop early", key="train_es", disabled=disabled, on_change=_toggle_early_stopping,
+                  help="End the run when the chosen validation metric has stopped improving.")
+        c2.selectbox("Watch", stop_metrics, format_func=lambda m: STOP_METRICS.get(m, m), key="train_es_metric",
+                     disabled=disabled or not es_on, on_change=_write,
+                     args=("train_es_metric", "early_stopping_metric"),
+                     help="The metric early stopping watches.")
+        c3.number_input("Patience", 1, 100, step=1, key="train_patience", disabled=disabled or not es_on,
+                        on_change=_write, args=("train_patience", "early_stopping_patience"),
+                        help="Stop after this many epochs without a better value (counted in epochs).")
+        c1, c2, c3 = st.columns(3)
+        c1.toggle("Keep the best checkpoint", key="train_keep_best", disabled=disabled, on_change=_write,
+                  args=("train_keep_best", "keep_best_checkpoint"),
+                  help="Save the weights of the epoch with the lowest validation loss (best.keras).")
+        c2.toggle("Finish with the best weights", key="train_restore", disabled=disabled, on_change=_write,
+                  args=("train_restore", "restore_best_weights"),
+                  help="At the end, go back to the best epoch's weights (from early stopping or the kept "
+                       "checkpoint) instead of the last epoch's.")
+        c3.number_input("Seed", 0, 2**31 - 1, step=1, key="train_seed", disabled=disabled, on_change=_write,
+                        args=("train_seed", "seed"),
+                        help="The same seed and settings give the same run (on the same machine).")
+
+        st.markdown("**GPU**")
+        on_gpu = bool(gpus)
+        note = None if on_gpu else f"{GPU_NOTE[0].upper()}{GPU_NOTE[1:]}."
+        c1, c2, _ = st.columns(3)
+        c1.toggle("Mixed precision (float16)", key="train_mixed", disabled=disabled or not on_gpu, on_change=_write,
+                  args=("train_mixed", "mixed_precision"),
+                  help=note or "Compute in float16 with float32 weights: faster and lighter on recent GPUs.")
+        c2.toggle("XLA compilation", key="train_xla", disabled=disabled or not on_gpu, on_change=_write,
+                  args=("train_xla", "xla"),
+                  help=note or "Compile the training step with XLA; some layers (augmentation, LSTM) turn it off.")
+        if on_gpu:
+            st.caption(f":material/memory: Trains on {device_label(gpus)}.")
+        else:
+            st.caption(f":material/info: Mixed precision and XLA {GPU_NOTE}.")
+
+
+def summary(spec: ProjectSpec) -> str:
+    """One line of the advanced settings, for when the expander is closed."""
+    t = spec.train
+    parts = [f"{SCHEDULES[t.lr_schedule].lower()} learning rate"
+             + (f" (× {t.lr_decay:g})" if t.lr_schedule in ("plateau", "exponential") else "")]
+    if t.early_stopping_patience:
+        parts.append(f"early stopping after {t.early_stopping_patience} epochs without a better "
+                     f"{STOP_METRICS.get(t.early_stopping_metric, t.early_stopping_metric)}")
+    else:
+        parts.append("no early stopping")
+    if t.keep_best_checkpoint or t.restore_best_weights:
+        parts.append("best weights kept" if t.restore_best_weights else "best checkpoint saved")
+    parts.append(f"seed {t.seed}")
+    if t.mixed_precision:
+        parts.append("mixed precision")
+    if t.xla:
+        parts.append("XLA")
+    return " · ".join(parts)
+
+
+# ---- fine-tuning -----------------------------------------------------------------------------
+
+
+def run_spec(run: Run) -> dict[str, Any] | None:
+    """The project document a run was trained with (its project.json), or None."""
+    return run_compare.run_doc(run) or None
+
+
+def has_weights(run: Run) -> bool:
+    return (run.path / "best.keras").exists() or (run.path / "last.weights.h5").exists()
+
+
+def finetune_candidates(store: RunStore, spec: ProjectSpec) -> list[Run]:
+    """Finished runs of this session (and the current run) whose weights fit `spec`, newest first."""
+    mine, current, doc = state.owner(), state.run_id(), spec.to_dict()
+    out = []
+    for run in store.list(statuses=FINETUNE_STATUSES):
+        if run.owner not in (None, mine) and run.id != current:
+            continue
+        other = run_spec(run)
+        if other is not None and has_weights(run) and insights.weights_fit(doc, other):
+            out.append(run)
+    return out
+
+
+def _run_label(run: Run) -> str:
+    metric = insights.main_metric(run.task)
+    value = run.test_metrics.get(metric)
+    shown = "" if value is None else (f" · test {metric} {value:.1%}" if metric == "accuracy"
+                                      else f" · test {metric.upper()} {value:.4g}")
+    return f"{run.name}{shown}"
+
+
+def initial_weights(store: RunStore, spec: ProjectSpec, disabled: bool) -> None:
+    """Fresh weights, or fine-tune: start from a finished run's weights (train.init_from_run)."""
+    runs = finetune_candidates(store, spec)
+    by_id = {r.id: r for r in runs}
+    chosen = spec.train.init_from_run
+    if chosen and chosen not in by_id:
+        gone = store.get(chosen)
+        reason = "no longer exists" if gone is None else "does not fit the current data and layers"
+        if errors.edit(ERROR_FLAG, **{"train.init_from_run": None}):
+            st.toast(f"The run to fine-tune from {reason}: the next run starts from fresh weights.",
+                     icon=":material/info:")
+        chosen = None
+    _bind("train_init", chosen or FRESH)
+    st.selectbox("Start from", [FRESH, *by_id], key="train_init", disabled=disabled or not runs,
+                 format_func=lambda i: "Fresh random weights" if i == FRESH else f"Fine-tune: {_run_label(by_id[i])}",
+                 on_change=_write_init,
+                 help="Fine-tuning starts a new run from the weights of an earlier run with the same data and "
+                      "layers, e.g. to train on with a lower learning rate."
+                      if runs else "Finished runs of this session with the same data and layers appear here.")
+
+
+def _write_init() -> None:
+    chosen = st.session_state["train_init"]
+    errors.edit(ERROR_FLAG, **{"train.init_from_run": None if chosen == FRESH else chosen})
+
+
+# ---- continuing and fine-tuning a finished run -------------------------------------------------
+
+
+def can_continue(run: Run) -> bool:
+    """A finished or stopped run of this session with its last weights saved."""
+    return (run.owner in (None, state.owner()) and run.status in CONTINUE_STATUSES
+            and (run.path / "last.weights.h5").exists())
+
+
+def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
+    """Continue this run for N more epochs, or fine-tune a new run from it."""
+    from layerlab.train import runner
+
+    c1, c2, c3 = st.columns([1, 1.2, 1.6], vertical_alignment="bottom")
+    more = c1.number_input("How many more", 1, 1000, value=5, step=1, key="train_more",
+                           help="Epochs to add to this run; it trains on from its last epoch's weights.")
+    if c2.button("Continue training", icon=":material/resume:", key="train_continue",
+                 help=f"Train {run.name} for {more} more epoch(s): its curves go on where they stopped."):
+        with errors.guard():
+            runner.continue_run(store, run.id, int(more), owner=state.owner())
+            state.set_run(run.id)
+            st.rerun(scope="app")
+    fits = (spec is not None and run.status in FINETUNE_STATUSES and has_weights(run)
+            and insights.weights_fit(spec.to_dict(), run_spec(run) or {}))
+    if spec is not None and spec.train.init_from_run == run.id:
+        c3.caption(":material/check: The next run starts from these weights.")
+    elif c3.button("Fine-tune from this run", icon=":material/call_split:", key="train_finetune_this",
+                   disabled=not fits,
+                   help="Set this run's weights as the start of the next run; change the settings, then Start."
+                   if fits else "Its data or layers differ from the current project's."):
+        if errors.edit(ERROR_FLAG, **{"train.init_from_run": run.id}):
+            st.toast(f"The next run starts from the weights of {run.name}.", icon=":material/call_split:")
+            st.rerun(scope="app")

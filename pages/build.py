@@ -22,11 +22,11 @@ CONFIRM = "build.confirm"
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _info(data_json: str, image_json: str, stamp: tuple[float, int]) -> Any:
-    """DataInfo for the data and image preparation (cached: opening a zip hashes it)."""
+def _info(data_json: str, prepare_json: str, stamp: tuple[float, int]) -> Any:
+    """DataInfo for the data and its preparation (cached: opening a zip hashes it, a table is read)."""
     from layerlab.project import describe_data
 
-    return describe_data(load_spec({"data": json.loads(data_json), "prepare": {"image": json.loads(image_json)}}))
+    return describe_data(load_spec({"data": json.loads(data_json), "prepare": json.loads(prepare_json)}))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -173,7 +173,7 @@ show_flagged(FLAG)
 info = None
 with guard():
     with st.spinner("Reading the data…"):
-        info = _info(spec.data.model_dump_json(), spec.prepare.image.model_dump_json(), _stamp(spec.data.source))
+        info = _info(spec.data.model_dump_json(), spec.prepare.model_dump_json(), _stamp(spec.data.source))
 if info is None:
     nav.link("Data", "Check the data")
     st.stop()

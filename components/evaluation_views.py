@@ -352,7 +352,7 @@ def _image_grid(items: list[dict[str, Any]], names: list[str], examples: Example
             img = examples.image(item) if examples.image else None
             caption = pair_caption(names, item)
             if img is None:
-                st.caption(f"{md(item.get('name', ''))}: the file is no longer in the data. {md(caption)}")
+                st.caption(f"{md(item.get('name') or 'This image')}: the file is no longer in the data. {md(caption)}")
                 continue
             if heat is not None:
                 shown = heat(item, img)

@@ -88,9 +88,96 @@ def forecast_report(true: np.ndarray, pred: np.ndarray, naive: np.ndarray, targe
         "baseline_mae": float(np.abs(naive - true).mean()),
         "baseline": "repeat the last value of the input window",
         "mae_per_step": np.abs(err).mean(axis=(0, 2)).tolist(),
+        "baseline_mae_per_step": np.abs(naive - true).mean(axis=(0, 2)).tolist(),
         "rmse_per_step": np.sqrt((err ** 2).mean(axis=(0, 2))).tolist(),
         "targets": list(targets),
         "true": true[:, 0, :].tolist(),
         "pred": pred[:, 0, :].tolist(),
         "n_test": int(len(true)),
     }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe Python value for one table cell (NaN → None, NumPy scalars → Python, dates → text)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not np.isfinite(value) else value
+    if isinstance(value, (bool, int, str)):
+        return value
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _cut(value: Any, max_chars: int) -> Any:
+    return value[:max_chars] if isinstance(value, str) else value
+
+
+def example_positions(report: dict[str, Any], y_true: np.ndarray | None = None, per_cell: int = 12,
+                      max_examples: int = 2000) -> list[int]:
+    """Which test examples the Evaluate page shows: per (true, predicted) pair the most confident ones,
+    the confident mistakes, and the worst regression rows. Positions index the test arrays.
+
+    With many classes fewer are kept per pair, so that about `max_examples` are kept in all.
+    """
+    keep: set[int] = {int(m["index"]) for m in report.get("mistakes") or []}
+    keep.update(int(i) for i in report.get("worst") or [])
+    pred, conf = report.get("predictions"), report.get("confidences")
+    if y_true is not None and pred is not None and conf is not None:
+        y, p, c = np.asarray(y_true).astype(int).reshape(-1), np.asarray(pred, dtype=int), np.asarray(conf, dtype=float)
+        pairs = len(report.get("class_names") or np.unique(y)) ** 2
+        per_cell = max(1, min(per_cell, max_examples // max(1, pairs)))
+        for t in np.unique(y):
+            for q in np.unique(p[y == t]):
+                cell = np.flatnonzero((y == t) & (p == q))
+                keep.update(int(i) for i in cell[np.argsort(-c[cell], kind="stable")][:per_cell])
+    return sorted(keep)
+
+
+def raw_examples(report: dict[str, Any], y_true: np.ndarray, kind: str, raw: Any, test_idx: np.ndarray,
+                  per_cell: int = 12, max_chars: int = 1000, max_cells: int = 200_000) -> dict[str, Any]:
+    """What evaluation.json needs for the Evaluate page to show table rows and texts (not images or series).
+
+    Returns `true_labels` (classification: the true class of every test example) and `examples`:
+    the raw texts (`{"kind": "text", "positions", "texts"}`) or table rows (`{"kind": "table",
+    "positions", "columns", "rows"}`) of the test examples the page shows (see `example_positions`),
+    as a user would recognise them. `raw` is `Prepared.raw`; `test_idx` maps test positions to examples.
+
+    Args:
+        report: the evaluation so far (classification_report + predictions/confidences/mistakes,
+            or regression_report).
+        y_true: the test targets (class indices for classification).
+        kind: the data kind ("images", "table", "text", "series").
+        raw: `Prepared.raw` for that kind.
+        test_idx: index of each test example among all examples.
+        per_cell: examples kept per (true, predicted) pair (fewer when there are many classes).
+        max_chars: texts are cut to this length.
+        max_cells: about how many table cells (rows × columns) to keep at most.
+    """
+    out: dict[str, Any] = {}
+    classification = "confusion_matrix" in report
+    if classification:
+        out["true_labels"] = [int(v) for v in np.asarray(y_true).reshape(-1)]
+    if kind not in ("table", "text") or not raw:
+        return out
+    width = len(raw["frame"].columns) if kind == "table" and raw.get("frame") is not None else 1
+    budget = max(50, min(2000, max_cells // max(1, width)))
+    positions = example_positions(report, y_true if classification else None, per_cell, budget)
+    rows = [int(test_idx[i]) for i in positions]
+    if kind == "text" and raw.get("texts") is not None:
+        texts = raw["texts"]
+        out["examples"] = {"kind": "text", "positions": positions, "texts": [str(texts[r])[:max_chars] for r in rows]}
+    elif kind == "table" and raw.get("frame") is not None:
+        frame = raw["frame"].iloc[rows]
+        out["examples"] = {"kind": "table", "positions": positions, "columns": [str(c) for c in frame.columns],
+                           "rows": [[_cut(_plain(v), max_chars) for v in row]
+                                    for row in frame.itertuples(index=False, name=None)]}
+    return out

@@ -280,6 +280,7 @@ def evaluate_model(model, test_ds, y_te, y_tr, prepared) -> dict:
         naive = np.repeat(last[:, None, :], info.extra["horizon"], axis=1)
         out.update(ev.forecast_report(true, pred, naive, info.extra["targets"]))
         out["dates"] = [prepared.names[i] for i in test_idx]
+    out.update(ev.raw_examples(out, y_te, info.kind, prepared.raw, test_idx))
     out["test_indices"] = [int(i) for i in test_idx]
     if info.kind == "images" and (prepared.raw or {}).get("source_indices") is not None:
         out["test_source_indices"] = [int(prepared.raw["source_indices"][i]) for i in test_idx]

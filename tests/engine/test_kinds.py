@@ -177,3 +177,16 @@ def test_cli_init_train_predict_each_kind(tmp_path):
         assert r.returncode == 0, r.stderr
         first = json.loads(r.stdout.splitlines()[0])
         assert ("label" in first) or ("forecast" in first), first
+
+
+def test_evaluation_keeps_the_raw_examples_the_page_shows(tmp_path):
+    from layerlab.samples import get_sample
+
+    df = get_sample("penguins").load()
+    path = tmp_path / "penguins.csv"
+    df.to_csv(path, index=False)
+    spec = new_project(str(path), target="species").edit(**{"train.epochs": 3})
+    store = RunStore(tmp_path / "runs")
+    run = run_training(store, store.create(spec).id)
+    ev = json.loads((run.path / "evaluation.json").read_text())
+    assert ev["examples"]["kind"] == "table" and len(ev["true_labels"]) == ev["n_test"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from components import evaluation_views as views
 from layerlab.data.images import open_images
 from layerlab.train.store import RunStore
 from tests.pages.trained import (
@@ -92,18 +93,76 @@ def test_confusion_matrix_counts_and_normalised(app, finished):
         assert row[0] == pytest.approx(counts[0] / sum(counts))
 
 
+def _gallery_captions(at) -> list[str]:
+    return [img.proto.imgs[0].caption for img in at.image]
+
+
+def _by_column(items: list) -> list:
+    """Gallery items in the order AppTest lists them: column by column."""
+    n = views.GALLERY_COLUMNS
+    return [item for c in range(n) for item in items[c::n]]
+
+
 def test_gallery_of_the_most_confident_mistakes(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
 
     mistakes = ev["mistakes"]
     assert mistakes, "a one-epoch model makes mistakes on the test set"
-    assert len(at.image) == len(mistakes)
+    count, pair = views.cell_items(ev, _image_examples(ev), *views.default_cell(ev["confusion_matrix"]))
+    assert len(at.image) == len(pair) + len(mistakes)  # the chosen pair's examples, then the mistakes
     labels = open_images("sample:digits").labels
     assert all(labels[m["source_index"]] == m["true"] for m in mistakes)  # the gallery shows the right images
+    names = ev["class_names"]
+    assert _gallery_captions(at)[len(pair):] == [views.pair_caption(names, m) for m in _by_column(mistakes)]
     first = mistakes[0]
-    caption = at.image[0].proto.imgs[0].caption
-    assert caption == f"true {first['true']} → predicted {first['pred']} ({first['confidence']:.0%})"
+    assert _gallery_captions(at)[len(pair)] == (f"true {first['true']} → predicted {first['pred']} "
+                                                f"({first['confidence']:.0%})")
+
+
+def _image_examples(ev):
+    """What the page knows of the digits test set: true labels from the data source (no `true_labels` kept)."""
+    labels = open_images("sample:digits").labels
+    return views.Examples(kind="images", true_labels=[int(labels[i]) for i in ev["test_source_indices"]],
+                          image=lambda item: True)
+
+
+def test_a_pair_of_classes_shows_its_images(app, finished):
+    run, ev = finished
+    at = _open(app, run_id=run.id)
+    true_key, pred_key = views.cell_keys(run.id)
+    t, p = views.default_cell(ev["confusion_matrix"])
+    assert (at.selectbox(key=true_key).value, at.selectbox(key=pred_key).value) == (t, p)
+    assert plotly_figure(at.get("plotly_chart")[0]).layout.shapes[0].x0 == p - 0.5  # outlined in the matrix
+
+    at.selectbox(key=true_key).set_value(4).run()
+    at.selectbox(key=pred_key).set_value(4).run()
+    count, pair = views.cell_items(ev, _image_examples(ev), 4, 4)
+    assert count == ev["confusion_matrix"][4][4] > 0
+    captions = _gallery_captions(at)[: len(pair)]
+    assert captions == [views.pair_caption(ev["class_names"], item) for item in _by_column(pair)]
+    assert all(c.startswith("true 4 → predicted 4") for c in captions)
+    assert [item["confidence"] for item in pair] == sorted((item["confidence"] for item in pair), reverse=True)
+    assert any(c.value.startswith(f"{count} correctly classified test example(s): true 4, predicted 4")
+               for c in at.caption)
+
+
+def test_show_what_the_model_looked_at(app, finished):
+    run, ev = finished
+    at = _open(app, run_id=run.id)
+    plain = len(at.image)
+    at.toggle(key="evaluate_explain").set_value(True).run()
+
+    assert not at.exception and not at.error
+    assert len(at.image) == plain  # the same gallery, each image overlaid with its heat map
+    assert any(c.value.startswith("Red marks the parts of each image") for c in at.caption)
+    m = ev["mistakes"][0]
+    from components.model_cache import get_predictor
+    from layerlab.explain import image_occlusion
+
+    img = open_images("sample:digits").decode(m["source_index"], digits_spec().prepare.image)
+    heat = image_occlusion(get_predictor(run.path), img)["heat"]
+    assert heat.shape == img.shape[:2] and heat.max() == 1.0
 
 
 def test_picker_offers_this_sessions_finished_runs_and_picking_makes_it_current(app, finished):

@@ -57,7 +57,11 @@ def _prepare_images(spec: ProjectSpec, progress: Callable[[float], None] | None)
     info = DataInfo(kind="images", task="classification", input_shape=(prep.height, prep.width, channels),
                     class_names=data.class_names)
     split = split_indices(len(data.labels), spec.prepare.split, data.labels if spec.prepare.split.stratify else None)
-    notes = []
+    notes: list[str] = []
+    import hashlib
+
+    split = _dedupe(split, np.array([hashlib.blake2b(a.tobytes(), digest_size=12).hexdigest() for a in data.images],
+                                    dtype=object), notes, "images")
     if data.skipped:
         notes.append(f"{len(data.skipped)} file(s) skipped: " + "; ".join(f"{n} ({r})" for n, r in data.skipped[:5])
                      + (" …" if len(data.skipped) > 5 else ""))
@@ -121,6 +125,16 @@ def load_frame(spec: ProjectSpec) -> Any:
     from layerlab.data.tables import read_table
 
     return read_table(spec.data.source).frame
+
+
+def _dedupe(split: Split, keys: np.ndarray, notes: list[str], what: str) -> Split:
+    from layerlab.data.split import drop_test_duplicates
+
+    split, dropped = drop_test_duplicates(split, keys)
+    if dropped:
+        notes.append(f"{dropped} test {what} also appear in the training data and were left out of the test set, "
+                     "so the test score is not flattered by examples the model has already seen.")
+    return split
 
 
 def _drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
@@ -189,6 +203,7 @@ def _prepare_table(spec: ProjectSpec, progress: Callable[[float], None] | None) 
         y_raw = yv.to_numpy(dtype="float32")
     else:
         raise DataError("A table is used for classification or regression.", "For forecasting, choose time-series data.")
+    split = _dedupe(split, pd.util.hash_pandas_object(df[features], index=False).to_numpy(), notes, "rows")
     train_df = df.iloc[split.train]
     fit = fit_table(train_df, features, spec.prepare.table)
     extra: dict[str, Any] = {"columns": fit.columns, "numeric_width": fit.numeric_width, "target": target}
@@ -252,6 +267,7 @@ def _prepare_text(spec: ProjectSpec, progress: Callable[[float], None] | None) -
         raise DataError("Text data is used for classification.", "Choose classification as the task.")
     y, class_names = _labels(df[target], target)
     split = split_indices(len(texts), spec.prepare.split, y if spec.prepare.split.stratify else None)
+    split = _dedupe(split, np.array([" ".join(t.lower().split()) for t in texts], dtype=object), notes, "texts")
     fit = fit_text(texts[split.train], spec.prepare.text)
     ids = vectorize(fit.vectorizer, texts)
     info = DataInfo(kind="text", task="classification", input_shape=(spec.prepare.text.sequence_length,),

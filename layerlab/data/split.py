@@ -57,3 +57,17 @@ def split_indices(n: int, spec: SplitSpec, labels: np.ndarray | None = None) -> 
     if len(val) == 0 or len(test) == 0:
         raise DataError("Too few examples to make validation and test sets.", "Add more data, or raise the split ratios.")
     return Split(train, val, test)
+
+
+def drop_test_duplicates(split: Split, keys: np.ndarray) -> tuple[Split, int]:
+    """Remove from the test set every example whose key (a row or text hash) also occurs in training.
+
+    A duplicate seen in training would flatter the test score. Returns the new split and
+    how many were dropped (the test set keeps at least one example).
+    """
+    seen = set(np.asarray(keys)[split.train].tolist())
+    keep = np.array([k not in seen for k in np.asarray(keys)[split.test]], dtype=bool)
+    if keep.sum() == 0:
+        return split, 0
+    dropped = int((~keep).sum())
+    return Split(split.train, split.validation, split.test[keep]), dropped

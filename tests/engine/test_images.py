@@ -113,3 +113,14 @@ def test_stratified_split_is_seeded_and_disjoint():
 def test_split_refuses_class_with_one_example():
     with pytest.raises(DataError, match="fewer than 2"):
         split_indices(5, SplitSpec(), np.array([0, 0, 0, 0, 1]))
+
+
+def test_test_duplicates_of_training_examples_are_dropped():
+    from layerlab.data.split import Split, drop_test_duplicates
+
+    split = Split(np.array([0, 1, 2]), np.array([3]), np.array([4, 5, 6]))
+    keys = np.array(["a", "b", "c", "d", "a", "e", "c"], dtype=object)
+    new, dropped = drop_test_duplicates(split, keys)
+    assert dropped == 2 and new.test.tolist() == [5] and new.train.tolist() == [0, 1, 2]
+    same, none = drop_test_duplicates(Split(split.train, split.validation, np.array([4])), keys)
+    assert none == 0 and same.test.tolist() == [4]  # never empties the test set

@@ -124,3 +124,33 @@ def test_test_duplicates_of_training_examples_are_dropped():
     assert dropped == 2 and new.test.tolist() == [5] and new.train.tolist() == [0, 1, 2]
     same, none = drop_test_duplicates(Split(split.train, split.validation, np.array([4])), keys)
     assert none == 0 and same.test.tolist() == [4]  # never empties the test set
+
+
+def test_nested_zip_encrypted_zip_and_too_many_members(tmp_path, monkeypatch):
+    inner = tmp_path / "inner.zip"
+    make_class_zip(inner, classes=2, per_class=3)
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "a/inner.zip")
+        zf.writestr("a/x.png", encode(class_image(0, np.random.default_rng(0)), "PNG"))
+    dest, skipped = extract_zip(outer, tmp_path / "o")
+    assert ("a/inner.zip", "zips inside the zip are not opened") in skipped
+    # An encrypted member: set the flag bit the way encrypting tools do.
+    enc = tmp_path / "enc.zip"
+    with zipfile.ZipFile(enc, "w") as zf:
+        zf.writestr("a/secret.png", b"x")
+    raw = bytearray(enc.read_bytes())
+    for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the 'encrypted' flag in both headers
+        i = raw.find(sig)
+        raw[i + at] |= 0x1
+    enc.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="password"):
+        extract_zip(enc, tmp_path / "e")
+    monkeypatch.setenv("LAYERLAB_ZIP_MEMBERS", "1000")
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(3000):
+            zf.writestr(f"c{i % 2}/{i}.png", b"")
+    with pytest.raises(DataError, match="3,000 entries"):
+        extract_zip(many, tmp_path / "m")
+    assert not (tmp_path / "m").exists()

@@ -21,6 +21,7 @@ from components.series_view import series_view
 from components.table_view import (class_balance, columns_table, numeric_histograms, overview, preview, read_frame,
                                    roles_of_columns, shown_name, source_stamp)
 from components.text_view import text_view
+from components.uploads import uploads_manager
 from layerlab.errors import DataError, LayerlabError
 from layerlab.project import TABLE_EXTENSIONS, new_project
 from layerlab.samples import SAMPLES
@@ -250,6 +251,7 @@ with tab_upload:
                                    "Tables: the first row holds the column names.")
     if upload is not None:
         _handle_upload(upload)
+    uploads_manager()
 
 spec = state.project()
 if spec is None:

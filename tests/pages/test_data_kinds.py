@@ -374,3 +374,16 @@ def test_a_wide_table_gets_the_compact_roles_editor(app):
     spec = _spec(at)
     assert (spec.data.task, spec.data.target) == ("regression", "f2")
     assert {"f0", "f1"} <= set(spec.data.ignore) and "label" in spec.data.features
+
+
+def test_a_user_can_delete_their_upload(app, home: Path):
+    rows = ["a,b,label"] + [f"{i},{i % 3},{'x' if i % 2 else 'y'}" for i in range(40)]
+    at = app(PAGE)
+    _upload(at, "mine.csv", ("\n".join(rows) + "\n").encode())
+    stored = list((home / "uploads").rglob("mine-*.csv"))
+    assert len(stored) == 1 and _spec(at) is not None
+    at.button(key="data.delete_upload.0").click().run()
+    assert not at.exception
+    assert not stored[0].exists()
+    assert "Deleted mine-" in _text(at.success)
+    assert at.session_state["project"] is None  # the project that used it is closed, not broken

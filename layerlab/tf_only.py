@@ -103,3 +103,13 @@ def export_tflite(model: Any, info: DataInfo, dest: str | Path, check: Any) -> d
         diffs.append(float(np.max(np.abs(got - want))))
         same.append(bool(np.argmax(got) == np.argmax(want)))
     return {"max_abs_diff": max(diffs) if diffs else 0.0, "same_top_class": all(same)}
+
+
+def distribution_scope() -> tuple[Any, int]:
+    """(a scope to build and compile in, number of GPUs): MirroredStrategy when there are several."""
+    import contextlib
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy().scope(), len(gpus)
+    return contextlib.nullcontext(), len(gpus)

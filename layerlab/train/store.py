@@ -310,17 +310,34 @@ class RunStore:
         """Mark active runs whose worker is gone: dead pid → failed; silent too long → interrupted."""
         reaped = []
         now = time.time()
+        booted = _boot_time()
         for run in self.list(statuses=ACTIVE):
             if run.status == "queued":
                 continue
             alive = _pid_alive(run.pid) if run.pid else None
-            if alive is False:
+            if (run.heartbeat or run.created) < booted:
+                # The machine restarted under the run: nothing crashed, it was cut off.
+                self.set_status(run.id, "interrupted", "The machine restarted while this run was training. "
+                                "Its last checkpoint is kept; continue it or train again.")
+                reaped.append(run.id)
+            elif alive is False:
                 self.set_status(run.id, "failed", "The training process ended unexpectedly (it may have run out of memory or been killed).")
                 reaped.append(run.id)
             elif (run.heartbeat or run.created) < now - stale_after and alive is not True:
                 self.set_status(run.id, "interrupted", "The run lost contact with Layerlab (the app or machine restarted).")
                 reaped.append(run.id)
         return reaped
+
+
+def _boot_time() -> float:
+    """When this machine booted (0 when unknown): pids from before then mean nothing."""
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
 
 
 def _pid_alive(pid: int) -> bool:

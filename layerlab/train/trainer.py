@@ -109,9 +109,13 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     sizes = prepared.split.sizes()
     log(f"Split: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test.")
 
-    core = build_model(spec, info)
-    model = prepared.train_model(core)
-    compile_model(model, spec.train, info)
+    scope, n_gpus = tf_only.distribution_scope()
+    with scope:  # several GPUs: the model is mirrored on each and batches are split between them
+        core = build_model(spec, info)
+        model = prepared.train_model(core)
+        compile_model(model, spec.train, info)
+    if n_gpus > 1:
+        log(f"Training on {n_gpus} GPUs with tf.distribute.MirroredStrategy.")
     if gpu:
         model.jit_compile = spec.train.xla  # the setter falls back (with a warning) when a layer can't be compiled
         log(f"XLA compilation {'on' if model.jit_compile else 'off'}.")

@@ -85,3 +85,14 @@ def test_two_stores_on_one_file_see_each_other(tmp_path):
     run = a.create(SPEC)
     b.update(run.id, status="running")
     assert a.get(run.id).status == "running"
+
+
+def test_runs_cut_off_by_a_machine_restart_are_interrupted(tmp_path, monkeypatch):
+    import layerlab.train.store as store_mod
+
+    store = RunStore(tmp_path)
+    run = store.create(SPEC)
+    store.update(run.id, status="running", pid=os.getpid(), heartbeat=time.time() - 100)
+    monkeypatch.setattr(store_mod, "_boot_time", lambda: time.time() - 10)  # booted after its last heartbeat
+    assert store.reap() == [run.id]
+    assert store.get(run.id).status == "interrupted" and "restarted" in store.get(run.id).message

@@ -83,10 +83,10 @@ def _convert(run_dir: Path, mtime: float, fmt: str, key: str, label: str, task: 
     done: set = st.session_state.setdefault("export_done", set())
     marker = (str(run_dir), mtime, fmt)
     if marker not in done:
-        if not st.button(label, key=f"{key}_{fmt}_convert", icon=":material/autorenew:",
-                         help="Converts the model now; it takes a few seconds."):
-            return
-        done.add(marker)
+        # A callback, so the run that converts no longer shows the button.
+        st.button(label, key=f"{key}_{fmt}_convert", icon=":material/autorenew:", on_click=done.add, args=(marker,),
+                  help="Converts the model now; it takes a few seconds.")
+        return
     with st.spinner("Converting the model…"):
         result = converted(str(run_dir), mtime, fmt)
     if "error" in result:
@@ -120,7 +120,9 @@ def export_panel(run_dir: str | Path, *, key: str = "export") -> None:
     st.markdown("##### The model")
     with st.container(border=True):
         st.markdown("**Keras** (`.keras`) — the end-to-end model: it takes raw inputs, as on this page.")
-        st.caption("Load it with `keras.saving.load_model(path)`.")
+        st.caption("Load it with `keras.saving.load_model(path)`."
+                   + ("" if _kind(run_dir) == "images" else " Its preprocessing uses Layerlab's own layers: load it "
+                      "where `layerlab` can be imported (or take their classes from the training script below)."))
         st.download_button("Download model.keras", data=partial(model.read_bytes), file_name=f"{run_dir.name}.keras",
                            mime="application/octet-stream", icon=":material/download:", key=f"{key}_keras_download",
                            on_click="ignore")
@@ -154,13 +156,21 @@ def export_panel(run_dir: str | Path, *, key: str = "export") -> None:
                                    on_click="ignore")
 
 
-def _task(run_dir: Path) -> str:
+def _info_field(run_dir: Path, name: str) -> str:
     import json
 
     try:
-        return json.loads((run_dir / "info.json").read_text(encoding="utf-8")).get("task", "")
-    except (OSError, ValueError):
+        return json.loads((run_dir / "info.json").read_text(encoding="utf-8")).get(name, "")
+    except (OSError, ValueError, AttributeError):
         return ""
+
+
+def _task(run_dir: Path) -> str:
+    return _info_field(run_dir, "task")
+
+
+def _kind(run_dir: Path) -> str:
+    return _info_field(run_dir, "kind")
 
 
 def _project_name(path: Path) -> str | None:
@@ -212,7 +222,9 @@ def project_upload(key: str = "import_project") -> None:
 
     st.file_uploader("A project file (.json)", type=["json"], key=key, on_change=_load_project, args=(key,),
                      max_upload_size=5, help="The project JSON from the Export tab (or `python -m layerlab init`).")
-    errors.show_flagged(f"{key}_error")
+    problem = st.session_state.get(f"{key}_error")  # shown while the refused file stays in the uploader
+    if problem is not None:
+        errors.show_error(problem)
     loaded = st.session_state.get(f"{key}_loaded")
     if not loaded:
         return
@@ -220,7 +232,8 @@ def project_upload(key: str = "import_project") -> None:
 
     spec = load_spec(loaded)
     d = spec.data
-    st.success(f"Opened the project **{spec.name}**: {d.kind} data from `{d.source}`, model `{spec.model.template}` "
+    kind = {"images": "image", "series": "time-series"}.get(d.kind, d.kind)
+    st.success(f"Opened the project **{spec.name}**: {kind} data from `{d.source}`, model `{spec.model.template}` "
                f"with {len(spec.model.layers)} layers, {spec.train.epochs} epochs.", icon=":material/folder_open:")
     if sample_name(d.source) is None and not Path(d.source).expanduser().exists():
         st.warning(f"Its data (`{d.source}`) is not on this server: upload the data on the **Data** page "

@@ -38,3 +38,8 @@ def model_mtime(run_dir: str | Path) -> float:
 def get_predictor(run_dir: str | Path) -> Any:
     """The run's loaded Predictor (layerlab.predict), cached per (run folder, model.keras mtime)."""
     return _load(str(run_dir), model_mtime(run_dir))
+
+
+def clear() -> None:
+    """Forget every loaded model (tests; after runs are deleted)."""
+    _load.clear()

@@ -86,9 +86,10 @@ def _class_result(res: dict[str, Any], n_classes: int, key: str, label: str = "P
     st.plotly_chart(charts.probability_figure(res["probabilities"], k), width="stretch", key=key)
 
 
-def _image_result(name: str, img: np.ndarray, res: dict[str, Any], n_classes: int, key: str) -> None:
+def _image_result(name: str, img: np.ndarray, res: dict[str, Any], n_classes: int, key: str,
+                  ratio: tuple[int, int] = (1, 3)) -> None:
     with st.container(border=True):
-        left, right = st.columns([1, 3], vertical_alignment="center")
+        left, right = st.columns(list(ratio), vertical_alignment="center")
         with left:
             h, w = img.shape[:2]
             st.image(display_image(img, DISPLAY_PX), caption=f"{name} — as the model sees it ({w}×{h})")
@@ -221,9 +222,9 @@ def drawing_view(predictor: Any) -> None:
     info = predictor.info
     left, right = st.columns([1, 1], gap="large")
     with left:
-        st.caption("Draw in white on black, as in the training images. Use the canvas's own buttons to undo or clear.")
         injected = st.session_state.get(DRAWING_KEY)
         image = injected if injected is not None else _canvas(info)
+        st.caption("Draw in white on black, as in the training images; the canvas's own buttons undo or clear.")
         fit = st.toggle("Centre and fit the drawing", value=True, key="predict_draw_fit",
                         help="Crop to what you drew and centre it, as the training digits fill their frame. "
                              "Off: the whole canvas is scaled down.")
@@ -238,7 +239,7 @@ def drawing_view(predictor: Any) -> None:
                 return
             img = predictor.prepare_image_array(fit_to_frame(gray) if fit else gray)
             res = predictor.predict_images([img])[0]
-            _image_result("your drawing", img, res, len(info.class_names), "predict_draw_probs")
+            _image_result("your drawing", img, res, len(info.class_names), "predict_draw_probs", ratio=(2, 3))
 
 
 # ---- text -----------------------------------------------------------------------------------------------
@@ -455,6 +456,18 @@ def future_steps(last: Any, freq: str | None, horizon: int, previous: Any = None
     return [f"+{k + 1}" for k in range(horizon)]
 
 
+def time_labels(values: list[Any]) -> list[Any]:
+    """Future time points for a table: years alone for yearly steps, dates without 00:00:00, else as they are."""
+    stamps = [v for v in values if isinstance(v, pd.Timestamp)]
+    if not stamps or len(stamps) != len(values):
+        return list(values)
+    if all(v == v.normalize() for v in stamps):
+        if all((v.month, v.day) == (1, 1) for v in stamps):
+            return [str(v.year) for v in stamps]
+        return [v.date().isoformat() for v in stamps]
+    return [v.isoformat(sep=" ") for v in stamps]
+
+
 def _is_number(value: Any) -> bool:
     try:
         float(value)
@@ -568,7 +581,7 @@ def series_view(predictor: Any, tag: str) -> None:
         if ex.get("freq"):
             st.caption(f"Time steps: {frequency_words(ex['freq'])}.")
         label = ex.get("date") or "step"
-        table = pd.DataFrame({label: future, **{t: forecast[t] for t in targets}})
+        table = pd.DataFrame({label: time_labels(future), **{t: forecast[t] for t in targets}})
         st.dataframe(table, hide_index=True, width="content", key="predict_forecast_table")
         st.download_button("Download the forecast (CSV)", to_safe_csv(table), file_name="forecast.csv", mime="text/csv",
                            icon=":material/download:", key="predict_forecast_download", on_click="ignore")
@@ -594,8 +607,6 @@ def check_keras_file(data: bytes, name: str = "the file") -> None:
     import io
     import json
     import zipfile
-
-    from layerlab.errors import LayerlabError
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
         raise LayerlabError(f"{name} is {len(data) / 1e6:,.0f} MB; models up to {MAX_MODEL_MB} MB can be tried here.")

@@ -85,6 +85,7 @@ def training_script(spec: ProjectSpec, info: DataInfo) -> str:
 _HEADER = '''from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import tempfile
@@ -171,9 +172,10 @@ def _join(*sources: str) -> str:
 
 
 def _engine_source_split() -> str:
-    from layerlab.data import split
+    from layerlab.data import prepare, split
 
-    return _join(_source(split.Split), _source(split.split_indices))
+    return _join(_source(split.Split), _source(split.split_indices), _source(split.drop_test_duplicates),
+                 _source(prepare._dedupe, ("    from layerlab.data.split import drop_test_duplicates\n\n", "")))
 
 
 def _limits_literal() -> str:
@@ -539,6 +541,11 @@ def main() -> None:
     images, labels, class_names = load_data(args.data)
     print(f"{len(labels)} images of {len(class_names)} classes, {images.shape[1:]} each.")
     split = split_indices(len(labels), SPEC.prepare.split, labels if SPEC.prepare.split.stratify else None)
+    notes: list[str] = []
+    split = _dedupe(split, np.array([hashlib.blake2b(a.tobytes(), digest_size=12).hexdigest() for a in images],
+                                    dtype=object), notes, "images")
+    for note in notes:
+        print(note)
     x = images.astype("float32") * (1.0 / 255.0 if PREP.rescale else 1.0)
     sizes = {k: len(getattr(split, k)) for k in ("train", "validation", "test")}
     print(f"Split: {sizes}")
@@ -572,8 +579,6 @@ def main() -> None:
     notes: list[str] = []
     df = _drop_missing_target(df, target, notes)
     features = usable_features(df, SPEC, notes)
-    for note in notes:
-        print(note)
     task = SPEC.data.task
     if task == "classification":
         y, class_names = _labels(df[target], target)
@@ -584,6 +589,9 @@ def main() -> None:
         split = split_indices(len(df), SPEC.prepare.split)
         center, spread = float(y_raw[split.train].mean()), float(y_raw[split.train].std() or 1.0)
         y = ((y_raw - center) / spread).astype("float32")
+    split = _dedupe(split, pd.util.hash_pandas_object(df[features], index=False).to_numpy(), notes, "rows")
+    for note in notes:
+        print(note)
     fit = fit_table(df.iloc[split.train], features, SPEC.prepare.table)
     print(f"{len(df)} rows; {len(features)} input columns encoded as {fit.width} values per row.")
     x = raw_inputs(df, fit.columns)
@@ -626,6 +634,7 @@ def main() -> None:
     df, texts = df[keep].reset_index(drop=True), texts[keep]
     y, class_names = _labels(df[target], target)
     split = split_indices(len(texts), SPEC.prepare.split, y if SPEC.prepare.split.stratify else None)
+    split = _dedupe(split, np.array([" ".join(t.lower().split()) for t in texts], dtype=object), notes, "texts")
     fit = fit_text(texts[split.train], SPEC.prepare.text)
     for note in notes + fit.notes:
         print(note)

@@ -94,3 +94,112 @@ def test_only_unreadable_files_show_no_prediction(app, finished):
     assert not at.exception
     assert "empty.gif" in at.warning[0].value
     assert not at.metric and not at.get("plotly_chart")
+
+
+# ---- drawing (AppTest cannot drive the canvas: the page reads an injected drawing instead) -------------
+
+
+def _drawing(label: int, size: int = 280, scale: int = 20, at: tuple[int, int] = (30, 60)) -> "np.ndarray":
+    """A canvas-like RGBA drawing: a real digit enlarged, white ink on a transparent background."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    ink = np.round(d.images[int(np.flatnonzero(d.target == label)[0])] * 255 / 16).astype("uint8")
+    ink = np.kron(ink, np.ones((scale, scale), dtype="uint8"))
+    rgba = np.zeros((size, size, 4), dtype="uint8")
+    y, x = at
+    rgba[y:y + ink.shape[0], x:x + ink.shape[1], :3] = 255
+    rgba[y:y + ink.shape[0], x:x + ink.shape[1], 3] = ink
+    return rgba
+
+
+def test_draw_mode_shows_the_canvas_and_waits_for_a_drawing(app, finished):
+    at = _open(app, run_id=finished.id, predict_image_mode="Draw")
+
+    assert not at.exception
+    assert "Draw something on the canvas" in at.info[0].value
+    assert at.toggle(key="predict_draw_fit").value is True
+    assert not at.get("file_uploader") or "predict_files" not in [f.key for f in at.file_uploader]
+
+
+@pytest.mark.parametrize("fit", [True, False])
+def test_a_drawing_is_scaled_down_as_the_engine_does_and_classified(app, finished, predictor, fit: bool):
+    from components.predict_views import DRAWING_KEY, drawing_to_gray, fit_to_frame
+
+    drawing = _drawing(3)
+    at = _open(app, run_id=finished.id, predict_image_mode="Draw", predict_draw_fit=fit, **{DRAWING_KEY: drawing})
+
+    assert not at.exception and not at.error
+    gray = drawing_to_gray(drawing)
+    expected = predictor.predict_images([predictor.prepare_image_array(fit_to_frame(gray) if fit else gray)])[0]
+    assert at.metric[0].value == expected["label"]
+    assert at.image[0].proto.imgs[0].caption == "your drawing — as the model sees it (8×8)"
+    bars = plotly_figure(at.get("plotly_chart")[0]).data[0]
+    assert list(bars.x)[-1] == pytest.approx(expected["confidence"], abs=1e-6)
+
+
+def test_an_empty_canvas_asks_for_a_drawing(app, finished):
+    import numpy as np
+
+    from components.predict_views import DRAWING_KEY
+
+    at = _open(app, run_id=finished.id, predict_image_mode="Draw",
+               **{DRAWING_KEY: np.zeros((280, 280, 4), dtype="uint8")})
+
+    assert not at.exception
+    assert "The canvas is empty" in at.info[0].value and not at.metric
+
+
+def test_drawing_to_gray_treats_transparency_as_the_black_background():
+    import numpy as np
+
+    from components.predict_views import drawing_to_gray, fit_to_frame
+
+    rgba = np.zeros((10, 10, 4), dtype="uint8")
+    rgba[..., :3] = 255  # white everywhere, but only opaque in one block
+    rgba[2:5, 6:8, 3] = 255
+    gray = drawing_to_gray(rgba)
+    assert gray.shape == (10, 10, 1) and gray.max() == 255 and gray.sum() == 255 * 6
+    framed = fit_to_frame(gray, margin=0.5)
+    assert framed.shape == (6, 6, 1) and framed.sum() == 255 * 6  # cropped to the ink, centred with a margin
+    assert framed[1:4, 2:4, 0].min() == 255
+    assert fit_to_frame(np.zeros((4, 4, 1), "uint8")).shape == (4, 4, 1)  # nothing drawn: unchanged
+
+
+def test_a_small_colour_model_offers_no_canvas():
+    from components.predict_views import can_draw
+    from layerlab.data.info import DataInfo
+
+    assert can_draw(DataInfo("images", "classification", (8, 8, 1), ["a", "b"]))
+    assert not can_draw(DataInfo("images", "classification", (32, 32, 3), ["a", "b"]))
+    assert not can_draw(DataInfo("images", "classification", (128, 128, 1), ["a", "b"]))
+
+
+def test_the_page_has_export_and_import_tabs(app, finished):
+    at = _open(app, run_id=finished.id)
+
+    assert not at.exception
+    assert [t.label for t in at.tabs] == [":material/online_prediction: Predict", ":material/download: Export",
+                                          ":material/upload: Import"]
+    assert at.file_uploader(key="predict_own_model") and at.file_uploader(key="predict_project_file")
+
+
+def test_the_model_cache_shares_one_predictor_per_run_and_model_file(finished, tmp_path: Path):
+    import os
+
+    from components import model_cache
+    from layerlab.errors import LayerlabError
+
+    model_cache.clear()
+    first = model_cache.get_predictor(finished.path)
+    assert model_cache.get_predictor(str(finished.path)) is first
+    model = finished.path / "model.keras"
+    stat = model.stat()
+    try:
+        os.utime(model, (stat.st_atime, stat.st_mtime + 10))  # a newer model file loads afresh
+        assert model_cache.get_predictor(finished.path) is not first
+    finally:
+        os.utime(model, (stat.st_atime, stat.st_mtime))
+    with pytest.raises(LayerlabError, match="holds no trained model"):
+        model_cache.get_predictor(tmp_path)

@@ -1,0 +1,261 @@
+"""Export and import on the Predict page: model downloads (.keras, SavedModel, checked TFLite), the
+project and its training script; opening a project file; trying a .keras model made elsewhere."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerlab.train.store import RunStore
+from tests.pages.test_predict_kinds import downloads, error_text, open_page, train  # noqa: F401 - fixture
+from tests.pages.trained import OWNER, digit_png, module_home, train_digits
+
+PAGE = "pages/predict.py"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory):
+    with module_home(tmp_path_factory, "export-home") as path:
+        yield path
+
+
+@pytest.fixture(scope="module")
+def digits(home):
+    return train_digits(RunStore(), OWNER, epochs=2)
+
+
+@pytest.fixture(scope="module")
+def penguins(home):
+    from layerlab.project import new_project
+
+    return train(new_project("sample:penguins").edit(**{"train.epochs": 2}))
+
+
+def click(at, key: str):
+    return at.button(key=key).click().run()
+
+
+# ---- export ---------------------------------------------------------------------------------------
+
+
+def test_the_keras_file_downloads_as_it_is_and_loads_in_safe_mode(app, digits, downloads, tmp_path: Path):
+    at = open_page(app, digits)
+
+    assert not at.exception
+    data = downloads(f"{digits.id}.keras")
+    assert data == (digits.path / "model.keras").read_bytes()
+    from layerlab.predict import load_model_file
+
+    (tmp_path / "m.keras").write_bytes(data)
+    assert load_model_file(tmp_path / "m.keras").output_shape == (None, 10)
+    # Conversions wait for a click.
+    assert at.button(key="predict_export_savedmodel_convert").label == "Prepare the SavedModel"
+    assert at.button(key="predict_export_tflite_convert").label == "Convert to TFLite"
+    assert "predict_export_tflite_download" not in [b.key for b in at.download_button]
+
+
+def test_the_savedmodel_is_zipped_in_the_serving_layout_with_its_signature(app, digits, downloads):
+    at = click(open_page(app, digits), "predict_export_savedmodel_convert")
+
+    assert not at.exception and not at.error
+    names = zipfile.ZipFile(io.BytesIO(downloads(f"{digits.id}_savedmodel.zip"))).namelist()
+    assert "model/1/saved_model.pb" in names
+    signature = at.code[0].value
+    assert "serving_default" in signature and "pixels" in signature and "(None, 8, 8, 1)" in signature
+    # The converted bytes stay for the rest of the session: no second click needed.
+    at.run()
+    assert "predict_export_savedmodel_convert" not in [b.key for b in at.button]
+    assert "predict_export_savedmodel_download" in [b.key for b in at.download_button]
+
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+def test_the_tflite_file_is_checked_and_runs_in_the_interpreter(app, digits, downloads):
+    import tensorflow as tf
+
+    from layerlab.predict import load_predictor
+
+    at = click(open_page(app, digits), "predict_export_tflite_convert")
+
+    assert not at.exception and not at.error
+    assert "top class agrees on every input" in at.success[0].value
+    interp = tf.lite.Interpreter(model_content=downloads(f"{digits.id}_model.tflite"))
+    interp.allocate_tensors()
+    pred = load_predictor(digits.path)
+    img = pred.prepare_image(digit_png(4))
+    interp.set_tensor(interp.get_input_details()[0]["index"], img[None].astype("float32"))
+    interp.invoke()
+    got = interp.get_tensor(interp.get_output_details()[0]["index"])[0]
+    assert str(int(np.argmax(got))) == pred.predict_images([img])[0]["label"]
+
+
+def test_a_model_that_cannot_convert_gets_the_message_naming_the_problem(app, penguins):
+    at = click(open_page(app, penguins), "predict_export_tflite_convert")
+
+    assert not at.exception
+    assert "TFLite export is not available for table models" in error_text(at)
+    assert "predict_export_tflite_download" not in [b.key for b in at.download_button]
+
+
+def test_the_project_and_a_standalone_training_script_download(app, digits, downloads):
+    from layerlab.spec import load_spec
+
+    at = open_page(app, digits)
+
+    assert not at.exception
+    spec = load_spec(downloads("Handwritten_digits.json").decode("utf-8"))
+    assert spec.data.source == "sample:digits" and spec.train.epochs == 2
+    script = downloads("train_Handwritten_digits.py").decode("utf-8")
+    compile(script, "train.py", "exec")
+    assert "def build_model(input_shape" in script and "from sklearn.datasets import load_digits" in script
+
+
+# ---- import: a project file ---------------------------------------------------------------------------
+
+
+def _upload_project(at, name: str, data: bytes):
+    return at.file_uploader(key="predict_project_file").set_value((name, data, "application/json")).run()
+
+
+def test_a_project_file_becomes_this_sessions_project(app, digits):
+    at = _upload_project(open_page(app, digits), "p.json", (digits.path / "project.json").read_bytes())
+
+    assert not at.exception and not at.error
+    assert "Opened the project **Handwritten digits**" in at.success[0].value
+    assert at.session_state["project"].data.source == "sample:digits"
+    assert {p.proto.label for p in at.get("page_link")} >= {"Look at the model", "Train it"}
+
+
+def test_a_project_without_any_run_can_be_opened_too(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from layerlab.project import new_project
+
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path / "no-runs"))
+    spec = new_project("sample:penguins")
+    at = app(PAGE, state={"pid": OWNER})
+    assert "No finished run yet" in at.info[0].value
+    at = _upload_project(at, "penguins.json", spec.to_json().encode())
+
+    assert not at.exception and not at.error
+    assert at.session_state["project"].data.target == "species"
+
+
+@pytest.mark.parametrize("data, message", [
+    (b'{"data": {"kind": "images", "source": "sample:digits"}, "train": {"epochs": 0}}', "train.epochs"),
+    (b'{"data": {"kind": "pictures", "source": "sample:digits"}}', "data.kind"),
+    (b'{"data": {"source": "sample:digits"}, "trian": {}}', "trian"),
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe\x00garbage", "not a text file"),
+])
+def test_a_bad_project_file_is_refused_naming_the_field(app, digits, data: bytes, message: str):
+    at = _upload_project(open_page(app, digits, project=None), "bad.json", data)
+
+    assert not at.exception
+    assert message in error_text(at)
+    assert not at.success
+    assert at.session_state["project"] is None  # nothing was replaced
+    at.run()  # the message stays while the refused file is in the uploader
+    assert message in error_text(at)
+
+
+# ---- import: a .keras model made elsewhere ---------------------------------------------------------
+
+
+def _save(model, path: Path) -> bytes:
+    model.save(path)
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def keras_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    import keras
+
+    folder = tmp_path_factory.mktemp("models")
+    plain = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    lam = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Lambda(lambda x: x * 2.0), keras.layers.Flatten(),
+                            keras.layers.Dense(2, activation="softmax")])
+    table = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
+    return {"plain": _save(plain, folder / "plain.keras"), "lambda": _save(lam, folder / "lam.keras"),
+            "table": _save(table, folder / "table.keras")}
+
+
+def _upload_model(at, name: str, data: bytes):
+    return at.file_uploader(key="predict_own_model").set_value((name, data, "application/octet-stream")).run()
+
+
+def test_an_image_model_from_elsewhere_predicts_an_upload(app, digits, keras_files):
+    at = _upload_model(open_page(app, digits), "mine.keras", keras_files["plain"])
+    assert not at.exception and not at.error
+    assert "Input (None, 16, 16, 3)" in "\n".join(c.value for c in at.caption)
+
+    at.text_input(key="predict_own_names").input("cat, dog, bird")
+    at.file_uploader(key="predict_own_image").set_value(("d.png", digit_png(5, mode="RGB"), "image/png")).run()
+
+    assert not at.exception and not at.error
+    top = next(m for m in at.metric if m.label == "Top class")
+    assert top.value in ("cat", "dog", "bird")
+    assert any("as the model sees it (16×16)" in i.caption for image in at.image for i in image.proto.imgs)
+
+
+def test_a_model_with_a_lambda_layer_is_refused(app, digits, keras_files):
+    at = _upload_model(open_page(app, digits), "lam.keras", keras_files["lambda"])
+
+    assert not at.exception
+    assert "Lambda layer" in error_text(at) and "refuses" in error_text(at)
+
+
+def test_safe_mode_itself_refuses_lambda_when_the_precheck_misses_it(app, digits, keras_files, monkeypatch):
+    import components.predict_views as views
+
+    monkeypatch.setattr(views, "_find_lambda", lambda config: None)
+    at = _upload_model(open_page(app, digits), "sneaky.keras", keras_files["lambda"])
+
+    assert not at.exception
+    assert "sneaky.keras holds code that would run when loaded" in error_text(at)
+
+
+@pytest.mark.parametrize("data, message", [
+    (np.random.default_rng(0).bytes(4096), "is not a Keras model file"),
+    (b"", "is not a Keras model file"),
+])
+def test_random_bytes_named_keras_get_a_clear_message(app, digits, data: bytes, message: str):
+    at = _upload_model(open_page(app, digits), "random.keras", data)
+
+    assert not at.exception
+    assert f"random.keras {message}" in error_text(at)
+
+
+def test_a_zip_that_is_not_a_model_and_a_non_image_model(app, digits, keras_files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("notes.txt", "hello")
+    at = _upload_model(open_page(app, digits), "notes.keras", buf.getvalue())
+    assert "has no config.json" in error_text(at)
+
+    at = _upload_model(open_page(app, digits), "table.keras", keras_files["table"])
+    assert not at.exception and not at.error
+    assert "Only image models" in at.info[0].value or any("Only image models" in i.value for i in at.info)
+
+
+def test_check_keras_file_refuses_oversized_uploads(monkeypatch):
+    import components.predict_views as views
+    from layerlab.errors import LayerlabError
+
+    monkeypatch.setattr(views, "MAX_MODEL_MB", 0)
+    with pytest.raises(LayerlabError, match="up to 0 MB"):
+        views.check_keras_file(b"PK" + b"\0" * 100, "big.keras")
+
+
+def test_config_lambda_search_finds_nested_layers():
+    from components.predict_views import _find_lambda
+
+    config = {"class_name": "Functional", "config": {"layers": [
+        {"class_name": "Dense", "config": {"name": "d"}},
+        {"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "sneaky"}}]}},
+    ]}}
+    assert _find_lambda(config) == "sneaky"
+    assert _find_lambda(json.loads('{"class_name": "Dense"}')) is None

@@ -8,6 +8,7 @@ tests can read them; `show` draws both for the runs selected on the Runs page.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,7 +22,8 @@ from layerlab.train.store import Run, RunStore
 COLORS = ["#0F766E", "#4F46E5", "#F59E0B", "#DC2626", "#0EA5E9", "#A855F7", "#65A30D", "#DB2777", "#78716C",
           "#0891B2"]
 DIFFERS_STYLE = "background-color: #FEF3C7; font-weight: 600"
-_TITLES = {"val_loss": "Validation loss", "val_accuracy": "Validation accuracy", "val_mae": "Validation MAE"}
+_TITLES = {"val_loss": "Validation loss", "val_accuracy": "Validation accuracy",
+           "val_mae": "Validation MAE (target units)"}
 
 
 @st.cache_data(max_entries=5000, show_spinner=False)
@@ -31,8 +33,45 @@ def _epoch_rows(root: str, run_id: str, status: str, epoch: int | None, ended: f
 
 
 def epoch_rows(store: RunStore, run: Run) -> list[dict[str, Any]]:
-    """The run's epoch rows (cached until the run moves on)."""
-    return _epoch_rows(str(store.root), run.id, run.status, run.epoch, run.ended)
+    """The run's epoch rows (cached until the run moves on), with MAE in the target's units.
+
+    A run whose MAE has no single unit (a forecast of several columns) loses its MAE here,
+    so that no scaled value sits beside values in the target's units.
+    """
+    return comparable(run, _epoch_rows(str(store.root), run.id, run.status, run.epoch, run.ended))
+
+
+def comparable(run: Run, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` of `run` with MAE in the target's units, or without MAE when it has no single unit."""
+    if insights.main_metric(run.task) != "mae":
+        return rows
+    scale = mae_scale(run)
+    if scale:
+        return in_units(rows, scale)
+    return [{k: v for k, v in r.items() if k not in ("mae", "val_mae")} for r in rows]
+
+
+@st.cache_data(max_entries=5000, show_spinner=False)
+def _mae_scale(run_dir: str, has_info: bool) -> float | None:
+    try:
+        info = json.loads((Path(run_dir) / "info.json").read_text(encoding="utf-8")) if has_info else None
+    except (OSError, ValueError):
+        return None
+    return insights.mae_scale(info)
+
+
+def mae_scale(run: Run) -> float | None:
+    """The factor from the logged (standardized) MAE to the target's units; None if unknown."""
+    if insights.main_metric(run.task) != "mae":
+        return None
+    return _mae_scale(run.run_dir, (run.path / "info.json").exists())
+
+
+def in_units(rows: list[dict[str, Any]], scale: float | None) -> list[dict[str, Any]]:
+    """The rows with `mae` and `val_mae` in the target's units (unchanged without a scale)."""
+    if not scale:
+        return rows
+    return [{**r, **{k: r[k] * scale for k in ("mae", "val_mae") if r.get(k) is not None}} for r in rows]
 
 
 def labels(runs: list[Run]) -> list[str]:

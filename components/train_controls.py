@@ -126,8 +126,8 @@ def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:
     _bind("train_decay", t.lr_decay)
     _bind("train_es", es_on)
     _bind("train_es_metric", t.early_stopping_metric)
-    if es_on or "train_patience" not in st.session_state:
-        _bind("train_patience", t.early_stopping_patience or DEFAULT_PATIENCE)
+    # While early stopping is off the spec holds 0; the (disabled) box keeps the last patience.
+    _bind("train_patience", t.early_stopping_patience or st.session_state.get("train_patience") or DEFAULT_PATIENCE)
     _bind("train_restore", t.restore_best_weights)
     _bind("train_keep_best", t.keep_best_checkpoint)
     _bind("train_seed", t.seed)

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from components import run_compare
 from layerlab.train import insights
 
 TRAIN_COLOR = "#0F766E"
@@ -61,17 +62,19 @@ def _grid(n: int) -> tuple[int, int]:
 
 
 def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, steps_per_epoch: int | None = None,
-                  revision: str = "run", task: str | None = "classification", smoothing: float = 0.8) -> go.Figure:
+                  revision: str = "run", task: str | None = "classification", smoothing: float = 0.8,
+                  titles: dict[str, str] | None = None) -> go.Figure:
     """Loss and every metric against epochs: per-epoch train and validation, per-batch train.
 
     `epochs` (pass it while the run is active) leaves headroom on the x-axis for the curve
     to grow into, up to the planned length; without it the axis fits the data. `smoothing`
-    is the EMA weight of the per-batch line (0 draws the raw values).
+    is the EMA weight of the per-batch line (0 draws the raw values); `titles` overrides
+    panel titles by metric name.
     """
     default = ["loss", "accuracy"] if task in (None, "classification") else ["loss", "mae"]
     names = metric_names(rows) if rows else default
     n_rows, n_cols = _grid(len(names))
-    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[title(m) for m in names],
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[(titles or {}).get(m) or title(m) for m in names],
                         horizontal_spacing=0.07, vertical_spacing=0.16 if n_rows > 1 else 0.1)
     epoch_rows = [r for r in rows if r["scope"] == "epoch"]
     has_batches = any(r["scope"] == "batch" for r in rows)
@@ -148,11 +151,20 @@ def speed_figure(rows: list[dict[str, Any]], *, batch_size: int | None = None, r
 
 
 def show(rows: list[dict[str, Any]], run, key: str = "training-chart", *, smoothing: float = 0.8,
-         batch_size: int | None = None) -> None:
+         batch_size: int | None = None, mae_scale: float | None = None) -> None:
     """The curves of `run` (a store Run), with room to grow on the x-axis while it is active,
-    then the learning rate and the speed."""
+    then the learning rate and the speed.
+
+    `rows` hold MAE as logged, on the standardized target; with `mae_scale` it is drawn in
+    the target's units (see `run_compare.mae_scale`).
+    """
+    titles = None
+    if insights.main_metric(run.task) == "mae":
+        titles = {"mae": "Mean absolute error" + (" (target units)" if mae_scale else " (scaled target)")}
+    if mae_scale:
+        rows = run_compare.in_units(rows, mae_scale)
     fig = curves_figure(rows, epochs=run.epochs if run.active else None, steps_per_epoch=run.steps_per_epoch,
-                        revision=run.id, task=run.task, smoothing=smoothing)
+                        revision=run.id, task=run.task, smoothing=smoothing, titles=titles)
     st.plotly_chart(fig, width="stretch", key=key)
     st.plotly_chart(speed_figure(rows, batch_size=batch_size, revision=run.id), width="stretch", key=f"{key}-speed")
 

@@ -1,4 +1,5 @@
-"""Runs: every run on this server; pick one to make it current, rename, stop, delete or download."""
+"""Runs: every run on this server. Select one to make it current, rename, stop, delete or
+download it; select several to overlay their curves and compare their settings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import errors, nav, run_status, state
+from components import errors, nav, run_compare, run_status, state
+from layerlab.train import insights
 from layerlab.train.runner import stop_run
 from layerlab.train.store import Run, RunStore
 
@@ -21,19 +23,39 @@ def _data_label(source: str | None) -> str:
     return source if source.startswith("sample:") else Path(source).name
 
 
-def table(runs: list[Run]) -> pd.DataFrame:
-    return pd.DataFrame({
+def _best(store: RunStore, run: Run, metric: str) -> float | None:
+    found = insights.best(run_compare.epoch_rows(store, run), metric)
+    if found:
+        return found[0]
+    return run.best_val if metric == "val_loss" else None
+
+
+def table(store: RunStore, runs: list[Run]) -> pd.DataFrame:
+    """One row per run; accuracy columns when some run classifies, MAE columns when some run
+    predicts numbers (empty where a run's task has no such metric)."""
+    metrics = [m.removeprefix("val_") for m in run_compare.metrics_of(runs)[1:]]
+    cols: dict[str, list] = {
         "Name": [r.name for r in runs],
         "Data": [_data_label(r.data_source) for r in runs],
         "Template": [r.template or "—" for r in runs],
         "Status": [run_status.STATUS.get(r.status, (r.status,))[0] for r in runs],
-        "Test accuracy": [r.test_metrics.get("accuracy") for r in runs],
-        "Best val. loss": [r.best_val for r in runs],
+    }
+    for m in metrics:
+        cols[f"Best val. {_NAMES[m]}"] = [_best(store, r, f"val_{m}") if insights.main_metric(r.task) == m else None
+                                          for r in runs]
+    cols["Best val. loss"] = [_best(store, r, "val_loss") for r in runs]
+    for m in metrics:
+        cols[f"Test {_NAMES[m]}"] = [r.test_metrics.get(m) for r in runs]
+    cols.update({
         "Duration": [run_status.format_duration(r.duration) if r.started else "—" for r in runs],
         "Device": [r.device or "—" for r in runs],
         "Started": [datetime.fromtimestamp(r.started) if r.started else None for r in runs],
         "By": ["this session" if r.owner == state.owner() else (r.owner or "—") for r in runs],
     })
+    return pd.DataFrame(cols)
+
+
+_NAMES = {"accuracy": "accuracy", "mae": "MAE"}
 
 
 def is_mine(run: Run) -> bool:
@@ -99,6 +121,25 @@ def manage(store: RunStore, run: Run) -> None:
                 state.set_run(run.id)
                 st.switch_page(nav.page(title))
 
+def _selection_default(ids: list[str]) -> dict | None:
+    wanted = st.session_state.get("runs_selected") or ([state.run_id()] if state.run_id() else [])
+    wanted = [wanted] if isinstance(wanted, str) else wanted
+    rows = [ids.index(i) for i in wanted if i in ids]
+    return {"selection": {"rows": rows}} if rows else None
+
+
+def _manage_pick(selected: list[Run]) -> Run:
+    """Which of several selected runs the actions apply to (the current run if selected)."""
+    by_id = {r.id: r for r in selected}
+    ids = list(by_id)
+    default = state.run_id() if state.run_id() in by_id else ids[0]
+    if st.session_state.get("runs_manage") not in by_id:
+        st.session_state["runs_manage"] = default
+    chosen = st.selectbox("Manage", ids, format_func=lambda i: by_id[i].name, key="runs_manage",
+                          help="Rename, stop, delete, download or open one of the selected runs.")
+    return by_id[chosen]
+
+
 nav.ensure_app()
 st.title("Runs")
 with errors.guard():
@@ -110,24 +151,30 @@ with errors.guard():
         nav.link("Train", "Go to Train")
         st.stop()
     ids = [r.id for r in runs]
-    selected = st.session_state.get("runs_selected") or state.run_id()
-    default = {"selection": {"rows": [ids.index(selected)]}} if selected in ids else None
     # The table's key follows the list, so a new or deleted run never leaves a stale row selected.
     key = "runs_table_" + hashlib.sha1(",".join(ids).encode()).hexdigest()[:10]
-    event = st.dataframe(table(runs), hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
-                         selection_default=default, column_config={
-                             "Test accuracy": st.column_config.NumberColumn(format="percent"),
-                             "Best val. loss": st.column_config.NumberColumn(format="%.4f"),
+    frame = table(store, runs)
+    percent = {c: st.column_config.NumberColumn(format="percent") for c in frame if c.endswith("accuracy")}
+    numbers = {c: st.column_config.NumberColumn(format="%.4f") for c in frame if c.endswith(("loss", "MAE"))}
+    event = st.dataframe(frame, hide_index=True, key=key, on_select="rerun", selection_mode="multi-row",
+                         placeholder="—", selection_default=_selection_default(ids), column_config={
+                             **percent, **numbers,
                              "Started": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
                              "Name": st.column_config.TextColumn(width="medium"),
                              "Status": st.column_config.TextColumn(width="small"),
                              "Duration": st.column_config.TextColumn(width="small"),
                          })
-    rows = event.selection.rows if event else []
-    if rows:
-        st.session_state["runs_selected"] = ids[rows[0]]
+    rows = sorted(event.selection.rows) if event else []
+    selected = [runs[i] for i in rows if i < len(runs)]
+    st.session_state["runs_selected"] = [r.id for r in selected]
+    if not selected:
+        st.caption("Select a row to make it the current run, rename, stop, delete or download it; "
+                   "select several to compare their curves and settings.")
+    elif len(selected) == 1:
         st.subheader("Selected run")
-        manage(store, runs[rows[0]])
+        manage(store, selected[0])
     else:
-        st.session_state.pop("runs_selected", None)
-        st.caption("Select a row to make it the current run, rename, stop, delete or download it.")
+        st.subheader(f"Compare {len(selected)} runs")
+        run_compare.show(store, selected)
+        st.subheader("Manage a selected run")
+        manage(store, _manage_pick(selected))

@@ -1,4 +1,9 @@
-"""Train: the training settings, Start and Stop, and a live view of the current run."""
+"""Train: the training settings, Start and Stop, and a live view of the current run.
+
+The live view is one top-level fragment that re-runs every second while the run is active
+(and once otherwise): status, key numbers, plain-words hints, curves, speed and the log.
+A finished run of this session can be continued or fine-tuned from.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import errors, nav, run_status, state, training_chart
-from layerlab.device import NO_GPU, gpu_names_quick
+from components import errors, nav, run_compare, run_status, state, train_controls, training_chart
+from layerlab.train import insights
 from layerlab.train.runner import start_run, stop_run
-from layerlab.train.store import RunStore
-
-LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
-BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
-OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _local_device() -> str:
-    names = gpu_names_quick()
-    if not names:
-        return NO_GPU
-    return names[0] if len(names) == 1 else f"{len(names)} × {names[0]}"
-
-
-def _setting(field: str, value, current) -> None:
-    """Write a changed widget value into the project (validated; refused values show why)."""
-    if value != current:
-        state.edit_project(**{f"train.{field}": value})
+from layerlab.train.store import Run, RunStore
 
 
 _STAMP = re.compile(r"^\d\d:\d\d:\d\d  ")
@@ -56,32 +43,39 @@ def _log_tail(run_dir: str, lines: int = 14) -> str:
     return "\n".join(kept[-lines:])
 
 
-def settings(spec, disabled: bool) -> None:
-    """The training settings; each change goes into the project through its validation."""
-    t = spec.train
-    sizes = sorted(set(BATCH_SIZES) | {t.batch_size})
-    rates = sorted(set(LEARNING_RATES) | {t.learning_rate})
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        epochs = st.number_input("Epochs", 1, 1000, t.epochs, step=1, key="train_epochs", disabled=disabled,
-                                 help="Passes over the training data.")
-        optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), list(OPTIMIZERS).index(t.optimizer),
-                                 format_func=OPTIMIZERS.get, key="train_optimizer", disabled=disabled)
-    with c2:
-        batch = st.selectbox("Batch size", sizes, sizes.index(t.batch_size), key="train_batch", disabled=disabled,
-                             help="Examples per training step.")
-        rate = st.select_slider("Learning rate", rates, t.learning_rate, format_func=lambda v: f"{v:g}",
-                                key="train_lr", disabled=disabled, help="Step size of the optimizer (log scale).")
-    with c3:
-        patience = st.number_input("Early stopping patience", 0, 100, t.early_stopping_patience, step=1,
-                                   key="train_patience", disabled=disabled,
-                                   help="Stop after this many epochs without a better validation loss and keep "
-                                        "the best weights. 0 turns early stopping off.")
-        seed = st.number_input("Seed", 0, 2**31 - 1, t.seed, step=1, key="train_seed", disabled=disabled,
-                               help="The same seed and settings give the same run.")
-    for field, value in (("epochs", int(epochs)), ("optimizer", optimizer), ("batch_size", batch),
-                         ("learning_rate", rate), ("early_stopping_patience", int(patience)), ("seed", int(seed))):
-        _setting(field, value, getattr(t, field))
+def _run_train(run: Run) -> dict:
+    """The run's own training settings (from its project.json; read once per run and session)."""
+    cached = st.session_state.get("train_run_spec")
+    if not cached or cached[0] != run.id:
+        doc = train_controls.run_spec(run) or {}
+        cached = (run.id, doc.get("train") or {})
+        st.session_state["train_run_spec"] = cached
+    return cached[1]
+
+
+def hints(run: Run, rows: list[dict]) -> None:
+    """What the curves say, in plain words (overfitting, a flat or rising loss)."""
+    train = _run_train(run)
+    found = insights.hints([r for r in rows if r["scope"] == "epoch"],
+                           early_stopping=bool(train.get("early_stopping_patience")),
+                           schedule=train.get("lr_schedule"))
+    for hint in found:
+        icon = ":material/lightbulb:" if hint.level == "info" else ":material/warning:"
+        (st.warning if hint.level == "warning" else st.info)(hint.text, icon=icon)
+
+
+def _next_steps(store: RunStore, run: Run) -> None:
+    """After a run: Evaluate, Predict, continue it, or fine-tune a new run from it."""
+    if run.status != "failed" and run.has_model:
+        c1, c2, _ = st.columns([1, 1, 3])
+        with c1:
+            nav.link("Evaluate", "Evaluate this run", ":material/analytics:")
+        with c2:
+            nav.link("Predict", "Predict with it", ":material/online_prediction:")
+    if train_controls.can_continue(run):
+        with st.container(border=True):
+            st.markdown("**Train more** — continue this run for more epochs, or fine-tune a new run from it")
+            train_controls.train_more(store, run, state.project())
 
 
 def live_view(store: RunStore, run_id: str, active: bool) -> None:
@@ -96,30 +90,44 @@ def live_view(store: RunStore, run_id: str, active: bool) -> None:
                 st.warning("The current run no longer exists (it was deleted).")
                 return
             rows = training_chart.read_new_rows(store, run.id)
-            run_status.show(run, store.queue_position(run.id) if run.status == "queued" else None, rows)
+            # One container per section: the element tree keeps its shape whether the run is
+            # active or finished, so nothing from the last timed redraw lingers in a new slot.
+            status, controls, numbers, notes, after = (st.container() for _ in range(5))
+            with status:
+                run_status.show(run, store.queue_position(run.id) if run.status == "queued" else None, rows)
             mine = run.owner in (None, state.owner())
-            if run.active and not mine:
-                st.caption(f"Started by `{run.owner}`, not this session: you can watch it but not stop it.")
-            if run.active and mine and st.button("Stop", icon=":material/stop:", key="train_stop",
-                                                 disabled=bool(run.stop_requested)):
-                if stop_run(store, run.id, owner=state.owner()):
-                    st.toast("Stopping — the run keeps its best weights.", icon=":material/stop_circle:")
-            if run.active and run.stop_requested:
-                st.caption("Stop requested: finishing the current step…")
-            training_chart.show(rows, run)
+            with controls:
+                if run.active and not mine:
+                    st.caption(f"Started by `{run.owner}`, not this session: you can watch it but not stop it.")
+                if run.active and mine and st.button("Stop", icon=":material/stop:", key="train_stop",
+                                                     disabled=bool(run.stop_requested)):
+                    if stop_run(store, run.id, owner=state.owner()):
+                        st.toast("Stopping — the run keeps its best weights.", icon=":material/stop_circle:")
+                if run.active and run.stop_requested:
+                    st.caption("Stop requested: finishing the current step…")
+            scale = run_compare.mae_scale(run)
+            with numbers:
+                if rows:
+                    run_status.key_numbers(run, run_compare.comparable(run, rows))
+            with notes:
+                hints(run, rows)
+            with after:
+                if not run.active:
+                    _next_steps(store, run)
+            head, knob = st.columns([4, 1], vertical_alignment="bottom")
+            head.markdown("**Curves** — train vs validation per epoch; the thin line is each batch, smoothed")
+            smoothing = knob.slider("Smoothing", 0.0, 0.95, 0.8, 0.05, key="train_smoothing",
+                                    help="How much the per-batch line is smoothed (an exponential moving "
+                                         "average); 0 shows each batch as it was.")
+            training_chart.show(rows, run, smoothing=smoothing, batch_size=_run_train(run).get("batch_size"),
+                                mae_scale=scale)
             tail = _log_tail(run.run_dir)
             if tail:
                 with st.expander("Log", expanded=run.active or run.status == "failed"):
                     st.code(tail, language=None)
-            if not run.active:
-                if run.status != "failed" and run.has_model:
-                    c1, c2, _ = st.columns([1, 1, 3])
-                    with c1:
-                        nav.link("Evaluate", "Evaluate this run", ":material/analytics:")
-                    with c2:
-                        nav.link("Predict", "Predict with it", ":material/online_prediction:")
-                if active:  # it just finished: rerun the page so the timer turns off and Start comes back
-                    st.rerun(scope="app")
+            if not run.active and active:
+                # It just finished: rerun the page so the timer turns off and Start comes back.
+                st.rerun(scope="app")
 
     _view()
 
@@ -136,13 +144,21 @@ with errors.guard():
     # Only this session's own active run holds the controls; another owner's run is just watched.
     busy = active and current.owner in (None, state.owner())
 
-    settings(spec, disabled=busy)
-    spec = state.project() or spec
-    device = current.device if current and current.device else _local_device()
+    gpus = train_controls.gpu_names()
+    device = current.device if current and current.device else train_controls.device_label(gpus)
     st.caption(f"Trains on: **{device}** · model `{spec.model.template}` · data `{spec.data.source}`")
+    train_controls.basic(spec, disabled=busy)
+    train_controls.initial_weights(store, state.project() or spec, disabled=busy)
+    spec = state.project() or spec
+    train_controls.advanced(spec, disabled=busy, gpus=gpus)
+    errors.show_flagged(train_controls.ERROR_FLAG)
+    spec = state.project() or spec
+    st.caption(f"Advanced: {train_controls.summary(spec)}")
 
+    source = store.get(spec.train.init_from_run) if spec.train.init_from_run else None
     if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
-                 disabled=busy, help="A run is in progress: stop it or wait for it to finish." if busy else None):
+                 disabled=busy, help="A run is in progress: stop it or wait for it to finish." if busy
+                 else (f"A new run that starts from the weights of {source.name}." if source else None)):
         run = start_run(spec, store, owner=state.owner())
         state.set_run(run.id)
         st.session_state.pop("train_rows", None)

@@ -254,6 +254,18 @@ def best(epoch_rows: Sequence[Row], metric: str) -> tuple[float, int] | None:
     return max(pts, key=lambda p: p[0]) if high else min(pts, key=lambda p: p[0])
 
 
+def mae_scale(info: Mapping[str, Any] | None) -> float | None:
+    """The factor that turns a logged MAE (on the standardized target) into the target's own
+    units, from the run's info.json; None when there is no single factor (several targets)."""
+    extra = (info or {}).get("extra") or {}
+    if extra.get("target_spread"):
+        return float(extra["target_spread"])
+    targets, features, spread = extra.get("targets"), extra.get("features"), extra.get("spread")
+    if targets and len(targets) == 1 and features and spread and targets[0] in features:
+        return float(spread[features.index(targets[0])])
+    return None
+
+
 def main_metric(task: str | None) -> str:
     """The metric that describes a run in words: accuracy for classification, else MAE."""
     return "accuracy" if task in (None, "classification") else "mae"
@@ -409,13 +421,20 @@ def settings_diff(specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The settings of several project documents side by side.
 
     Returns:
-        One row per setting present in any of them, in first-seen order:
-        {"setting": name, "values": [value per spec, None where absent], "differs": bool}.
+        One row per setting present in any of them: {"setting": name, "values": [value per
+        spec, None where absent], "differs": bool}. A setting only some specs have comes
+        right after the setting before it in those specs (a fifth layer after the fourth).
     """
     flat = [flatten_spec(s) for s in specs]
     names: list[str] = []
     for f in flat:
-        names.extend(k for k in f if k not in names)
+        at = 0
+        for k in f:
+            if k in names:
+                at = names.index(k) + 1
+            else:
+                names.insert(at, k)
+                at += 1
     rows = []
     for name in names:
         values = [f.get(name) for f in flat]

@@ -1,9 +1,12 @@
-"""Runs page: every run in a table; make one current, rename, stop, delete (own runs only), download."""
+"""Runs page: every run in a table; make one current, rename, stop, delete (own runs only), download.
+
+Comparing several selected runs is tested in test_runs_compare.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from layerlab.train.store import RunStore
@@ -56,16 +59,19 @@ def test_table_lists_every_runs_facts(app, finished, cli_run):
 
     assert not at.exception
     df = at.dataframe[0].value.set_index("Name")
-    assert list(df.columns) == ["Data", "Template", "Status", "Test accuracy", "Best val. loss", "Duration", "Device",
-                                "Started", "By"]
+    assert list(df.columns) == ["Data", "Template", "Status", "Best val. accuracy", "Best val. loss", "Test accuracy",
+                                "Duration", "Device", "Started", "By"]
     mine = df.loc["my digits"]
     assert (mine["Data"], mine["Template"], mine["Status"]) == ("sample:digits", "small_cnn", "Completed")
     assert mine["Test accuracy"] == pytest.approx(finished.test_metrics["accuracy"])
+    epoch = RunStore().metrics(finished.id, scope="epoch")[-1]
+    assert mine["Best val. accuracy"] == pytest.approx(epoch["val_accuracy"])
     assert mine["Best val. loss"] == pytest.approx(finished.best_val)
     assert mine["Device"] == finished.device and mine["By"] == "this session"
     assert mine["Duration"].endswith(" s")
     theirs = df.loc["from the terminal"]
     assert (theirs["Status"], theirs["By"]) == ("Failed", "cli")
+    assert pd.isna(theirs["Best val. accuracy"]) and pd.isna(theirs["Test accuracy"])
     assert "Select a row" in at.caption[0].value  # nothing selected without a current run
 
 
@@ -83,7 +89,7 @@ def test_current_run_is_selected_with_its_actions(app, finished):
 
 
 def test_make_another_run_current(app, finished, cli_run):
-    at = _open(app, run_id=finished.id, runs_selected=cli_run.id)
+    at = _open(app, run_id=finished.id, runs_selected=[cli_run.id])
 
     at.button(key="runs_make_current").click().run()
 
@@ -93,7 +99,7 @@ def test_make_another_run_current(app, finished, cli_run):
 
 
 def test_open_a_run_on_evaluate_makes_it_current(app, finished, cli_run):
-    at = _open(app, run_id=cli_run.id, runs_selected=finished.id)
+    at = _open(app, run_id=cli_run.id, runs_selected=[finished.id])
 
     at.button(key="runs_open_evaluate").click().run()
 

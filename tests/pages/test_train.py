@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from layerlab.device import NO_GPU, gpu_names_quick
-from layerlab.spec import load_spec
 from layerlab.train.store import RunStore
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, plotly_figure
 
@@ -61,24 +60,16 @@ def test_without_a_project_it_links_to_data(app):
     assert not [b for b in at.button if b.label == "Start training"]
 
 
-def test_settings_are_written_into_the_project(app, spec, home):
+def test_settings_show_the_projects_values(app, spec):
+    """Each control starts from the project (the controls' edits are tested in test_train_controls)."""
+    spec = spec.edit(**{"train.epochs": 4, "train.batch_size": 64, "train.learning_rate": 0.003})
     at = _open(app, spec)
+
     assert not at.exception
-    assert at.number_input(key="train_epochs").value == spec.train.epochs
-
-    at.number_input(key="train_epochs").set_value(5).run()
-    at.selectbox(key="train_optimizer").set_value("sgd").run()
-    at.selectbox(key="train_batch").set_value(64).run()
-    at.select_slider(key="train_lr").set_value(0.01).run()
-    at.number_input(key="train_patience").set_value(3).run()
-    at.number_input(key="train_seed").set_value(7).run()
-
-    assert not at.exception and not at.error
-    train = at.session_state["project"].train
-    assert (train.epochs, train.optimizer, train.batch_size, train.learning_rate, train.early_stopping_patience,
-            train.seed) == (5, "sgd", 64, 0.01, 3, 7)
-    on_disk = load_spec(home / "projects" / f"{OWNER}.json").train
-    assert on_disk == train
+    assert at.number_input(key="train_epochs").value == 4
+    assert at.selectbox(key="train_batch").value == 64
+    assert at.select_slider(key="train_lr").value == 0.003
+    assert "constant learning rate · no early stopping" in _text(at)
 
 
 def test_shows_the_device_it_will_train_on(app, spec):
@@ -108,9 +99,15 @@ def test_running_run_shows_progress_curves_and_reads_rows_incrementally(app, spe
     assert at.button(key="train_start").disabled  # one active run per session at a time
     assert at.number_input(key="train_epochs").disabled
 
+    numbers = {m.label: m.value for m in at.metric}
+    assert numbers["Best val. accuracy"] == "55.0%" and numbers["Best val. loss"] == "2.2"
+    assert numbers["Samples per second"] == "320" and numbers["Learning rate"] == "0.001"
+    assert numbers["Time left"].endswith((" s", "min"))
+
     fig = plotly_figure(at.get("plotly_chart")[0])
     traces = {(d.name, d.xaxis): d for d in fig.data}
     assert len(traces[("train (per batch)", "x")].x) == 50
+    assert traces[("train (per batch, raw)", "x")].visible == "legendonly"
     assert list(traces[("train", "x")].y) == [2.0] and list(traces[("validation", "x")].y) == [2.2]
     assert list(traces[("validation", "x2")].y) == [0.55]
     assert fig.layout.uirevision == run.id
@@ -214,6 +211,131 @@ def test_a_run_id_that_no_longer_exists_is_reported(app, spec):
 
     assert not at.exception
     assert "was not found" in at.warning[0].value
+
+
+def _finished_with(store, spec, epoch_rows):
+    run = store.create(spec, owner=OWNER)
+    store.add_metrics(run.id, [("epoch", i + 1, 40 * (i + 1), time.time(), r) for i, r in enumerate(epoch_rows)])
+    store.update(run.id, started=time.time() - 20, steps_per_epoch=40, epoch=len(epoch_rows))
+    store.set_status(run.id, "completed", "Finished.")
+    return run
+
+
+def test_hints_name_overfitting_in_plain_words(app, spec):
+    losses = [(1.0, 0.9), (0.7, 0.6), (0.5, 0.62), (0.35, 0.7), (0.25, 0.8)]
+    run = _finished_with(RunStore(), spec, [{"loss": a, "val_loss": b, "learning_rate": 1e-3} for a, b in losses])
+    at = _open(app, spec, run_id=run.id)
+
+    assert not at.exception
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("Overfitting: the validation loss has risen for 3 epochs in a row")
+    assert "Dropout" in warning and "augmentation" in warning and "early stopping" in warning
+
+
+def test_hints_say_when_the_loss_is_flat(app, spec):
+    run = _finished_with(RunStore(), spec, [{"loss": 2.302, "val_loss": 2.303, "learning_rate": 1e-5}] * 4)
+    at = _open(app, spec, run_id=run.id)
+
+    assert not at.exception
+    assert any("not learning" in w.value and "larger learning rate" in w.value for w in at.warning)
+
+
+def test_a_healthy_run_gets_no_hints(app, spec):
+    store = RunStore()
+    run = store.create(spec, owner=OWNER)
+    store.add_metrics(run.id, _epoch_rows(4))
+    store.update(run.id, steps_per_epoch=40, epoch=4, step=160, started=time.time() - 9)
+    store.set_status(run.id, "completed", "Finished.")
+    at = _open(app, spec, run_id=run.id)
+
+    assert not at.exception and not at.warning and not at.info
+
+
+def test_every_metric_gets_a_panel_and_the_learning_rate_and_speed_are_drawn(app, spec):
+    store = RunStore()
+    run = store.create(spec, owner=OWNER)
+    rows = []
+    for e in range(1, 4):
+        rows += [("batch", e, 40 * (e - 1) + s, time.time() - 30 + e * 5 + s * 0.01,
+                  {"loss": 1.0 / e, "accuracy": 0.5, "top3": 0.8}) for s in range(1, 41)]
+        rows.append(("epoch", e, 40 * e, time.time() - 30 + e * 5, {
+            "loss": 1.0 / e, "accuracy": 0.5, "top3": 0.8, "val_loss": 1.1 / e, "val_accuracy": 0.45,
+            "val_top3": 0.7, "learning_rate": 1e-3 * 0.5 ** (e - 1), "epoch_seconds": 2.0}))
+    store.add_metrics(run.id, rows)
+    store.update(run.id, steps_per_epoch=40, epoch=3, step=120, started=time.time() - 30)
+    store.set_status(run.id, "completed", "Finished.")
+    at = _open(app, spec, run_id=run.id)
+
+    assert not at.exception
+    curves, speed = (plotly_figure(c) for c in at.get("plotly_chart")[:2])
+    assert [a.text for a in curves.layout.annotations] == ["Loss", "Accuracy", "Top3"]
+    assert [d.name for d in curves.data if d.xaxis == "x3"] == ["train (per batch, raw)", "train (per batch)", "train",
+                                                                 "validation"]
+    lr = [d for d in speed.data if d.name == "learning rate"][0]
+    assert list(lr.y) == pytest.approx([1e-3, 5e-4, 2.5e-4]) and speed.layout.yaxis.type == "log"
+    bars = [d for d in speed.data if d.type == "bar"][0]
+    assert list(bars.x) == [1, 2, 3] and list(bars.y) == pytest.approx([40 * 32 / 2.0] * 3)  # batch size 32
+    assert {m.label: m.value for m in at.metric}["Learning rate"] == "0.00025"
+
+
+def test_mae_is_shown_in_the_targets_units(app, spec):
+    """Keras logs MAE on the standardized target; the page multiplies it by the target's spread."""
+    store = RunStore()
+    run = store.create(spec, owner=OWNER)
+    store.update(run.id, task="regression", steps_per_epoch=40, epoch=2, step=80, started=time.time() - 9)
+    (run.path / "info.json").write_text('{"extra": {"target_spread": 10.0, "target_center": 100.0}}')
+    store.add_metrics(run.id, [("epoch", e, 40 * e, time.time(), {"loss": 1 / e, "mae": 0.5 / e, "val_loss": 1.1 / e,
+                                                                 "val_mae": 0.6 / e}) for e in (1, 2)])
+    store.set_status(run.id, "completed", "Finished.")
+    at = _open(app, spec, run_id=run.id)
+
+    assert not at.exception
+    fig = plotly_figure(at.get("plotly_chart")[0])
+    assert [a.text for a in fig.layout.annotations] == ["Loss", "Mean absolute error (target units)"]
+    val = [d for d in fig.data if d.name == "validation" and d.xaxis == "x2"][0]
+    assert list(val.y) == pytest.approx([6.0, 3.0])
+    assert {m.label: m.value for m in at.metric}["Best val. MAE"] == "3"
+
+
+def test_smoothing_changes_the_per_batch_line(app, spec):
+    store = RunStore()
+    run = store.create(spec, owner=OWNER)
+    store.add_metrics(run.id, _epoch_rows(2))
+    store.update(run.id, steps_per_epoch=40, epoch=2, step=80, started=time.time() - 9)
+    store.set_status(run.id, "completed", "Finished.")
+    at = _open(app, spec, run_id=run.id)
+
+    def line(name):
+        return list([d for d in plotly_figure(at.get("plotly_chart")[0]).data if d.name == name][0].y)
+
+    smoothed, raw = line("train (per batch)"), line("train (per batch, raw)")
+    assert smoothed != raw
+    at.slider(key="train_smoothing").set_value(0.0).run()
+    assert line("train (per batch)") == pytest.approx(raw)
+
+
+def test_a_continued_run_restarts_its_progress_where_it_left_off(app, spec):
+    """The worker of a continued run counts steps from 0 again: progress and curves go by epoch."""
+    store = RunStore()
+    run = store.create(spec, owner=OWNER)
+    store.add_metrics(run.id, _epoch_rows(2))  # the first session: 2 epochs of 40 steps, 10 s ago
+    store.update(run.id, status="running", started=time.time(), heartbeat=time.time(), pid=__import__("os").getpid(),
+                 epochs=4, epoch=2, step=80, steps_per_epoch=40)
+    at = _open(app, spec, run_id=run.id)
+
+    assert not at.exception
+    assert at.progress[0].proto.text.startswith("Starting")  # the old step/epoch are stale until a new batch
+    store.add_metrics(run.id, [("batch", 3, s, time.time() + 0.01 * s, {"loss": 0.4, "accuracy": 0.9})
+                               for s in range(1, 11)])
+    store.update(run.id, epoch=3, step=10)
+    at.run()
+
+    progress = at.progress[0].proto
+    assert "Epoch 3/4" in progress.text and "step 10/40" in progress.text
+    assert progress.value == round(100 * (80 + 10) / 160)
+    batch = [d for d in plotly_figure(at.get("plotly_chart")[0]).data if d.name == "train (per batch)"][0]
+    assert batch.x[-1] == pytest.approx(2.25) and batch.x[39] == pytest.approx(1.0)
+    store.set_status(run.id, "stopped")
 
 
 @pytest.mark.slow

@@ -36,6 +36,7 @@ def test_edit_layers_fix_a_shape_error_and_train(page: Page, app_server: str) ->
     page.get_by_role("button", name=re.compile("Try a sample: handwritten digits")).click()
     wait_idle(page)
     goto_page(page, app_server, "Build")
+    expect(page.locator("[class*='st-key-build-card-']").first).to_be_visible(timeout=60_000)
     start = _card_titles(page)
     assert len(start) >= 4, start
 

@@ -230,3 +230,18 @@ def screenshot(page: Page, name: str) -> Path:
     path = SHOTS_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def server_memory_mb(base_url: str, field: str = "VmRSS") -> float:
+    """A /proc/<pid>/status memory figure (VmRSS now, VmHWM peak) of the streamlit server at ``base_url``."""
+    port = base_url.rsplit(":", 1)[1].encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"streamlit" in b" ".join(cmd) and port in cmd:
+                for line in (proc / "status").read_text().splitlines():
+                    if line.startswith(f"{field}:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    raise AssertionError(f"no streamlit server found for {base_url}")

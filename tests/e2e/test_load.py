@@ -11,25 +11,11 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from layerlab.train.store import RunStore
-from tests.e2e.conftest import open_page, serve_app, wait_idle
+from tests.e2e.conftest import open_page, serve_app, server_memory_mb, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SESSIONS = 8
-
-
-def _server_peak_mb(port: str) -> float:
-    """VmHWM of the streamlit process serving `port` (read from /proc)."""
-    for proc in Path("/proc").iterdir():
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(cmd) and port.encode() in cmd:
-            for line in (proc / "status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,6 +59,6 @@ def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypa
             # Another session's run opened by URL can be watched, never stopped.
             other = next(r for r in runs if r.owner != mine.owner)
             assert store.request_stop(other.id, owner=mine.owner) is False
-        peak = _server_peak_mb(base.rsplit(":", 1)[1])
+        peak = server_memory_mb(base, "VmHWM")
         print(f"server peak memory with {SESSIONS} sessions: {peak:.0f} MB")
         assert peak < 2048

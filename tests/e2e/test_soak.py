@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from layerlab.train.store import RunStore
-from tests.e2e.conftest import open_page, serve_app, wait_idle
+from tests.e2e.conftest import open_page, serve_app, server_memory_mb, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -18,23 +18,9 @@ RUNS = 50
 SESSIONS = 2  # two people taking turns, so the two cores stay busy
 
 
-def _server_rss_mb(port: str) -> float:
-    for proc in Path("/proc").iterdir():
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(cmd) and port.encode() in cmd:
-            for line in (proc / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    raise AssertionError("server process not found")
-
-
 def test_fifty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAYERLAB_CONCURRENT_RUNS", str(SESSIONS))
     with serve_app(tmp_path / "home", tmp_path / "server.log") as base:
-        port = base.rsplit(":", 1)[1]
         pages = []
         for _ in range(SESSIONS):
             page = browser.new_context(viewport={"width": 1300, "height": 1600}).new_page()
@@ -62,7 +48,7 @@ def test_fifty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, mon
                 time.sleep(0.3)
             assert len(runs) == done and all(r.status == "completed" for r in runs), [(r.status, r.message) for r in runs]
             if after_fifth is None and done >= 5:
-                after_fifth = _server_rss_mb(port)
-        last = _server_rss_mb(port)
+                after_fifth = server_memory_mb(base)
+        last = server_memory_mb(base)
         print(f"server memory after run 5: {after_fifth:.0f} MB, after run {done}: {last:.0f} MB")
         assert last <= after_fifth * 1.2

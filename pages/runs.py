@@ -24,10 +24,13 @@ def _data_label(source: str | None) -> str:
 
 
 def _best(store: RunStore, run: Run, metric: str) -> float | None:
+    """The best `metric` of the run's epochs (MAE in the target's units); else the store's record of it."""
     found = insights.best(run_compare.epoch_rows(store, run), metric)
     if found:
         return found[0]
-    return run.best_val if metric == "val_loss" else None
+    if metric == "val_loss":
+        return run.best_val
+    return run.best_metric if run.best_metric_name == metric else None
 
 
 def table(store: RunStore, runs: list[Run]) -> pd.DataFrame:

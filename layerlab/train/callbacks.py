@@ -3,6 +3,9 @@
 Imported only inside the worker (it needs Keras at class definition). Batch rows are
 buffered and flushed every `flush_s` seconds; each flush is also the heartbeat and
 the moment the worker learns that a stop was asked for.
+
+A continued run passes where it left off (`epoch`, `step`, its `best` values): epochs
+and steps go on from there, and a best is only replaced by a better one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, Callable
 
 import keras
 
+from layerlab.train import insights
 from layerlab.train.store import RunStore
 
 
@@ -28,19 +32,33 @@ def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
 
 
 class StoreCallback(keras.callbacks.Callback):
+    """Streams batch and epoch rows, progress and the best validation values of a run.
+
+    Args:
+        epoch, step: the epochs and steps already recorded (a continued run); steps go on
+            from `step`.
+        metric: the task's validation metric ("val_accuracy", "val_mae") whose best is
+            recorded beside the best val_loss; `metric_scale` turns it into the target's
+            units (an MAE logged on the standardized target).
+        best: the run's bests so far ({"val_loss": …, metric: …}), kept unless beaten.
+    """
+
     def __init__(self, store: RunStore, run_id: str, steps_per_epoch: int, batch_size: int,
-                 flush_s: float = 0.25, echo: Callable[[str], None] | None = None) -> None:
+                 flush_s: float = 0.25, echo: Callable[[str], None] | None = None, *, epoch: int = 0,
+                 step: int = 0, metric: str | None = None, metric_scale: float | None = None,
+                 best: dict[str, float | None] | None = None) -> None:
         super().__init__()
         # Its own store handle with a short lock wait: a locked database must never stall training.
         self.store, self.run_id = RunStore(store.root, busy_timeout_s=0.5), run_id
         self.steps_per_epoch, self.batch_size = steps_per_epoch, batch_size
         self.flush_s, self.echo = flush_s, echo
         self.buffer: list[tuple[str, int, int, float, dict[str, float]]] = []
-        self.epoch = 0
-        self.global_step = 0
+        self.epoch = epoch
+        self.global_step = step
         self.stop_requested = False
         self.bad_loss: float | None = None
-        self.best_val: float | None = None
+        self.metric, self.metric_scale = metric, metric_scale or 1.0
+        self.best = {k: v for k, v in (best or {}).items() if v is not None}
         self._last_flush = 0.0
         self._t0 = time.time()
         self._epoch_t0 = time.time()
@@ -102,13 +120,7 @@ class StoreCallback(keras.callbacks.Callback):
             vals["learning_rate"] = lr
         vals["epoch_seconds"] = time.time() - self._epoch_t0
         self.buffer.append(("epoch", epoch + 1, self.global_step, time.time(), vals))
-        val_loss = vals.get("val_loss")
-        if val_loss is not None and math.isfinite(val_loss) and (self.best_val is None or val_loss < self.best_val):
-            self.best_val = val_loss
-            try:
-                self.store.update(self.run_id, best_val=val_loss, best_val_name="val_loss")
-            except sqlite3.OperationalError:
-                pass  # shown again at the next improvement; the run goes on
+        self._record_best(vals)
         if vals.get("loss") is not None and not math.isfinite(vals["loss"]):
             self.bad_loss = vals["loss"]
             self.model.stop_training = True
@@ -116,6 +128,25 @@ class StoreCallback(keras.callbacks.Callback):
         if self.echo:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in vals.items() if k not in ("epoch_seconds",))
             self.echo(f"epoch {epoch + 1}: {shown} ({vals['epoch_seconds']:.1f} s)")
+
+    def _record_best(self, vals: dict[str, float]) -> None:
+        """Store the best val_loss and the best task metric when this epoch improved on them."""
+        improved = {}
+        for name, column, scale in (("val_loss", "best_val", 1.0), (self.metric, "best_metric", self.metric_scale)):
+            if not name or vals.get(name) is None:
+                continue
+            value = vals[name] * scale
+            # insights.best knows which way is better; on a tie it keeps the earlier (epoch 0) value.
+            rows = [{name: v, "epoch": e} for e, v in ((0, self.best.get(name)), (1, value)) if v is not None]
+            found = insights.best(rows, name)
+            if found and found[1] == 1:
+                self.best[name] = value
+                improved.update({column: value, f"{column}_name": name})
+        if improved:
+            try:
+                self.store.update(self.run_id, **improved)
+            except sqlite3.OperationalError:
+                pass  # shown again at the next improvement; the run goes on
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.flush(force=True)

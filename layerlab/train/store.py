@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS runs (
     samples_per_sec REAL,
     best_val REAL,
     best_val_name TEXT,
+    best_metric REAL,
+    best_metric_name TEXT,
     test_metrics TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
@@ -64,6 +66,8 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
 """
+# Columns added after the first release: (name, SQL type), added to an older runs.db on open.
+_ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"))
 
 
 @dataclass
@@ -93,8 +97,12 @@ class Run:
     step: int | None = None
     steps_per_epoch: int | None = None
     samples_per_sec: float | None = None
-    best_val: float | None = None
+    best_val: float | None = None  # the lowest validation loss
     best_val_name: str | None = None
+    # The best of the task's validation metric (val_accuracy: highest; val_mae: lowest, in the
+    # target's units); None when the task logs none or its MAE has no single unit.
+    best_metric: float | None = None
+    best_metric_name: str | None = None
     test_metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -129,6 +137,13 @@ class RunStore:
         self.db_path = self.root / "runs.db"
         with self._conn() as con:
             con.executescript(_SCHEMA)
+            have = {r[1] for r in con.execute("PRAGMA table_info(runs)").fetchall()}
+            for name, kind in _ADDED_COLUMNS:
+                if name not in have:
+                    try:
+                        con.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+                    except sqlite3.OperationalError:  # another process added it first
+                        pass
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
@@ -291,6 +306,12 @@ class RunStore:
                 "INSERT INTO metrics (run_id, scope, epoch, step, t, vals) VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, s, e, st, t, json.dumps(v)) for s, e, st, t, v in rows],
             )
+
+    def trim_metrics(self, run_id: str, after_epoch: int) -> int:
+        """Delete the run's rows of epochs after `after_epoch` (a session cut off before it saved
+        its checkpoint); returns how many rows went."""
+        with self._tx() as con:
+            return con.execute("DELETE FROM metrics WHERE run_id = ? AND epoch > ?", (run_id, after_epoch)).rowcount
 
     def metrics(self, run_id: str, after_id: int = 0, scope: str | None = None) -> list[dict[str, Any]]:
         """Metric rows newer than `after_id`, oldest first: dicts with id, scope, epoch, step, t and values."""

@@ -114,6 +114,8 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         core = build_model(spec, info)
         model = prepared.train_model(core)
         compile_model(model, spec.train, info)
+        if resume:  # built now, so that the saved optimizer state loads into it (see _load_last)
+            model.optimizer.build(model.trainable_variables)
     if n_gpus > 1:
         log(f"Training on {n_gpus} GPUs with tf.distribute.MirroredStrategy.")
     if gpu:
@@ -121,7 +123,7 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         log(f"XLA compilation {'on' if model.jit_compile else 'off'}.")
     log(f"Model `{spec.model.template}`: {core.count_params():,} parameters.")
     if resume:
-        model.load_weights(run_dir / "last.weights.h5")
+        _load_last(model, run_dir / "last.weights.h5", log)
         log(f"Continuing from epoch {resume[0]} for {resume[1]} more epoch(s).")
     elif spec.train.init_from_run:
         _load_from_run(model, store, spec.train.init_from_run, log)
@@ -138,11 +140,19 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     best_path = run_dir / "best.keras"
     first_epoch = resume[0] if resume else 0
     epochs = first_epoch + (resume[1] if resume else spec.train.epochs)
-    cb = StoreCallback(store, run.id, steps, batch, echo=log)
-    cb.epoch = first_epoch
+    best_metric, scale = _best_metric(info)
+    earlier = {"val_loss": run.best_val,
+               best_metric: run.best_metric if run.best_metric_name == best_metric else None} if resume else None
+    # A continued run goes on from its last epoch and step (steps stay aligned to epochs, so a
+    # step's place in its epoch is (step - 1) % steps + 1) and keeps its bests unless beaten.
+    cb = StoreCallback(store, run.id, steps, batch, echo=log, epoch=first_epoch, step=first_epoch * steps,
+                       metric=best_metric, metric_scale=scale, best=earlier)
     callbacks: list = [cb, *_schedule_callbacks(spec, keras, epochs)]
     if spec.train.keep_best_checkpoint:
-        callbacks.append(keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True))
+        # Continuing: best.keras is replaced only by an epoch better than the earlier sessions' best.
+        threshold = run.best_val if resume and best_path.exists() else None
+        callbacks.append(keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True,
+                                                         initial_value_threshold=threshold))
     if spec.train.early_stopping_patience:
         metric = _monitor(spec.train.early_stopping_metric, info)
         callbacks.append(keras.callbacks.EarlyStopping(
@@ -187,6 +197,35 @@ def _resume_point(run_dir: Path) -> tuple[int, int] | None:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.unlink()
     return int(data["from_epoch"]), int(data["epochs"])
+
+
+def _load_last(model, path: Path, log: RunLog) -> None:
+    """The run's last weights and its optimizer's state (Adam's moments, the step count).
+
+    `save_weights` writes the optimizer's variables too, but they only load into an optimizer
+    that is built (an unbuilt one skips them, with a warning, and starts again from step 0):
+    the caller builds it in the distribution scope first.
+    """
+    import keras
+
+    model.load_weights(path)
+    step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    log(f"Restored the optimizer's state: it goes on from step {step}." if step
+        else "The optimizer starts afresh (its state was not saved).")
+
+
+def _best_metric(info) -> tuple[str | None, float | None]:
+    """The validation metric whose best a run records, and the factor to the target's units.
+
+    Classification records val_accuracy; regression and forecasting record val_mae in the
+    target's units, or nothing when the MAE has no single unit (a forecast of several columns).
+    """
+    from layerlab.train.insights import mae_scale, main_metric
+
+    if main_metric(info.task) == "accuracy":
+        return "val_accuracy", None
+    scale = mae_scale(info.to_dict())
+    return ("val_mae", scale) if scale else (None, None)
 
 
 def _append_history(path: Path, new: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import nav, state
+from layerlab import warmup
 
 PAGES = [
     ("pages/home.py", "Home", ":material/home:", ""),
@@ -34,6 +35,7 @@ def _housekeeping() -> bool:
 
 def run() -> None:
     st.set_page_config(page_title="Layerlab", page_icon=":material/layers:", layout="wide")
+    warmup.start()
     _housekeeping()
     state.restore()
     pages = {

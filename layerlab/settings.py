@@ -29,6 +29,7 @@ class Limits:
     images: int = 200_000
     rows: int = 5_000_000
     columns: int = 2_000
+    cells: int = 100_000_000
     vocabulary: int = 100_000
     model_params: int = 50_000_000
     concurrent_runs: int = 2

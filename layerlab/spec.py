@@ -234,6 +234,8 @@ def load_spec(source: dict[str, Any] | str | Path | ProjectSpec) -> ProjectSpec:
             source = json.loads(source)
         except json.JSONDecodeError as exc:
             raise SpecError("", f"the project file is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+        except RecursionError:
+            raise SpecError("", "the project file is nested too deeply to be a project.") from None
     if not isinstance(source, dict):
         raise SpecError("", "a project must be a JSON object with `data`, `prepare`, `model` and `train`.")
     data = _upgrade(dict(source))
@@ -248,5 +250,8 @@ def load_spec(source: dict[str, Any] | str | Path | ProjectSpec) -> ProjectSpec:
         elif err["type"] == "missing":
             msg = "this field is required"
         received = err.get("input")
-        tail = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(received, dict) else f" (received {received!r})"
+        shown = repr(received)
+        if len(shown) > 80:  # a hostile file's megabyte-long value stays out of the message
+            shown = shown[:60] + f"… ({len(shown):,} characters)"
+        tail = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(received, dict) else f" (received {shown})"
         raise SpecError(where, f"{msg}{tail}.") from None

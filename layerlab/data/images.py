@@ -53,8 +53,13 @@ class ImageSource:
             return _resize_array(img, prep) if prep else img
         return decode_image(self.files[i], prep)
 
-    def examples(self, per_class: int = 6, seed: int = 0) -> dict[str, list[tuple[int, np.ndarray]]]:
-        """A few readable images per class, for the Data page's grid."""
+    def examples(self, per_class: int = 6, seed: int = 0,
+                 unreadable: list[tuple[str, str]] | None = None) -> dict[str, list[tuple[int, np.ndarray]]]:
+        """A few readable images per class, for the Data page's grid.
+
+        Files met on the way that cannot be read are appended to `unreadable` as
+        ("class/file", why), so the page can count them as skipped.
+        """
         rng = np.random.default_rng(seed)
         out: dict[str, list[tuple[int, np.ndarray]]] = {}
         for k, name in enumerate(self.class_names):
@@ -64,7 +69,9 @@ class ImageSource:
             for i in idx[: per_class * 3]:
                 try:
                     picked.append((int(i), self.decode(int(i))))
-                except DataError:
+                except DataError as exc:
+                    if unreadable is not None:
+                        unreadable.append((f"{name}/{self.files[int(i)].name}", exc.message))
                     continue
                 if len(picked) == per_class:
                     break

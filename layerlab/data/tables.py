@@ -429,6 +429,16 @@ def _check_rows(n: int, src: _Source, at_least: bool = False) -> None:
                         "Use a sample of the rows, or raise LAYERLAB_ROWS.")
 
 
+def _check_cells(rows: int, columns: int, src: _Source) -> None:
+    """Rows × columns from a compressed file's own header (Parquet, Excel), before it is unpacked:
+    a few megabytes of Parquet can hold billions of repeated values."""
+    lim = limits().cells
+    if rows * columns > lim:
+        raise DataError(f"{src.label} holds {rows:,} rows × {columns:,} columns = {rows * columns:,} values; "
+                        f"the limit is {lim:,}.",
+                        "Keep only the rows and columns you need before uploading, or raise LAYERLAB_CELLS.")
+
+
 def _no_rows(src: _Source, names: list[str]) -> DataError:
     shown = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
     return DataError(f"{src.label} has a header row ({shown}) but no data rows.",
@@ -717,7 +727,14 @@ def _read_json_array(src: _Source, encoding: str) -> TableRead:
 def _read_excel(src: _Source) -> TableRead:
     from openpyxl import load_workbook
 
+    from layerlab.data.zipsafe import check_archive
+
     notes: list[str] = []
+    try:  # an .xlsx is a zip of XML: refuse a bomb before openpyxl unpacks it
+        with src.open() as f, zipfile.ZipFile(f) as z:
+            check_archive(z.infolist(), src.label, "Save the sheet as CSV and upload that")
+    except zipfile.BadZipFile:
+        pass  # damaged: openpyxl says so below
     try:
         with src.open() as f:
             wb = load_workbook(f, read_only=True, data_only=True)
@@ -736,6 +753,8 @@ def _read_excel(src: _Source) -> TableRead:
             _check_columns(cols, src)
         if rows:
             _check_rows(rows - 1, src)
+        if rows and cols:
+            _check_cells(rows, cols, src)
         try:
             with src.open() as f:
                 frame = pd.read_excel(f, sheet_name=sheet, engine="openpyxl")
@@ -768,6 +787,7 @@ def _read_parquet(src: _Source) -> TableRead:
         names = pf.schema_arrow.names
         _check_columns(len(names), src)
         _check_rows(pf.metadata.num_rows, src)
+        _check_cells(pf.metadata.num_rows, len(names), src)
         table = pf.read()
     except DataError:
         raise

@@ -49,3 +49,61 @@ def make_class_zip(path: Path, classes: int = 8, per_class: int = 60, size: int 
         for name, data in (extras or {}).items():
             zf.writestr(name, data)
     return path
+
+
+# ---- hostile zips (tests of the upload checks) ------------------------------------------------------------
+
+
+def zip_bytes(files: dict[str | zipfile.ZipInfo, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip in memory; a key may be a ZipInfo (e.g. from `symlink_entry`) to set its attributes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def class_zip_bytes(tmp: Path, classes: int = 2, per_class: int = 4, extras: dict[str, bytes] | None = None) -> bytes:
+    """`make_class_zip` as bytes (small images, for uploads in page tests)."""
+    return make_class_zip(tmp / "classes.zip", classes=classes, per_class=per_class, size=16, extras=extras).read_bytes()
+
+
+def bomb_zip(megabytes: int, name: str = "a/zeros.png") -> bytes:
+    """`megabytes` of zeros, deflated to about a thousandth of that: a zip bomb in miniature."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open(name, "w") as f:
+            block = b"\0" * (1 << 20)
+            for _ in range(megabytes):
+                f.write(block)
+    return buf.getvalue()
+
+
+def symlink_entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry that unzip tools would create as a symbolic link (its data is the link's target)."""
+    info = zipfile.ZipInfo(name)
+    info.external_attr = 0o120777 << 16
+    return info
+
+
+def mark_encrypted(data: bytes) -> bytes:
+    """Set the 'encrypted' flag of every entry, in its local and central headers, as password tools do."""
+    raw = bytearray(data)
+    for sig, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        i = raw.find(sig)
+        while i != -1:
+            raw[i + offset] |= 0x1
+            i = raw.find(sig, i + 4)
+    return bytes(raw)
+
+
+def lie_about_sizes(data: bytes, size: int = 100) -> bytes:  # size < 4 GiB (a 32-bit field)
+    """Rewrite every central-directory entry to claim `size` uncompressed bytes (a bomb that hides its size)."""
+    import struct
+
+    raw = bytearray(data)
+    i = raw.find(b"PK\x01\x02")
+    while i != -1:
+        struct.pack_into("<I", raw, i + 24, size)
+        i = raw.find(b"PK\x01\x02", i + 4)
+    return bytes(raw)

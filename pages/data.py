@@ -42,14 +42,19 @@ def _overview(source: str, stamp: tuple[float, int], per_class: int = PER_CLASS)
     from layerlab.data.images import open_images
 
     src = open_images(source)
+    unreadable: list[tuple[str, str]] = []  # fakes, truncated files, image bombs met while picking examples
+    examples = src.examples(per_class=per_class, unreadable=unreadable)
+    counts = src.counts()
+    for name, _ in unreadable:
+        counts[name.split("/", 1)[0]] -= 1
     return {
         "name": src.name,
         "description": src.description,
-        "images": len(src),
+        "images": len(src) - len(unreadable),
         "classes": list(src.class_names),
-        "counts": src.counts(),
-        "examples": src.examples(per_class=per_class),
-        "skipped": list(src.skipped),
+        "counts": counts,
+        "examples": examples,
+        "skipped": list(src.skipped) + unreadable,
     }
 
 

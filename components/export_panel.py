@@ -207,12 +207,34 @@ def _load_project(key: str) -> None:
         except json.JSONDecodeError as exc:
             raise SpecError("", f"{file.name} is not valid JSON (line {exc.lineno}: {exc.msg}).",
                             "Upload the .json file that Layerlab's Export tab gave you.") from None
+        except RecursionError:
+            raise SpecError("", f"{file.name} is nested too deeply to be a project.",
+                            "Upload the .json file that Layerlab's Export tab gave you.") from None
         spec = load_spec(data)
+        _check_source_is_the_users(spec.data.source)
     except LayerlabError as exc:
         errors.flag(f"{key}_error", exc)
         return
     state.set_project(spec)
     st.session_state[f"{key}_loaded"] = spec.to_json()
+
+
+def _check_source_is_the_users(source: str) -> None:
+    """A project file may name any path: open only bundled samples and this session's own uploads,
+    never another file on the server (another user's upload, /etc/…)."""
+    from components import state
+    from layerlab.errors import SpecError
+    from layerlab.samples import sample_name
+
+    if sample_name(source) is not None:
+        return
+    if Path(source).expanduser().resolve().is_relative_to(state.uploads_dir().resolve()):
+        return
+    shown = source if len(source) <= 80 else source[:60] + "…"
+    raise SpecError("data.source", f"`{shown}` is neither a bundled sample nor a file uploaded in this session, "
+                    "so Layerlab does not open it.",
+                    "Open your data on the Data page (upload it, or pick a sample), or use a project file whose "
+                    "data is a bundled sample (`sample:…`).")
 
 
 def project_upload(key: str = "import_project") -> None:

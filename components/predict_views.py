@@ -592,6 +592,7 @@ def series_view(predictor: Any, tag: str) -> None:
 MAX_MODEL_MB = 200
 _MAX_MEMBERS = 10_000
 _MAX_UNZIPPED = 4 * 1024 ** 3
+_MAX_CONFIG = 16 * 1024 ** 2  # a model's config.json is kilobytes; read whole, so bounded
 
 
 def check_keras_file(data: bytes, name: str = "the file") -> None:
@@ -607,6 +608,9 @@ def check_keras_file(data: bytes, name: str = "the file") -> None:
     import io
     import json
     import zipfile
+    import zlib
+
+    from layerlab.settings import limits
 
     if len(data) > MAX_MODEL_MB * 1024 * 1024:
         raise LayerlabError(f"{name} is {len(data) / 1e6:,.0f} MB; models up to {MAX_MODEL_MB} MB can be tried here.")
@@ -616,12 +620,17 @@ def check_keras_file(data: bytes, name: str = "the file") -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             members = zf.infolist()
-            if len(members) > _MAX_MEMBERS or sum(m.file_size for m in members) > _MAX_UNZIPPED:
+            unzipped = sum(m.file_size for m in members)
+            if (len(members) > _MAX_MEMBERS or unzipped > _MAX_UNZIPPED
+                    or (unzipped > 10 * 2**20 and unzipped / max(1, len(data)) > limits().zip_ratio)):
                 raise LayerlabError(f"{name} unpacks to too many or too large files to be a model.", hint)
             if "config.json" not in zf.namelist():
                 raise LayerlabError(f"{name} is a zip archive but not a Keras model: it has no config.json.", hint)
+            if zf.getinfo("config.json").file_size > _MAX_CONFIG:
+                raise LayerlabError(f"{name} has a model description (config.json) too large to be a model's.", hint)
             config = json.loads(zf.read("config.json").decode("utf-8"))
-    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
+    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, RecursionError, OSError, zlib.error,
+            EOFError, NotImplementedError) as exc:
         raise LayerlabError(f"{name} is damaged: its model description cannot be read ({type(exc).__name__}).", hint) from None
     lam = _find_lambda(config)
     if lam is not None:

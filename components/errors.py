@@ -21,11 +21,44 @@ from layerlab.errors import LayerlabError
 _LOG = logging.getLogger("layerlab.ui")
 
 
+_KEPT = "Runs that already finished are kept."
+
+
+def _storage_message(exc: BaseException) -> tuple[str, str] | None:
+    """A full or read-only disk, or a run database another process keeps locked: not a bug, say so."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return (f"The server's disk is full: Layerlab could not write{where}.",
+                f"Delete runs you no longer need on the Runs page, or ask whoever runs this server to free "
+                f"disk space, then try again. {_KEPT}")
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        where = f" {exc.filename}" if exc.filename else " its folder"
+        return (f"Layerlab cannot write to{where}: {exc.strerror}.",
+                f"The folder is read-only on this server: ask whoever runs it to make LAYERLAB_HOME (or "
+                f"LAYERLAB_RUNS_DIR) writable, then try again. {_KEPT}")
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return ("The run database is busy: another process has kept it locked for too long.",
+                    f"Try again in a moment. {_KEPT}")
+        if any(w in text for w in ("readonly", "read-only", "unable to open", "disk is full", "disk i/o")):
+            return (f"The run database cannot be written ({exc}).",
+                    f"Ask whoever runs this server to check that the runs folder is writable and has free space. "
+                    f"{_KEPT}")
+    return None
+
+
 def message_of(exc: BaseException) -> tuple[str, str]:
     """(what went wrong, what to do) for any exception, in words for a page."""
     if isinstance(exc, LayerlabError):
         # pydantic's validator messages arrive as "Value error, …" inside the spec's message.
         return exc.message.replace("Value error, ", ""), exc.hint
+    storage = _storage_message(exc)
+    if storage is not None:
+        return storage
     return (f"Something unexpected went wrong: {type(exc).__name__}: {exc}",
             "This is a bug in Layerlab, not in your data. Try the step again; if it keeps happening, report it.")
 

@@ -175,6 +175,14 @@ class RunStore:
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         run_dir = self.root / run_id
         run_dir.mkdir(parents=True)
+        try:
+            self._insert(spec, run_id, run_dir, owner, name)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)  # no half-made run folder without its row (a full disk)
+            raise
+        return self.get(run_id)  # type: ignore[return-value]
+
+    def _insert(self, spec: Any, run_id: str, run_dir: Path, owner: str | None, name: str | None) -> None:
         spec.save(run_dir / "project.json")
         if not name:
             with self._conn() as con:
@@ -196,7 +204,6 @@ class RunStore:
         }
         with self._tx() as con:
             con.execute(f"INSERT INTO runs ({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values()))
-        return self.get(run_id)  # type: ignore[return-value]
 
     def _row(self, r: sqlite3.Row) -> Run:
         d = {k: r[k] for k in r.keys() if k in _RUN_FIELDS}

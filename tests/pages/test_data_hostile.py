@@ -188,6 +188,9 @@ def _class_files(per_class: int = 4) -> dict[str, bytes]:
 
 
 def test_an_image_bomb_and_fake_images_are_skipped_and_counted(app, monkeypatch: pytest.MonkeyPatch):
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # the page sets Pillow's limit: put it back
     monkeypatch.setenv("LAYERLAB_IMAGE_PIXELS", "1000000")
     bomb = encode(np.zeros((2000, 2000, 3), np.uint8), "PNG")  # 4 million pixels in a few kB
     real = _class_files()["class_0/img_0.png"]

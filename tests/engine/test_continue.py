@@ -115,7 +115,7 @@ def test_continuing_drops_the_rows_of_a_session_cut_off_before_its_checkpoint(tm
     (run.path / "last.weights.h5").write_bytes(b"x")
     (run.path / "history.json").write_text(json.dumps({"loss": [0.9, 0.5]}))
     rows = [("batch", e, s, 0.0, {"loss": 1.0}) for e, s in ((1, 1), (1, 2), (2, 3), (2, 4), (3, 5))]
-    rows += [("epoch", 1, 2, 0.0, {"loss": 0.9}), ("epoch", 2, 4, 0.0, {"loss": 0.5}), ("epoch", 3, 6, 0.0, {"loss": 0.4})]
+    rows += [("epoch", e, 2 * e, 0.0, {"loss": loss}) for e, loss in ((1, 0.9), (2, 0.5), (3, 0.4))]
     store.add_metrics(run.id, rows)
     store.set_status(run.id, "interrupted", "The machine restarted.", epoch=3, step=5)
     monkeypatch.setattr("layerlab.train.runner.dispatch", lambda store: [])

@@ -11,8 +11,10 @@ and steps go on from there, and a best is only replaced by a better one.
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import keras
@@ -44,12 +46,13 @@ class StoreCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, store: RunStore, run_id: str, steps_per_epoch: int, batch_size: int,
-                 flush_s: float = 0.25, echo: Callable[[str], None] | None = None, *, epoch: int = 0,
+                 flush_s: float = 0.1, echo: Callable[[str], None] | None = None, *, epoch: int = 0,
                  step: int = 0, metric: str | None = None, metric_scale: float | None = None,
                  best: dict[str, float | None] | None = None) -> None:
         super().__init__()
         # Its own store handle with a short lock wait: a locked database must never stall training.
-        self.store, self.run_id = RunStore(store.root, busy_timeout_s=0.5), run_id
+        # Kept open: closing the last connection checkpoints the WAL (an fsync) on every flush.
+        self.store, self.run_id = RunStore(store.root, busy_timeout_s=0.5, keep_open=True), run_id
         self.steps_per_epoch, self.batch_size = steps_per_epoch, batch_size
         self.flush_s, self.echo = flush_s, echo
         self.buffer: list[tuple[str, int, int, float, dict[str, float]]] = []
@@ -59,6 +62,7 @@ class StoreCallback(keras.callbacks.Callback):
         self.bad_loss: float | None = None
         self.metric, self.metric_scale = metric, metric_scale or 1.0
         self.best = {k: v for k, v in (best or {}).items() if v is not None}
+        self._improved: dict[str, Any] = {}  # new bests, written with the next flush
         self._last_flush = 0.0
         self._t0 = time.time()
         self._epoch_t0 = time.time()
@@ -76,18 +80,17 @@ class StoreCallback(keras.callbacks.Callback):
             return
         self._last_flush = now
         rows, self.buffer = self.buffer, []
+        improved, self._improved = self._improved, {}
         elapsed = max(1e-6, now - self._t0)
-        # A locked or busy store (another process holds it) must not stop training:
-        # keep the rows, train on, and try again at the next flush.
+        # One transaction per flush. A locked or busy store (another process holds it) must not
+        # stop training: keep the rows and bests, train on, and try again at the next flush.
         try:
-            self.store.add_metrics(self.run_id, rows)
+            stop = self.store.report(self.run_id, rows, epoch=self.epoch + 1, step=self.global_step,
+                                     steps_per_epoch=self.steps_per_epoch, samples_per_sec=self._samples / elapsed,
+                                     **improved)
         except sqlite3.OperationalError:
             self.buffer = rows + self.buffer
-            return
-        try:
-            stop = self.store.beat(self.run_id, epoch=self.epoch + 1, step=self.global_step,
-                                   steps_per_epoch=self.steps_per_epoch, samples_per_sec=self._samples / elapsed)
-        except sqlite3.OperationalError:
+            self._improved = {**improved, **self._improved}
             return
         if stop:
             if not self.stop_requested and self.echo:
@@ -97,6 +100,10 @@ class StoreCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._t0 = time.time()
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        # Validation adds no batch rows for a while: write the epoch's last ones now, not after it.
+        self.flush(force=True)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch = epoch
@@ -142,11 +149,60 @@ class StoreCallback(keras.callbacks.Callback):
             if found and found[1] == 1:
                 self.best[name] = value
                 improved.update({column: value, f"{column}_name": name})
-        if improved:
-            try:
-                self.store.update(self.run_id, **improved)
-            except sqlite3.OperationalError:
-                pass  # shown again at the next improvement; the run goes on
+        self._improved.update(improved)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.flush(force=True)
+        self.store.close()
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Keeps the best epoch's weights (lowest `monitor`) and writes them to `path` as a .keras model.
+
+    Keras' ModelCheckpoint(save_best_only=True) writes the whole model at every improvement:
+    ~50 ms a save, longer than a whole epoch of a small table model. This keeps the best weights
+    in memory and writes the file on the first improvement, then at most every `every_s`
+    seconds, and when training ends (also after a stop), so a killed worker loses at most
+    `every_s` seconds of progress. The file is replaced atomically: a page never reads half of it.
+
+    Args:
+        threshold: an earlier session's best (a continued run): only a better epoch replaces it.
+    """
+
+    def __init__(self, path: str | Path, monitor: str = "val_loss", threshold: float | None = None,
+                 every_s: float = 10.0) -> None:
+        super().__init__()
+        self.path, self.monitor, self.every_s = Path(path), monitor, every_s
+        self.best_value = threshold
+        self.best_epoch: int | None = None
+        self.weights: list[Any] | None = None
+        self._dirty = False
+        self._last_write = 0.0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = _floats(logs).get(self.monitor)
+        if value is None or not math.isfinite(value):
+            return
+        if self.best_value is None or value < self.best_value:
+            self.best_value, self.best_epoch = value, epoch
+            self.weights = self.model.get_weights()
+            self._dirty = True
+        if self._dirty and time.time() - self._last_write >= self.every_s:
+            self.write()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._dirty:
+            self.write()
+
+    def write(self) -> None:
+        """Save the model with the best weights (then put the current ones back)."""
+        current = self.model.get_weights()
+        self.model.set_weights(self.weights)
+        tmp = self.path.with_name(self.path.stem + ".partial.keras")
+        try:
+            self.model.save(tmp)
+            os.replace(tmp, self.path)
+        finally:
+            self.model.set_weights(current)
+            tmp.unlink(missing_ok=True)
+        self._dirty, self._last_write = False, time.time()

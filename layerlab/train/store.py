@@ -130,8 +130,13 @@ _RUN_FIELDS = {f.name for f in fields(Run)}
 class RunStore:
     """Access to runs.db under a runs folder (default: settings.runs_dir())."""
 
-    def __init__(self, root: str | Path | None = None, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, root: str | Path | None = None, busy_timeout_s: float = 30.0, *, keep_open: bool = False) -> None:
+        """`keep_open`: one connection for the handle's life (a training worker, one thread). Opening and
+        closing per write is what pages need (no handle outlives a rerun), but in a worker every close of
+        the last connection checkpoints the WAL with an fsync, which costs training time."""
         self.busy_timeout_s = busy_timeout_s
+        self._kept: sqlite3.Connection | None = None
+        self._keep_open = keep_open
         self.root = Path(root).expanduser() if root else runs_dir()
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "runs.db"
@@ -145,17 +150,32 @@ class RunStore:
                     except sqlite3.OperationalError:  # another process added it first
                         pass
 
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.db_path, timeout=self.busy_timeout_s, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.row_factory = sqlite3.Row
+        return con
+
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.db_path, timeout=self.busy_timeout_s, isolation_level=None)
+        if self._keep_open:
+            if self._kept is None:
+                self._kept = self._open()
+            yield self._kept
+            return
+        con = self._open()
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.row_factory = sqlite3.Row
             yield con
         finally:
             con.close()
+
+    def close(self) -> None:
+        """Close the kept connection (a `keep_open` handle); later calls open it again."""
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -284,8 +304,23 @@ class RunStore:
 
     def beat(self, run_id: str, **progress: Any) -> bool:
         """Heartbeat plus progress in one short write; returns whether a stop was requested."""
+        return self.report(run_id, [], **progress)
+
+    def report(self, run_id: str, rows: list[tuple[str, int, int, float, dict[str, float]]], **progress: Any) -> bool:
+        """A worker's flush in one transaction: new metric rows, progress and the heartbeat.
+
+        Returns whether a stop was requested.
+        """
         progress["heartbeat"] = time.time()
+        bad = set(progress) - _RUN_FIELDS
+        if bad:
+            raise ValueError(f"unknown run fields: {bad}")
         with self._tx() as con:
+            if rows:
+                con.executemany(
+                    "INSERT INTO metrics (run_id, scope, epoch, step, t, vals) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(run_id, s, e, st, t, json.dumps(v)) for s, e, st, t, v in rows],
+                )
             con.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in progress)} WHERE id = ?", [*progress.values(), run_id])
             r = con.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
         return bool(r and r[0])

@@ -81,7 +81,7 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     from layerlab.data.prepare import prepare
     from layerlab.device import describe_training_device
     from layerlab.models.build import build_model, compile_model
-    from layerlab.train.callbacks import StoreCallback
+    from layerlab.train.callbacks import BestCheckpoint, StoreCallback
 
     from layerlab.device import NO_GPU
 
@@ -148,11 +148,12 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     cb = StoreCallback(store, run.id, steps, batch, echo=log, epoch=first_epoch, step=first_epoch * steps,
                        metric=best_metric, metric_scale=scale, best=earlier)
     callbacks: list = [cb, *_schedule_callbacks(spec, keras, epochs)]
+    ckpt = None
     if spec.train.keep_best_checkpoint:
         # Continuing: best.keras is replaced only by an epoch better than the earlier sessions' best.
         threshold = run.best_val if resume and best_path.exists() else None
-        callbacks.append(keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True,
-                                                         initial_value_threshold=threshold))
+        ckpt = BestCheckpoint(best_path, monitor="val_loss", threshold=threshold)
+        callbacks.append(ckpt)
     if spec.train.early_stopping_patience:
         metric = _monitor(spec.train.early_stopping_metric, info)
         callbacks.append(keras.callbacks.EarlyStopping(
@@ -170,7 +171,10 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         return "failed", (f"The loss became {cb.bad_loss} (not a number) in epoch {cb.epoch + 1}, so training stopped. "
                           "Lower the learning rate, and check that the inputs are scaled (e.g. rescale images to [0, 1]).")
 
-    if best_path.exists() and spec.train.restore_best_weights:
+    if spec.train.restore_best_weights and ckpt is not None and ckpt.weights is not None:
+        model.set_weights(ckpt.weights)
+        log(f"Using the weights of the best epoch ({ckpt.best_epoch + 1}, lowest validation loss).")
+    elif spec.train.restore_best_weights and best_path.exists():  # an earlier session's best was not beaten
         best = keras.saving.load_model(best_path, compile=False)
         model.set_weights(best.get_weights())
         log("Using the weights of the best epoch (lowest validation loss).")

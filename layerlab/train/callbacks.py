@@ -101,9 +101,15 @@ class StoreCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._t0 = time.time()
 
+    def _flush_at_epoch_edge(self) -> None:
+        """Before validation and at an epoch's end: write now if the epoch has lasted `flush_s` (one
+        transaction is then negligible, and validation or the next steps may take a while); a tiny
+        epoch (a small table: a few ms) waits for the usual `flush_s` rhythm instead, so that its
+        rows still reach the store within 2 × `flush_s` without a transaction per epoch."""
+        self.flush(force=time.time() - self._epoch_t0 >= self.flush_s)
+
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        # Validation adds no batch rows for a while: write the epoch's last ones now, not after it.
-        self.flush(force=True)
+        self._flush_at_epoch_edge()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch = epoch
@@ -131,7 +137,7 @@ class StoreCallback(keras.callbacks.Callback):
         if vals.get("loss") is not None and not math.isfinite(vals["loss"]):
             self.bad_loss = vals["loss"]
             self.model.stop_training = True
-        self.flush(force=True)
+        self._flush_at_epoch_edge()
         if self.echo:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in vals.items() if k not in ("epoch_seconds",))
             self.echo(f"epoch {epoch + 1}: {shown} ({vals['epoch_seconds']:.1f} s)")

@@ -71,3 +71,28 @@ def test_report_writes_rows_progress_and_bests_in_one_transaction(tmp_path, tiny
     assert store.report(run.id, [], step=3) is True
     store.close()
     assert store.get(run.id).step == 3, "a closed handle opens again"
+
+
+def test_tiny_epochs_share_a_flush_and_long_ones_write_at_their_end(tmp_path, tiny_info, tiny_spec):
+    import time
+
+    import keras
+
+    from layerlab.train.callbacks import StoreCallback
+
+    store = RunStore(tmp_path / "runs")
+    run = store.create(tiny_spec(tiny_info("table")))
+    cb = StoreCallback(store, run.id, steps_per_epoch=1, batch_size=4, flush_s=5.0)
+    cb.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    cb.on_train_begin()
+    cb._last_flush = time.time()  # a flush just happened
+    for epoch in range(3):  # epochs of a few ms: no transaction each
+        cb.on_epoch_begin(epoch)
+        cb.on_train_batch_end(0, {"loss": 1.0})
+        cb.on_test_begin()
+        cb.on_epoch_end(epoch, {"loss": 1.0, "val_loss": 1.0})
+    assert store.metrics(run.id) == []
+    cb.on_epoch_begin(3)
+    cb._epoch_t0 -= 6.0  # an epoch as long as the flush interval: written at its end
+    cb.on_epoch_end(3, {"loss": 0.5, "val_loss": 0.5})
+    assert [r["epoch"] for r in store.metrics(run.id, scope="epoch")] == [1, 2, 3, 4]

@@ -77,7 +77,7 @@ def _callback(store, run_id, **kw):
 
     from layerlab.train.callbacks import StoreCallback
 
-    cb = StoreCallback(store, run_id, steps_per_epoch=2, batch_size=4, **kw)
+    cb = StoreCallback(store, run_id, steps_per_epoch=2, batch_size=4, **{"flush_s": 0.0, **kw})  # write at once
     cb.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
     return cb
 

@@ -71,3 +71,16 @@ def app() -> OpenApp:
         return at
 
     return open_app
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh LAYERLAB_HOME for one test, so projects, uploads and runs do not leak between tests.
+
+    Files use it with ``pytestmark = pytest.mark.usefixtures("home")``; a module that shares real
+    training runs between its tests overrides it with a module-scoped one (tests/pages/trained.py).
+    """
+    path = tmp_path / "layerlab-home"
+    monkeypatch.setenv("LAYERLAB_HOME", str(path))
+    monkeypatch.delenv("LAYERLAB_RUNS_DIR", raising=False)
+    return path

@@ -7,20 +7,14 @@ crashes or trains.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from layerlab.project import new_project
 
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+
 PAGE = "pages/build.py"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "layerlab-home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    return path
 
 
 def _open(app, source: str, layers: list[tuple[str, dict]]):

@@ -14,13 +14,7 @@ from components.data_preview import class_count_figure, display_image
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LAYERLAB_HOME per test, so projects and uploads do not leak between tests."""
-    path = tmp_path / "layerlab-home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    return path
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
 
 def _png(colour: tuple[int, int, int], size: int = 12) -> bytes:

@@ -19,17 +19,11 @@ import pytest
 from layerlab.project import new_project
 from tests.engine.hostile import parquet_bomb, xlsx_bomb
 from tests.engine.imagezips import (bomb_zip, class_image, class_zip_bytes, encode, lie_about_sizes, mark_encrypted,
+
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
                                     symlink_entry, zip_bytes)
 
 PAGE = "pages/data.py"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LAYERLAB_HOME per test, so projects, uploads and extracted zips do not leak between tests."""
-    path = tmp_path / "layerlab-home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    return path
 
 
 def _upload(at, name: str, data: bytes, mime: str = "application/zip"):

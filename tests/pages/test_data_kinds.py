@@ -15,16 +15,10 @@ from layerlab.errors import DataError
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
 
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+
 PAGE = "pages/data.py"
 KIND_SAMPLES = [s.name for s in SAMPLES.values() if s.kind != "images"]
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LAYERLAB_HOME per test, so projects and uploads do not leak between tests."""
-    path = tmp_path / "layerlab-home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    return path
 
 
 def _open(app, name: str):

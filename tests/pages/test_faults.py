@@ -23,15 +23,9 @@ from layerlab.train.store import RunStore
 from tests.pages.test_train import _epoch_rows
 from tests.pages.trained import OWNER, digits_spec
 
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+
 TRAIN, RUNS = "pages/train.py", "pages/runs.py"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    monkeypatch.delenv("LAYERLAB_RUNS_DIR", raising=False)
-    return path
 
 
 @pytest.fixture

@@ -8,14 +8,7 @@ import pytest
 
 from layerlab.project import new_project
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LAYERLAB_HOME per test, so projects and runs do not leak between tests."""
-    path = tmp_path / "layerlab-home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    monkeypatch.delenv("LAYERLAB_RUNS_DIR", raising=False)
-    return path
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
 
 def _captions(at) -> list[str]:

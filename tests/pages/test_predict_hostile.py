@@ -17,17 +17,10 @@ import pytest
 from tests.engine.imagezips import lie_about_sizes, zip_bytes
 from tests.pages.trained import OWNER
 
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+
 PAGE = "pages/predict.py"
 DIGITS = {"data": {"kind": "images", "source": "sample:digits"}}
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LAYERLAB_HOME (and so no runs) per test."""
-    path = tmp_path / "layerlab-home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    monkeypatch.delenv("LAYERLAB_RUNS_DIR", raising=False)
-    return path
 
 
 def _page(app):

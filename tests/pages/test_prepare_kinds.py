@@ -10,15 +10,9 @@ import pytest
 from layerlab.project import new_project
 from layerlab.spec import load_spec
 
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+
 PAGE = "pages/prepare.py"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LAYERLAB_HOME per test, so projects do not leak between tests."""
-    path = tmp_path / "layerlab-home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    return path
 
 
 @pytest.fixture

@@ -11,16 +11,9 @@ from layerlab.device import NO_GPU, gpu_names_quick
 from layerlab.train.store import RunStore
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, plotly_figure
 
+pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+
 PAGE = "pages/train.py"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LAYERLAB_HOME per test: its own projects and runs."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("LAYERLAB_HOME", str(path))
-    monkeypatch.delenv("LAYERLAB_RUNS_DIR", raising=False)
-    return path
 
 
 @pytest.fixture

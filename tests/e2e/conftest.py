@@ -7,6 +7,7 @@ The app under test is ``$LAYERLAB_APP`` (default ``app.py``, relative to the rep
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -176,6 +177,21 @@ def wait_idle(page: Page, *, timeout: float = 60_000) -> None:
     """
     page.wait_for_timeout(150)
     page.locator(APP_IDLE).wait_for(state="attached", timeout=timeout)
+
+
+def set_epochs(page: Page, n: int) -> None:
+    """Type `n` into the Train page's Epochs box and wait until the page has taken it."""
+    box = page.get_by_role("spinbutton", name="Epochs")
+    box.fill(str(n))
+    box.press("Enter")
+    wait_idle(page)
+    expect(box).to_have_value(str(n))
+
+
+def start_training(page: Page) -> None:
+    """Click the Train page's Start button and wait for the rerun."""
+    page.get_by_role("button", name=re.compile("Start training")).click()
+    wait_idle(page)
 
 
 def nav_link(page: Page, title: str) -> Locator:

@@ -9,22 +9,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import assert_no_exception, goto_page, open_page, screenshot, upload, wait_idle
+from tests.e2e.conftest import (assert_no_exception, goto_page, open_page, screenshot, set_epochs, start_training,
+                                 upload, wait_idle)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _set_epochs(page: Page, n: int) -> None:
-    box = page.get_by_role("spinbutton", name="Epochs")
-    box.fill(str(n))
-    box.press("Enter")
-    wait_idle(page)
-    expect(box).to_have_value(str(n))
-
-
-def _start(page: Page) -> None:
-    page.get_by_role("button", name=re.compile("Start training")).click()
-    wait_idle(page)
 
 
 def _digit_png(tmp_path) -> str:
@@ -46,15 +34,15 @@ def test_digits_train_stop_and_predict(page: Page, app_server: str, tmp_path) ->
     wait_idle(page)
 
     # A short run: the live curve is drawn and the run completes.
-    _set_epochs(page, 2)
-    _start(page)
+    set_epochs(page, 2)
+    start_training(page)
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=90_000)
     expect(page.get_by_text("Completed").first).to_be_visible(timeout=120_000)
     screenshot(page, "flow-trained")
 
     # A long second run: Stop ends it, with its best weights kept.
-    _set_epochs(page, 300)
-    _start(page)
+    set_epochs(page, 300)
+    start_training(page)
     expect(page.get_by_text(re.compile(r"Epoch \d+/300")).first).to_be_visible(timeout=90_000)
     page.get_by_role("button", name="Stop", exact=True).click()
     expect(page.get_by_text("Stopped").first).to_be_visible(timeout=30_000)

@@ -13,7 +13,8 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import assert_no_exception, goto_page, main_heading, open_page, screenshot, wait_idle
+from tests.e2e.conftest import (assert_no_exception, goto_page, main_heading, open_page, screenshot, set_epochs,
+                                 start_training, wait_idle)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -39,19 +40,6 @@ OVERLAY = """() => {
 def _badge(page: Page, status: str) -> Locator:
     """The run's status badge (its text follows a Material icon's name)."""
     return page.get_by_test_id("stMain").get_by_text(re.compile(rf"{status}$")).first
-
-
-def _set_epochs(page: Page, n: int) -> None:
-    box = page.get_by_role("spinbutton", name="Epochs")
-    box.fill(str(n))
-    box.press("Enter")
-    wait_idle(page)
-    expect(box).to_have_value(str(n))
-
-
-def _start(page: Page) -> None:
-    page.get_by_role("button", name=re.compile("Start training")).click()
-    wait_idle(page)
 
 
 def _progress(page: Page) -> Locator:
@@ -107,15 +95,15 @@ def test_train_watch_reload_stop_and_compare(page: Page, fresh_app_server: str) 
     wait_idle(page)
 
     # A first, short run that completes.
-    _set_epochs(page, 2)
-    _start(page)
+    set_epochs(page, 2)
+    start_training(page)
     expect(_badge(page, "Completed")).to_be_visible(timeout=120_000)
     first = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
     first_name = page.get_by_text(re.compile(r"· \w+ #1$")).first.inner_text()
 
     # A long run: the epoch counter and the curve grow while it trains.
-    _set_epochs(page, LONG)
-    _start(page)
+    set_epochs(page, LONG)
+    start_training(page)
     expect(_progress(page)).to_be_visible(timeout=90_000)
     run = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
     assert run != first

@@ -8,6 +8,7 @@ import streamlit as st
 
 from layerlab.train import insights
 from layerlab.train.store import Run
+from layerlab.train.worker import PREPARING
 
 # status → (label, badge colour, icon)
 STATUS = {
@@ -66,6 +67,8 @@ def eta_seconds(run: Run, rows: list[dict[str, Any]] | None = None, now: float |
 
 def progress_text(run: Run, rows: list[dict[str, Any]] | None = None, now: float | None = None) -> str:
     if not insights.training_now(run, rows):
+        if run.status == "running" and (run.message or "").startswith(PREPARING):
+            return run.message  # type: ignore[return-value]  # e.g. "Preparing the data: decoding images (…), 40%"
         return ("Starting: loading TensorFlow and preparing the data…" if run.status in ("starting", "running")
                 else "Waiting for the first step…")
     parts = []

@@ -2,9 +2,9 @@
 missing values, class balance and numeric histograms.
 
 Heavy work is cached per source and its stamp (mtime, size): `read_frame` reads a file once
-(a 1,000,000-row table is not read again on a rerun) and every view below caches its own
-small result, so a rerun only unpickles what it draws. The `*_figure` functions are pure,
-so tests can read the figures' data.
+and keeps that one frame (a 1,000,000-row table is neither read nor copied again on a rerun),
+and every view below caches its own small result, so a rerun only unpickles what it draws.
+The `*_figure` functions are pure, so tests can read the figures' data.
 """
 
 from __future__ import annotations
@@ -51,9 +51,14 @@ def shown_name(source: str, name: str | None = None) -> str:
     return f"{stem}{path.suffix}"
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=2, show_spinner=False)
 def read_frame(source: str, stamp: tuple[float, int]) -> dict[str, Any]:
-    """The table behind a source with how it was read (read_table's format, encoding, notes)."""
+    """The table behind a source with how it was read (read_table's format, encoding, notes).
+
+    One shared frame per source, never copied: `cache_data` would keep a pickled copy and
+    unpickle a whole new copy of a 2,000,000-row table on every call (each view below, each
+    rerun). Callers must not change it: derive new frames and series from it instead.
+    """
     from layerlab.data.tables import read_table
 
     read = read_table(source)

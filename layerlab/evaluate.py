@@ -176,7 +176,13 @@ def raw_examples(report: dict[str, Any], y_true: np.ndarray, kind: str, raw: Any
         texts = raw["texts"]
         out["examples"] = {"kind": "text", "positions": positions, "texts": [str(texts[r])[:max_chars] for r in rows]}
     elif kind == "table" and raw.get("frame") is not None:
-        frame = raw["frame"].iloc[rows]
+        frame = raw["frame"]
+        if raw.get("frame_rows") is not None:  # the frame holds only these rows (the test rows) of the table
+            import pandas as pd
+
+            frame = frame.iloc[pd.Index(raw["frame_rows"]).get_indexer(rows)]
+        else:
+            frame = frame.iloc[rows]
         out["examples"] = {"kind": "table", "positions": positions, "columns": [str(c) for c in frame.columns],
                            "rows": [[_cut(_plain(v), max_chars) for v in row]
                                     for row in frame.itertuples(index=False, name=None)]}

@@ -26,6 +26,7 @@ class Limits:
     zip_members: int = 100_000
     zip_ratio: int = 200
     image_pixels: int = 40_000_000
+    image_memory_mb: int = 256  # decoded images up to this size train from memory; larger sets stream from disk
     images: int = 200_000
     rows: int = 5_000_000
     columns: int = 2_000

@@ -21,16 +21,31 @@ from layerlab.spec import ProjectSpec
 
 def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, training: bool,
                  batch_size: int | None = None) -> tf.data.Dataset:
-    """Batches for `fit`/`evaluate`: shuffled and augmented only when training."""
+    """Batches for `fit`/`evaluate`: shuffled and augmented only when training.
+
+    Arrays in memory go through `from_tensor_slices` (string columns as codes into their
+    distinct values); images that stay on disk (`ImageRows`) are read batch by batch.
+    """
     from layerlab.augment import pipeline
+    from layerlab.data.images import ImageRows
 
     batch_size = batch_size or spec.train.batch_size
-    if isinstance(x, dict):
-        x = {k: tf.constant(v.astype(str)) if v.dtype == object else v for k, v in x.items()}
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if training:
-        ds = ds.shuffle(min(len(y), 10_000), seed=spec.train.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    if isinstance(x, ImageRows):
+        ds = _streamed_images(x, y, batch_size, training, spec.train.seed)
+    else:
+        texts: dict[str, tf.Tensor] = {}
+        if isinstance(x, dict):
+            x = dict(x)
+            for k, v in x.items():
+                if v.dtype == object:  # strings travel as codes into their distinct values, looked up per batch
+                    x[k], texts[k] = _string_codes(v)
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        if training:
+            ds = ds.shuffle(min(len(y), 10_000), seed=spec.train.seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size)
+        if texts:
+            ds = ds.map(lambda a, b: ({k: tf.gather(texts[k], v) if k in texts else v for k, v in a.items()}, b),
+                        num_parallel_calls=tf.data.AUTOTUNE)
     if info.kind == "images":
         rescale = 1.0 / 255.0 if spec.prepare.image.rescale else 1.0
         ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) * rescale, b), num_parallel_calls=tf.data.AUTOTUNE)
@@ -39,6 +54,44 @@ def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, tr
         if aug is not None:
             ds = ds.map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _string_codes(values: np.ndarray) -> tuple[np.ndarray, tf.Tensor]:
+    """(int32 codes shaped like `values`, a string tensor of the distinct values): a column of
+    2,000,000 strings in a few categories costs 8 MB of codes instead of a 2,000,000-string tensor.
+    `tf.gather(table, codes)` gives back exactly `tf.constant(values.astype(str))`."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values.reshape(-1), use_na_sentinel=False)
+    table = tf.constant(np.asarray(uniques, dtype=object).astype(str).reshape(-1))
+    return codes.astype("int32").reshape(values.shape), table
+
+
+def _streamed_images(x: Any, y: np.ndarray, batch_size: int, training: bool, seed: int) -> tf.data.Dataset:
+    """Batches of (uint8 images, labels) read from the decoded-image cache on disk (ImageRows).
+
+    A dataset of positions — shuffled whole each epoch when training (8 bytes per image),
+    in order otherwise — is batched, and each batch's images are read from the file in a
+    `tf.numpy_function`: memory holds the batches in flight, never the whole set.
+    """
+    y = np.asarray(y)
+    ds = tf.data.Dataset.range(len(x))
+    if training:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def read(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x.take(positions), y[positions]
+
+    shape = x.shape[1:]
+
+    def gather(positions: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        images, labels = tf.numpy_function(read, [positions], (tf.uint8, tf.as_dtype(y.dtype)), stateful=False)
+        images.set_shape((None, *shape))
+        labels.set_shape((None, *y.shape[1:]))
+        return images, labels
+
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def as_model_inputs(x: Any) -> Any:

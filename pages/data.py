@@ -87,6 +87,17 @@ def _save_upload(upload: Any, suffix: str = ".zip") -> Path:
     return path
 
 
+def _unpack(path: Path) -> None:
+    """Unpack a zip (once per content) with a progress bar: a zip of thousands of images takes a while."""
+    from layerlab.data.images import unpack_images
+
+    bar = st.empty()
+    try:
+        unpack_images(str(path), progress=lambda fraction, text: bar.progress(min(1.0, fraction), text=text))
+    finally:
+        bar.empty()
+
+
 def _handle_upload(upload: Any) -> None:
     """Turn a new upload into the project; a refusal keeps the earlier project."""
     seen = st.session_state.get("data.upload_seen")
@@ -105,6 +116,7 @@ def _handle_upload(upload: Any) -> None:
         elif suffix == ".zip":
             with st.spinner(f"Unpacking and checking {upload.name}…"):
                 path = _save_upload(upload)
+                _unpack(path)
                 spec = new_project(str(path), name=Path(upload.name).stem)
         else:
             raise DataError(f"Layerlab cannot read {upload.name}: it is neither a zip of images nor a table file.",

@@ -1,16 +1,25 @@
 """Image classification data: a zip or folder of class folders, or a bundled sample.
 
-`open_images` is cheap (lists files, reads headers lazily) and feeds the Data page;
-`load_images` decodes, converts and resizes everything for training.
+`open_images` is cheap (lists files, reads headers lazily) and feeds the Data page: a zip is
+unpacked once per content under home()/extracted and its listing kept there. `load_images`
+decodes, converts and resizes everything for training, once per preparation, into a .npy on
+disk beside it; a set larger than LAYERLAB_IMAGE_MEMORY_MB stays there (ImageRows) and
+training reads it batch by batch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
+import os
+import shutil
+import threading
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,6 +28,9 @@ from layerlab.errors import DataError
 from layerlab.samples import get_sample, sample_name
 from layerlab.settings import home, limits
 from layerlab.spec import ImagePrep
+
+# progress(fraction done, what is happening in words): how long steps report to the page or the run.
+Progress = Callable[[float, str], None]
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 _IGNORED = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
@@ -35,6 +47,8 @@ class ImageSource:
     arrays: np.ndarray | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)
     description: str = ""
+    cache_dir: Path | None = None  # where load_images keeps the decoded images
+    signature: str = ""  # what the cache depends on; "" for a folder, whose files are signed when loading
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -105,42 +119,51 @@ class ImageSource:
 
 @dataclass
 class ImageData:
-    """Decoded images ready for the pipeline: uint8 (N, H, W, C) and int labels."""
+    """Decoded images ready for the pipeline: uint8 (N, H, W, C) and int labels.
 
-    images: np.ndarray
+    `images` is an array in memory, or ImageRows reading from the disk cache for a large set.
+    """
+
+    images: Any
     labels: np.ndarray
     class_names: list[str]
     names: list[str]
     skipped: list[tuple[str, str]]
     source_indices: np.ndarray | None = None  # position of each loaded image in its ImageSource
+    hashes: np.ndarray | None = None  # a 12-byte hash of each decoded image (finds duplicates)
+    from_cache: bool = False  # the decoded images were already on disk
+    cache: Path | None = None  # the .npy they are in
 
 
-def _configure_pillow() -> None:
+def _configure_pillow(max_pixels: int | None = None) -> None:
     from PIL import Image
 
     # Deliberate: Pillow warns above this and refuses at twice it; we refuse at it.
-    Image.MAX_IMAGE_PIXELS = limits().image_pixels
+    Image.MAX_IMAGE_PIXELS = max_pixels or limits().image_pixels
 
 
-def decode_image(file, prep: ImagePrep | None = None) -> np.ndarray:
+def decode_image(file, prep: ImagePrep | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Read one image file (path, bytes or file object) into uint8 (H, W, C).
 
     Any mode is converted (transparency onto white, palette, 16-bit); animated images
     use their first frame. Raises DataError for anything that is not a readable image.
+    `max_pixels` (default: the LAYERLAB_IMAGE_PIXELS limit) lets a loop over many files
+    read the limit once.
     """
     import io
 
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    _configure_pillow()
+    max_pixels = max_pixels or limits().image_pixels
+    _configure_pillow(max_pixels)
     if isinstance(file, (bytes, bytearray)):
         file = io.BytesIO(file)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(file) as im:
-                if im.size[0] * im.size[1] > limits().image_pixels:
-                    raise DataError(f"the image is {im.size[0]}×{im.size[1]} pixels, over the limit of {limits().image_pixels:,}.")
+                if im.size[0] * im.size[1] > max_pixels:
+                    raise DataError(f"the image is {im.size[0]}×{im.size[1]} pixels, over the limit of {max_pixels:,}.")
                 im.seek(0)
                 im = ImageOps.exif_transpose(im)
                 im = _to_mode(im, (prep.color if prep else None))
@@ -150,7 +173,7 @@ def decode_image(file, prep: ImagePrep | None = None) -> np.ndarray:
     except DataError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"the image has more pixels than the limit of {limits().image_pixels:,}.") from None
+        raise DataError(f"the image has more pixels than the limit of {max_pixels:,}.") from None
     except UnidentifiedImageError:
         raise DataError("it is not an image we can read.") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
@@ -204,32 +227,185 @@ def _class_root(root: Path) -> Path:
         return root
 
 
-def _extracted_folder(zip_path: Path) -> Path:
-    """Unzip once per distinct file content, into Layerlab's cache."""
-    h = hashlib.sha256()
-    with open(zip_path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    dest = home() / "extracted" / h.hexdigest()[:20]
-    marker = dest / ".layerlab-complete"
-    if not marker.exists():
-        _, skipped = extract_zip(zip_path, dest)
-        marker.write_text("\n".join(f"{n}\t{r}" for n, r in skipped), encoding="utf-8")
+# ---- zips: unpacked once, listed once -------------------------------------------------------------
+
+_MARKER = ".layerlab-complete"
+_INDEX = ".layerlab-index.json"
+_INDEX_VERSION = 1
+_digests: dict[tuple[str, int, int], str] = {}
+
+
+def _digest(path: Path) -> str:
+    """The first 20 hex digits of the file's sha256, remembered per (path, size, mtime) in this process."""
+    info = path.stat()
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+    if key not in _digests:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        _digests[key] = h.hexdigest()[:20]
+    return _digests[key]
+
+
+def _extracted_folder(zip_path: Path, progress: Progress | None = None) -> Path:
+    """Unzip once per distinct file content, into Layerlab's cache (home()/extracted/<digest>).
+
+    The zip is unpacked into a temporary folder beside that one, renamed when complete: a
+    folder with the marker is always whole, even when two sessions unpack the same zip at
+    once or an unpacking was cut off. With `progress`, the unpacking runs in a helper thread
+    while this one reports progress(fraction, text) four times a second.
+    """
+    dest = home() / "extracted" / _digest(zip_path)
+    if (dest / _MARKER).exists():
+        return dest
+    tmp = dest.with_name(f".{dest.name}-{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        skipped = _extract(zip_path, tmp, progress)
+        (tmp / _MARKER).write_text("\n".join(f"{n}\t{r}" for n, r in skipped), encoding="utf-8")
+        if dest.exists() and not (dest / _MARKER).exists():  # left over by an unpacking that was cut off
+            shutil.rmtree(dest, ignore_errors=True)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not (dest / _MARKER).exists():  # not just another session finishing first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 
+def _extract(zip_path: Path, dest: Path, progress: Progress | None) -> list[tuple[str, str]]:
+    """extract_zip, reporting how far it got when `progress` is given; returns the skipped members."""
+    if progress is None:
+        return extract_zip(zip_path, dest)[1]
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+    except Exception:  # noqa: BLE001 - extract_zip says in words what is wrong with the file
+        names = []
+    # Only plain relative names: the progress probe must not look outside the folder.
+    names = [n for n in names if n and not n.startswith(("/", "\\")) and ".." not in n.replace("\\", "/").split("/")]
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["skipped"] = extract_zip(zip_path, dest)[1]
+        except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="layerlab-unzip", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.25)
+        if names and thread.is_alive():
+            done = _members_written(dest, names)
+            progress(done / len(names), f"Unpacking {len(names):,} files ({done:,} done)")
+    if "error" in outcome:
+        raise outcome["error"]
+    if names:
+        progress(1.0, f"Unpacked {len(names):,} files")
+    return outcome["skipped"]
+
+
+def _members_written(dest: Path, names: list[str]) -> int:
+    """About how many of `names` (in the zip's order, which extract_zip follows) are on disk:
+    a binary search for the last one that exists, a dozen stat calls however large the zip."""
+    lo, hi = 0, len(names)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if os.path.exists(os.path.join(dest, names[mid])):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def unpack_images(source: str, progress: Progress | None = None) -> None:
+    """Unpack a zip source now (once per content), reporting progress(fraction, text); a no-op
+    for folders, samples and zips already unpacked. The Data page calls this before opening an upload."""
+    path = Path(source).expanduser()
+    if sample_name(source) is None and path.is_file() and path.suffix.lower() == ".zip":
+        _extracted_folder(path, progress)
+
+
 def _zip_skips(folder: Path) -> list[tuple[str, str]]:
-    marker = folder / ".layerlab-complete"
+    marker = folder / _MARKER
     if not marker.exists():
         return []
     lines = [ln for ln in marker.read_text(encoding="utf-8").splitlines() if ln]
     return [tuple(ln.split("\t", 1)) for ln in lines]  # type: ignore[misc]
 
 
-def open_images(source: str) -> ImageSource:
+def _walk(root: Path) -> list[tuple[str, ...]]:
+    """The relative parts of every file under `root`, sorted as sorted(root.rglob("*")) sorts them.
+
+    Hidden and ignored folders are not entered (their files would be left out anyway), and
+    links to folders are not followed, as rglob does not; os.scandir reads the entry types
+    from the directory, so a large folder costs no stat call per file.
+    """
+    out: list[tuple[str, ...]] = []
+    stack: list[tuple[str, tuple[str, ...]]] = [(str(root), ())]
+    while stack:
+        folder, parts = stack.pop()
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if e.name in _IGNORED or e.name.startswith("."):
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((e.path, (*parts, e.name)))
+                elif e.is_file():
+                    out.append((*parts, e.name))
+    out.sort()
+    return out
+
+
+def _listing(root: Path) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """(class folder → relative paths of its images, skipped files with the reason) under `root`."""
+    classes: dict[str, list[str]] = {}
+    skipped: list[tuple[str, str]] = []
+    for parts in _walk(root):
+        rel = "/".join(parts)
+        if len(parts) < 2:
+            skipped.append((rel, "it is not inside a class folder"))
+            continue
+        suffix = PurePosixPath(parts[-1]).suffix
+        if suffix.lower() not in IMAGE_EXTENSIONS:
+            skipped.append((rel, f"{suffix or 'no extension'} is not an image type we read"))
+            continue
+        classes.setdefault(parts[0], []).append(rel)
+    return classes, skipped
+
+
+def _zip_listing(folder: Path) -> tuple[Path, dict[str, list[str]], list[tuple[str, str]]]:
+    """`_listing` of an unpacked zip, kept in the folder (it never changes): a 60,000-image zip
+    is listed once, not on every page that opens it."""
+    index = folder / _INDEX
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        if data.get("version") == _INDEX_VERSION:
+            return folder / data["root"], data["classes"], [tuple(s) for s in data["skipped"]]  # type: ignore[misc]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    root = _class_root(folder)
+    classes, skipped = _listing(root)
+    tmp = index.with_name(f"{_INDEX}.{os.getpid()}-{threading.get_ident()}")
+    try:
+        tmp.write_text(json.dumps({"version": _INDEX_VERSION, "root": root.relative_to(folder).as_posix(),
+                                   "classes": classes, "skipped": skipped}), encoding="utf-8")
+        os.replace(tmp, index)
+    except OSError:  # a read-only cache still lists, just not faster next time
+        tmp.unlink(missing_ok=True)
+    return root, classes, skipped
+
+
+def open_images(source: str, progress: Progress | None = None) -> ImageSource:
     """List the images of a source: `sample:NAME`, a .zip of class folders, or such a folder.
 
-    Raises DataError when there are no images, or fewer than two classes.
+    A zip is unpacked once per content (reporting progress(fraction, text) when given) and
+    its listing kept beside it. Raises DataError when there are no images, or fewer than two classes.
     """
     name = sample_name(source)
     if name is not None:
@@ -246,23 +422,16 @@ def open_images(source: str) -> ImageSource:
         if path.suffix.lower() != ".zip":
             raise DataError(f"{path.name} is not a zip file.",
                             "Upload a .zip holding one folder per class (e.g. cats/…, dogs/…).")
-        folder = _extracted_folder(path)
+        folder = _extracted_folder(path, progress)
         skipped += _zip_skips(folder)
+        root, classes, listed_skips = _zip_listing(folder)
+        cache_dir, signature = folder / _CACHE, folder.name  # an unpacked zip never changes
     else:
-        folder = path
-    root = _class_root(folder)
-    classes: dict[str, list[Path]] = {}
-    for f in sorted(root.rglob("*")):
-        rel = f.relative_to(root)
-        if any(part in _IGNORED or part.startswith(".") for part in rel.parts) or not f.is_file():
-            continue
-        if len(rel.parts) < 2:
-            skipped.append((str(rel), "it is not inside a class folder"))
-            continue
-        if f.suffix.lower() not in IMAGE_EXTENSIONS:
-            skipped.append((str(rel), f"{f.suffix or 'no extension'} is not an image type we read"))
-            continue
-        classes.setdefault(rel.parts[0], []).append(f)
+        root = _class_root(path)
+        classes, listed_skips = _listing(root)
+        cache_dir = home() / "image-cache" / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:20]
+        signature = ""  # a folder can change: load_images signs its files' sizes and times
+    skipped += listed_skips
     if not classes:
         raise DataError("No images found: the data holds no PNG, JPEG, BMP, GIF or WebP files inside class folders.",
                         "Put each class's images in a folder named after the class (cats/…, dogs/…) and zip those folders.")
@@ -275,34 +444,267 @@ def open_images(source: str) -> ImageSource:
         raise DataError(f"The data holds {total:,} images; the limit is {limits().images:,}.",
                         "Use a subset, or raise LAYERLAB_IMAGES.")
     names = sorted(classes)
-    files = [f for c in names for f in classes[c]]
+    base = str(root) + os.sep
+    files = [Path(base + rel) for c in names for rel in classes[c]]
     labels = np.array([k for k, c in enumerate(names) for _ in classes[c]], dtype="int64")
-    return ImageSource(path.stem, names, labels, files=files, skipped=skipped)
+    return ImageSource(path.stem, names, labels, files=files, skipped=skipped, cache_dir=cache_dir,
+                       signature=signature)
 
 
-def load_images(src: ImageSource, prep: ImagePrep, progress=None) -> ImageData:
-    """Decode every image at the target size and colour; unreadable ones are skipped and counted."""
+# ---- decoded once, kept on disk -------------------------------------------------------------------
+
+_CACHE = ".layerlab-cache"
+_CACHE_VERSION = 1
+
+
+class ImageRows:
+    """Decoded images in a .npy file on disk (uint8, N × H × W × C), read only when asked.
+
+    What `Prepared.x` holds for an image set too large to keep in memory. Indexing with a
+    slice or an array of positions gives another ImageRows (nothing is read); an integer
+    gives one image; `take(positions)` reads those images into a new array, and
+    `np.asarray(rows)` reads them all. Reads use `os.preadv` on the file (runs of
+    consecutive rows in one call), not a memory map, so the process's resident memory
+    holds the batch being read, not the pages of the file it has touched.
+    """
+
+    def __init__(self, path: str | Path, rows: np.ndarray | None = None, *, _header: tuple | None = None) -> None:
+        self.path = Path(path)
+        if _header is None:
+            with open(self.path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read(f)
+                if fortran or dtype != np.uint8 or len(shape) != 4:
+                    raise ValueError(f"{self.path} does not hold uint8 images")
+                _header = (tuple(shape), f.tell())
+        self._header = _header
+        self.stored_shape, self.offset = _header
+        self.rows = np.arange(self.stored_shape[0], dtype="int64") if rows is None else np.asarray(rows, dtype="int64")
+        self._fd: int | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    dtype = np.dtype("uint8")
+    ndim = 4
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.rows), *self.stored_shape[1:])
+
+    @property
+    def row_bytes(self) -> int:
+        return int(np.prod(self.stored_shape[1:]))
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.rows) * self.row_bytes
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"ImageRows({str(self.path)!r}, shape={self.shape})"
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, (int, np.integer)):
+            return self.take(np.array([key]))[0]
+        return ImageRows(self.path, self.rows[key], _header=self._header)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.take(np.arange(len(self)))
+        return out.astype(dtype) if dtype is not None else out
+
+    def __iter__(self):
+        for start in range(0, len(self), 1024):
+            yield from self.take(np.arange(start, min(len(self), start + 1024)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_fd", "_pid", "_lock")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _fd=None, _pid=0, _lock=threading.Lock())
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None and self._pid == os.getpid():
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+
+    def _file(self) -> int:
+        """This process's descriptor for the file (tf.data reads batches on several threads)."""
+        with self._lock:
+            if self._fd is None or self._pid != os.getpid():
+                self._fd, self._pid = os.open(self.path, os.O_RDONLY), os.getpid()
+            return self._fd
+
+    def take(self, positions: Any) -> np.ndarray:
+        """The images at these positions (of this view), in that order, as a new uint8 array."""
+        wanted = self.rows[np.asarray(positions, dtype="int64").reshape(-1)]
+        out = np.empty((len(wanted), *self.stored_shape[1:]), dtype=np.uint8)
+        if not len(wanted):
+            return out
+        order = np.argsort(wanted, kind="stable")
+        rows = wanted[order]
+        got = out if np.array_equal(order, np.arange(len(order))) else np.empty_like(out)
+        flat = got.reshape(len(rows), -1)
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        fd, size = self._file(), self.row_bytes
+        for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(rows)]):
+            view = memoryview(flat[a:b]).cast("B")
+            at, done = self.offset + int(rows[a]) * size, 0
+            while done < len(view):
+                n = os.preadv(fd, [view[done:]], at + done)
+                if n <= 0:
+                    raise OSError(f"{self.path} is shorter than its header says")
+                done += n
+        if got is not out:
+            out[order] = got
+        return out
+
+
+def _signature(src: ImageSource) -> str:
+    """What the decoded cache of `src` depends on besides the preparation: an unpacked zip's
+    digest, or a folder's files with their sizes and modification times."""
+    if src.signature:
+        return src.signature
+    h = hashlib.sha256()
+    for f in src.files:
+        info = f.stat()
+        h.update(f"{f}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def _cache_paths(src: ImageSource, prep: ImagePrep) -> dict[str, Path]:
+    stem = f"{prep.height}x{prep.width}-{prep.color}"
+    return {k: src.cache_dir / f"{stem}.{k}" for k in ("npy", "keep.npy", "hash.npy", "json")}  # type: ignore[operator]
+
+
+def _read_cache(paths: dict[str, Path], signature: str, n: int) -> tuple[np.ndarray, np.ndarray, list] | None:
+    """(kept positions, their hashes, skipped files) of a complete cache for this signature, else None."""
+    try:
+        meta = json.loads(paths["json"].read_text(encoding="utf-8"))
+        if meta.get("version") != _CACHE_VERSION or meta.get("signature") != signature or meta.get("files") != n:
+            return None
+        keep, hashes = np.load(paths["keep.npy"]), np.load(paths["hash.npy"])
+        if paths["npy"].stat().st_size < meta["bytes"] or len(keep) != len(hashes):
+            return None
+        return keep, hashes, [tuple(s) for s in meta["skipped"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _image_hash(img: np.ndarray) -> bytes:
+    return hashlib.blake2b(img.tobytes(), digest_size=12).digest()
+
+
+def _decode_to_cache(src: ImageSource, prep: ImagePrep, paths: dict[str, Path], signature: str,
+                     progress: Progress | None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Decode every file at the target size into the cache's .npy (one row per file, in order;
+    a row of zeros for a file that cannot be read), a few chunks at a time on a thread pool.
+
+    Memory holds only the chunks in flight. Files are written under temporary names and
+    renamed, the .json last: a cache with its .json is complete.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = len(src.files)
+    c = 1 if prep.color == "grayscale" else 3
+    shape = (n, prep.height, prep.width, c)
+    row = prep.height * prep.width * c
+    per_chunk = max(16, min(512, (8 << 20) // row))
+    max_pixels = limits().image_pixels
+
+    def decode_chunk(start: int) -> tuple[int, np.ndarray, list[int], list[bytes], list[tuple[int, str]]]:
+        stop = min(n, start + per_chunk)
+        buf = np.zeros((stop - start, *shape[1:]), dtype=np.uint8)
+        ok, hashes, errors = [], [], []
+        for i in range(start, stop):
+            try:
+                buf[i - start] = decode_image(src.files[i], prep, max_pixels)
+            except DataError as exc:
+                errors.append((i, exc.message))
+                continue
+            ok.append(i)
+            hashes.append(_image_hash(buf[i - start]))
+        return start, buf, ok, hashes, errors
+
+    paths["npy"].parent.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}-{threading.get_ident()}.part"
+    tmp = {k: p.with_name(f"{p.name}.{tag}") for k, p in paths.items()}
+    keep: list[int] = []
+    hashes: list[bytes] = []
+    errors: list[tuple[int, str]] = []
+    threads = max(1, min(4, os.cpu_count() or 1))
+    try:
+        with open(tmp["npy"], "wb") as f, ThreadPoolExecutor(threads, thread_name_prefix="layerlab-decode") as pool:
+            np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
+                                                     "fortran_order": False, "shape": shape})
+            header = f.tell()
+            starts = iter(range(0, n, per_chunk))
+            pending = deque(pool.submit(decode_chunk, s) for s in itertools.islice(starts, 2 * threads))
+            while pending:
+                start, buf, ok, hs, errs = pending.popleft().result()
+                nxt = next(starts, None)
+                if nxt is not None:
+                    pending.append(pool.submit(decode_chunk, nxt))
+                f.write(buf.tobytes())
+                keep += ok
+                hashes += hs
+                errors += errs
+                if progress:
+                    done = start + len(buf)
+                    progress(done / n, f"Decoding images ({done:,} of {n:,})")
+            size = f.tell()
+        skipped = [(src.files[i].name, why) for i, why in errors]
+        for k, values in (("keep.npy", np.asarray(keep, dtype="int64")), ("hash.npy", np.asarray(hashes, dtype="S12"))):
+            with open(tmp[k], "wb") as out:  # a file object: np.save would add ".npy" to the name
+                np.save(out, values)
+        tmp["json"].write_text(json.dumps({"version": _CACHE_VERSION, "signature": signature, "files": n,
+                                           "shape": list(shape), "bytes": size, "kept": len(keep),
+                                           "skipped": skipped, "header_bytes": header}), encoding="utf-8")
+        for k in ("npy", "keep.npy", "hash.npy", "json"):
+            os.replace(tmp[k], paths[k])
+    finally:
+        for p in tmp.values():
+            p.unlink(missing_ok=True)
+    return np.asarray(keep, dtype="int64"), np.asarray(hashes, dtype="S12"), skipped
+
+
+def load_images(src: ImageSource, prep: ImagePrep, progress: Progress | None = None) -> ImageData:
+    """Every image at the target size and colour; unreadable ones are skipped and counted.
+
+    Files are decoded once per preparation into a .npy cache beside the unpacked zip (for a
+    folder, under home()/image-cache), which later runs reuse. The images come back in
+    memory when they take at most LAYERLAB_IMAGE_MEMORY_MB, else as ImageRows that read
+    from the cache batch by batch. `progress(fraction, text)` is told how decoding goes.
+    """
     if src.arrays is not None:
         images = np.stack([_resize_array(a, prep) for a in src.arrays]) if len(src) else src.arrays
         return ImageData(images, src.labels.copy(), list(src.class_names), [src.item_name(i) for i in range(len(src))], [],
-                         np.arange(len(src)))
-    c = 1 if prep.color == "grayscale" else 3
-    images = np.empty((len(src), prep.height, prep.width, c), dtype=np.uint8)
-    keep: list[int] = []
-    skipped = list(src.skipped)
-    for i, f in enumerate(src.files):
-        try:
-            images[len(keep)] = decode_image(f, prep)
-            keep.append(i)
-        except DataError as exc:
-            skipped.append((f.name, exc.message))
-        if progress and i % 200 == 0:
-            progress(i / len(src.files))
+                         np.arange(len(src)), np.array([_image_hash(a) for a in images], dtype="S12"))
+    signature = _signature(src)
+    paths = _cache_paths(src, prep)
+    cached = _read_cache(paths, signature, len(src.files))
+    if cached is None:
+        keep, hashes, skipped_files = _decode_to_cache(src, prep, paths, signature, progress)
+        from_cache = False
+    else:
+        keep, hashes, skipped_files = cached
+        from_cache = True
+        if progress:
+            progress(1.0, f"Read {len(keep):,} decoded images from the cache")
+    skipped = list(src.skipped) + skipped_files
     labels = src.labels[keep]
-    counts = np.bincount(labels, minlength=len(src.class_names))
     if len(keep) == 0:
         raise DataError("None of the images could be read.", "Check that the files are real PNG/JPEG images.")
+    counts = np.bincount(labels, minlength=len(src.class_names))
     if (counts > 0).sum() < 2:
         raise DataError("After skipping unreadable files only one class has images.", "Add readable images for at least two classes.")
-    return ImageData(images[: len(keep)], labels, list(src.class_names), [src.files[i].name for i in keep], skipped,
-                     np.asarray(keep, dtype="int64"))
+    rows = ImageRows(paths["npy"], keep)
+    in_memory = rows.nbytes <= limits().image_memory_mb * 1024 * 1024
+    images: np.ndarray | ImageRows = np.asarray(rows) if in_memory else rows
+    return ImageData(images, labels, list(src.class_names), [src.files[i].name for i in keep], skipped, keep, hashes,
+                     from_cache=from_cache, cache=paths["npy"])

@@ -8,8 +8,12 @@ training (`train_model`) and as the saved end-to-end model that takes raw inputs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+# progress(fraction done, what is happening in words), e.g. (0.4, "Decoding images: 24,000 of 60,000")
+Progress = Callable[[float, str], None]
 
 import numpy as np
 
@@ -25,7 +29,11 @@ def _identity(core: Any) -> Any:
 
 @dataclass
 class Prepared:
-    """All examples with their split; `x` is an array (or dict of arrays), `y` the targets."""
+    """All examples with their split; `x` is an array (or dict of arrays), `y` the targets.
+
+    For a large image set `x` is `layerlab.data.images.ImageRows`, which reads the decoded
+    images from their cache on disk when indexed; `part` then gives ImageRows too.
+    """
 
     info: DataInfo
     x: Any
@@ -47,10 +55,10 @@ class Prepared:
 # ---- images ---------------------------------------------------------------------------------
 
 
-def _prepare_images(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
+def _prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.data.images import load_images, open_images
 
-    src = open_images(spec.data.source)
+    src = open_images(spec.data.source, progress)
     data = load_images(src, spec.prepare.image, progress)
     prep = spec.prepare.image
     channels = 1 if prep.color == "grayscale" else 3
@@ -58,13 +66,16 @@ def _prepare_images(spec: ProjectSpec, progress: Callable[[float], None] | None)
                     class_names=data.class_names)
     split = split_indices(len(data.labels), spec.prepare.split, data.labels if spec.prepare.split.stratify else None)
     notes: list[str] = []
-    import hashlib
-
-    split = _dedupe(split, np.array([hashlib.blake2b(a.tobytes(), digest_size=12).hexdigest() for a in data.images],
-                                    dtype=object), notes, "images")
+    split = _dedupe(split, data.hashes, notes, "images")
     if data.skipped:
         notes.append(f"{len(data.skipped)} file(s) skipped: " + "; ".join(f"{n} ({r})" for n, r in data.skipped[:5])
                      + (" …" if len(data.skipped) > 5 else ""))
+    if data.cache is not None:
+        size = f"{data.images.nbytes / 1e6:,.0f} MB"
+        where = "in memory" if isinstance(data.images, np.ndarray) else "streamed from disk batch by batch"
+        notes.append(f"{'Reused the' if data.from_cache else 'Decoded the'} {len(data.labels):,} images "
+                     f"({size} at {prep.height}×{prep.width}) {'cached' if data.from_cache else 'once into a cache'} "
+                     f"on disk; training reads them {where}.")
 
     def inference(core: Any) -> Any:
         import keras
@@ -90,12 +101,15 @@ def _labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
     s = pd.Series(values)
     if s.isna().all():
         raise DataError(f"The target column `{column}` is empty.", "Pick another target column.")
-    names = sorted({str(v) for v in s.dropna().to_numpy(dtype=object)}, key=_natural)
+    # Each distinct value once (not each of 2,000,000 rows as a Python object): its text names the class.
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    texts = [str(v) for v in np.asarray(uniques, dtype=object)]
+    names = sorted({t for t, v in zip(texts, np.asarray(uniques, dtype=object)) if not pd.isna(v)}, key=_natural)
     if len(names) < 2:
         raise DataError(f"The target column `{column}` has only one class (`{names[0]}`); a classifier needs two or more.",
                         "Pick another target, or add examples of other classes.")
     index = {n: i for i, n in enumerate(names)}
-    y = np.array([index[str(v)] for v in s.to_numpy(dtype=object)], dtype="int64")
+    y = np.array([index[t] for t in texts], dtype="int64")[codes]
     return y, names
 
 
@@ -179,7 +193,39 @@ def usable_features(df: Any, spec: ProjectSpec, notes: list[str]) -> list[str]:
     return kept
 
 
-def _prepare_table(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
+class RowNames(Sequence):
+    """`row 1`, `row 2`, … made when asked: a 2,000,000-row table needs no list of 2,000,000 names."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [f"row {k + 1}" for k in range(*i.indices(self.n))]
+        i = int(i)
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        return f"row {i % self.n + 1}"
+
+
+class _RowsOf:
+    """The columns of `df` at `rows`, taken one column at a time (`view[name]`): fitting the
+    preparation on the training rows without a copy of the whole training frame."""
+
+    def __init__(self, df: Any, rows: np.ndarray) -> None:
+        self.df, self.rows = df, rows
+
+    def __getitem__(self, name: str) -> Any:
+        return self.df[name].iloc[self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     import pandas as pd
 
     from layerlab.prep.tabular import fit_table, raw_inputs
@@ -204,8 +250,7 @@ def _prepare_table(spec: ProjectSpec, progress: Callable[[float], None] | None) 
     else:
         raise DataError("A table is used for classification or regression.", "For forecasting, choose time-series data.")
     split = _dedupe(split, pd.util.hash_pandas_object(df[features], index=False).to_numpy(), notes, "rows")
-    train_df = df.iloc[split.train]
-    fit = fit_table(train_df, features, spec.prepare.table)
+    fit = fit_table(_RowsOf(df, split.train), features, spec.prepare.table)
     extra: dict[str, Any] = {"columns": fit.columns, "numeric_width": fit.numeric_width, "target": target}
     if task == "regression":
         center, spread = float(y_raw[split.train].mean()), float(y_raw[split.train].std() or 1.0)
@@ -238,15 +283,18 @@ def _prepare_table(spec: ProjectSpec, progress: Callable[[float], None] | None) 
                                              invert=True, name="target_units")(out)
         return keras.Model(inputs, out, name="layerlab_inference")
 
-    names = [f"row {i + 1}" for i in range(len(df))]
-    return Prepared(info, x, y, split, names, notes + fit.notes, train_model=train_model, inference_model=inference,
-                    raw={"frame": df[features + [target]], "y": y_raw if task == "regression" else None})
+    # Only the test rows of the table are kept (evaluation shows them): the whole frame is let go
+    # before training, so a 2,000,000-row table is not held beside its inputs.
+    return Prepared(info, x, y, split, RowNames(len(df)), notes + fit.notes, train_model=train_model,
+                    inference_model=inference,
+                    raw={"frame": df[features + [target]].iloc[split.test], "frame_rows": split.test,
+                         "y": y_raw if task == "regression" else None})
 
 
 # ---- text -----------------------------------------------------------------------------------
 
 
-def _prepare_text(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
+def _prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.prep.text import fit_text, vectorize
 
     df = load_frame(spec)
@@ -312,7 +360,7 @@ def series_columns(df: Any, spec: ProjectSpec) -> tuple[list[str], list[str]]:
     return features, targets
 
 
-def _prepare_series(spec: ProjectSpec, progress: Callable[[float], None] | None) -> Prepared:
+def _prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.data.series import fill_gaps, prepare_series
     from layerlab.data.split import Split
     from layerlab.prep.series import make_windows
@@ -370,10 +418,24 @@ PREPARERS: dict[str, Callable[[ProjectSpec, Any], Prepared]] = {
 }
 
 
-def prepare(spec: ProjectSpec, progress: Callable[[float], None] | None = None) -> Prepared:
-    """Load, split and fit the preparation of the project's data. Raises DataError with a plain message."""
+_reporter: Progress | None = None
+
+
+def report_progress_to(fn: Progress | None) -> None:
+    """Where `prepare` reports progress when its caller passes none: the training worker sets this
+    so the run's status shows the unpacking and decoding of a large image set."""
+    global _reporter
+    _reporter = fn
+
+
+def prepare(spec: ProjectSpec, progress: Progress | None = None) -> Prepared:
+    """Load, split and fit the preparation of the project's data. Raises DataError with a plain message.
+
+    `progress(fraction, text)` hears how the long steps go (unpacking, decoding images);
+    without it, the reporter set with `report_progress_to` does.
+    """
     try:
         fn = PREPARERS[spec.data.kind]
     except KeyError:
         raise DataError(f"{spec.data.kind} data is not supported.") from None
-    return fn(spec, progress)
+    return fn(spec, progress or _reporter)

@@ -65,8 +65,12 @@ def drop_test_duplicates(split: Split, keys: np.ndarray) -> tuple[Split, int]:
     A duplicate seen in training would flatter the test score. Returns the new split and
     how many were dropped (the test set keeps at least one example).
     """
-    seen = set(np.asarray(keys)[split.train].tolist())
-    keep = np.array([k not in seen for k in np.asarray(keys)[split.test]], dtype=bool)
+    keys = np.asarray(keys)
+    if keys.dtype == object:
+        seen = set(keys[split.train].tolist())
+        keep = np.array([k not in seen for k in keys[split.test]], dtype=bool)
+    else:  # numbers or fixed-size bytes (row and image hashes): no Python object per row
+        keep = ~np.isin(keys[split.test], keys[split.train])
     if keep.sum() == 0:
         return split, 0
     dropped = int((~keep).sum())

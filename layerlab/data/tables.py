@@ -28,6 +28,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from layerlab.data.memory import lean_arrow_memory
 from layerlab.errors import DataError
 from layerlab.settings import limits
 
@@ -178,6 +179,7 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> TableRead
     """
     if isinstance(source, str) and source.startswith("sample:"):
         return _read_sample(source[len("sample:"):])
+    lean_arrow_memory()
     src = _Source(source, name)
     lim = limits()
     if src.size == 0:

@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from layerlab.train.trainer import run_training
 
     store = RunStore(args.runs_dir)
+    _report_preparation(store, args.run_id)
     try:
         run_training(store, args.run_id)
     finally:
@@ -33,6 +34,31 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001 - never mask the run's own outcome
             pass
     return 0
+
+
+PREPARING = "Preparing the data: "  # the run's message while it does (see components/run_status.py)
+
+
+def _report_preparation(store, run_id: str, every_s: float = 0.5) -> None:
+    """Show how data preparation goes (unpacking, decoding a large image set) as the run's message,
+    which the Train page shows until training starts; each report is also a heartbeat."""
+    import time
+
+    from layerlab.data.prepare import report_progress_to
+
+    last = [0.0]
+
+    def report(fraction: float, text: str) -> None:
+        now = time.time()
+        if now - last[0] < every_s and fraction < 1.0:
+            return
+        last[0] = now
+        try:
+            store.beat(run_id, message=f"{PREPARING}{text[:1].lower()}{text[1:]}, {fraction:.0%}")
+        except Exception:  # noqa: BLE001 - a busy store must not stop the preparation
+            pass
+
+    report_progress_to(report)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, tr
         if isinstance(x, dict):
             x = dict(x)
             for k, v in x.items():
-                if v.dtype == object:  # strings travel as codes into their distinct values, looked up per batch
-                    x[k], texts[k] = _string_codes(v)
+                if v.dtype == object and len(v) >= CODES_FROM_ROWS:
+                    x[k], texts[k] = _string_codes(v)  # codes into the distinct values, looked up per batch
+                elif v.dtype == object:
+                    x[k] = tf.constant(v.astype(str))
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         if training:
             ds = ds.shuffle(min(len(y), 10_000), seed=spec.train.seed, reshuffle_each_iteration=True)
@@ -54,6 +56,11 @@ def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, tr
         if aug is not None:
             ds = ds.map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# From this many rows a string column enters tf.data as codes: far less memory, but the per-batch
+# lookup costs about 1 ms a batch, which a small table's 1 ms training steps would feel.
+CODES_FROM_ROWS = 100_000
 
 
 def _string_codes(values: np.ndarray) -> tuple[np.ndarray, tf.Tensor]:

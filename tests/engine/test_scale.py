@@ -282,10 +282,13 @@ def test_raw_inputs_give_the_same_strings_as_one_str_per_row():
     assert len({id(v) for v in got["c1_colour"].reshape(-1)}) <= 5, "each distinct value is one shared string"
 
 
-def test_string_columns_reach_the_model_as_the_same_batches():
+@pytest.mark.parametrize("codes", [True, False], ids=["large table: codes", "small table: strings"])
+def test_string_columns_reach_the_model_as_the_same_batches(monkeypatch, codes):
     import tensorflow as tf
 
     from layerlab import tf_only
+
+    monkeypatch.setattr(tf_only, "CODES_FROM_ROWS", 0 if codes else 10**9)
     from layerlab.data.info import DataInfo
     from layerlab.spec import load_spec
 

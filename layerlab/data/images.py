@@ -578,7 +578,8 @@ def _signature(src: ImageSource) -> str:
 
 def _cache_paths(src: ImageSource, prep: ImagePrep) -> dict[str, Path]:
     stem = f"{prep.height}x{prep.width}-{prep.color}"
-    return {k: src.cache_dir / f"{stem}.{k}" for k in ("npy", "keep.npy", "hash.npy", "json")}  # type: ignore[operator]
+    folder = src.cache_dir or home() / "image-cache" / "other"  # an ImageSource not made by open_images
+    return {k: folder / f"{stem}.{k}" for k in ("npy", "keep.npy", "hash.npy", "json")}
 
 
 def _read_cache(paths: dict[str, Path], signature: str, n: int) -> tuple[np.ndarray, np.ndarray, list] | None:

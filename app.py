@@ -21,13 +21,14 @@ PAGES = [
 
 @st.cache_resource(ttl=3600, show_spinner=False)
 def _housekeeping() -> bool:
-    """Once an hour per server: mark runs whose worker is gone, drop uploads nobody uses."""
-    from layerlab.housekeeping import sweep_uploads
+    """Once an hour per server: mark runs whose worker is gone, drop uploads (and their unpacked copies) nobody uses."""
+    from layerlab.housekeeping import sweep_derived, sweep_uploads
     from layerlab.train.store import RunStore
 
     try:
         RunStore().reap()
         sweep_uploads()
+        sweep_derived()
     except Exception:  # noqa: BLE001 - housekeeping must never keep the app from opening
         return False
     return True

@@ -248,6 +248,25 @@ def _digest(path: Path) -> str:
     return _digests[key]
 
 
+def _folder_cache_dir(folder: Path) -> Path:
+    """Where the decoded images of a folder source are cached (a folder can change: keyed by its path)."""
+    return home() / "image-cache" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:20]
+
+
+def derived_folders(source: str | Path) -> list[Path]:
+    """The folders Layerlab made from an image source (its unpacked zip, its decoded-image cache),
+    whether or not they exist yet: what housekeeping must keep while the source is in use."""
+    path = Path(source).expanduser()
+    try:
+        if path.is_file() and path.suffix.lower() == ".zip":
+            return [home() / "extracted" / _digest(path)]
+        if path.is_dir():
+            return [_folder_cache_dir(path)]
+    except OSError:
+        pass
+    return []
+
+
 def _extracted_folder(zip_path: Path, progress: Progress | None = None) -> Path:
     """Unzip once per distinct file content, into Layerlab's cache (home()/extracted/<digest>).
 
@@ -429,7 +448,7 @@ def open_images(source: str, progress: Progress | None = None) -> ImageSource:
     else:
         root = _class_root(path)
         classes, listed_skips = _listing(root)
-        cache_dir = home() / "image-cache" / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:20]
+        cache_dir = _folder_cache_dir(path)
         signature = ""  # a folder can change: load_images signs its files' sizes and times
     skipped += listed_skips
     if not classes:

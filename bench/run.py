@@ -123,7 +123,7 @@ def _train_source(kind: str, ctx: Ctx) -> tuple[str, str]:
 
 TRAIN_PLAN = {  # epochs per run, repetitions (pairs); quick in brackets
     "images": (12, 3, (3, 1)),
-    "text": (3, 2, (2, 1)),
+    "text": (5, 2, (2, 1)),
     "table": (15, 3, (3, 1)),
 }
 

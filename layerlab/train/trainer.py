@@ -7,6 +7,7 @@ inference model, the history and the test evaluation in the run's folder.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -162,8 +163,17 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     class_weight = _class_weights(y_tr, info.n_classes) if spec.prepare.class_weights and info.task == "classification" else None
     log(f"Training for up to {epochs - first_epoch} epochs, batch size {batch} ({steps} steps per epoch).")
     store.update(run.id, epochs=epochs)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first_epoch, callbacks=callbacks,
-                        verbose=0, shuffle=False, class_weight=class_weight)
+    # The heap now holds TensorFlow's and Keras' hundreds of thousands of long-lived objects: freeze
+    # them out of the garbage collector, so that full collections during fit (triggered by the
+    # callbacks' per-batch rows) do not rescan them all. Measured on the tweets model: ~10% faster.
+    # Unfrozen afterwards, so a process that trains again (tests, the CLI) can still free them.
+    gc.collect()
+    gc.freeze()
+    try:
+        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first_epoch,
+                            callbacks=callbacks, verbose=0, shuffle=False, class_weight=class_weight)
+    finally:
+        gc.unfreeze()
     model.save_weights(run_dir / "last.weights.h5")
     _append_history(run_dir / "history.json", history.history)
 

@@ -53,3 +53,16 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     (``--headed``, ``--slowmo``, ``--browser-channel``).
     """
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Groups for `-n 2 --dist loadgroup` (the default, see pyproject.toml).
+
+    A test file's tests stay in one worker, so module-scoped fixtures (real training runs) are made
+    once; the browser tests all run in one worker, one after another, so the load and soak tests
+    never overlap each other. The other worker meanwhile runs engine and page tests.
+    """
+    for item in items:
+        group = "browser" if item.get_closest_marker("e2e") else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))

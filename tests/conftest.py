@@ -66,3 +66,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         group = "browser" if item.get_closest_marker("e2e") else item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True)
+def _pillow_pixel_limit() -> Iterator[None]:
+    """Put Pillow's process-wide pixel limit back after each test.
+
+    Layerlab sets ``PIL.Image.MAX_IMAGE_PIXELS`` from its LAYERLAB_IMAGE_PIXELS setting when it decodes;
+    a test that lowers the setting must not leave later tests in the same worker (e.g. ``st.image``
+    re-reading a thumbnail) under its limit.
+    """
+    from PIL import Image
+
+    before = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = before

@@ -19,9 +19,9 @@ import pytest
 from layerlab.project import new_project
 from tests.engine.hostile import parquet_bomb, xlsx_bomb
 from tests.engine.imagezips import (bomb_zip, class_image, class_zip_bytes, encode, lie_about_sizes, mark_encrypted,
+                                    symlink_entry, zip_bytes)
 
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
-                                    symlink_entry, zip_bytes)
 
 PAGE = "pages/data.py"
 

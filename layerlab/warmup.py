@@ -12,8 +12,10 @@ import importlib
 import threading
 import time
 
-MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.csv", "plotly.graph_objects", "plotly.express",
-           "sklearn.datasets", "statsmodels.api")
+# Only what the first Data visit needs. scikit-learn and statsmodels stay with the sample that needs them:
+# a page importing scipy at the same moment as this thread is one more chance for two threads to wait on
+# each other's half-initialised C extensions.
+MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.csv", "plotly.graph_objects", "plotly.express")
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None

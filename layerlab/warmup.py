@@ -1,9 +1,8 @@
 """Import the libraries the pages need in the background, once per server process.
 
-The first visit to the Data page otherwise pays ~1.5 s for numpy, pandas and pyarrow, and
-the first sample for scikit-learn or statsmodels (~2 s each). A daemon thread imports them
-shortly after the server starts, while the user reads the Home page. TensorFlow is not on
-the list: a server that only shows data never pays for it.
+The first visit to the Data page otherwise pays ~1.5 s for numpy, pandas and pyarrow. A
+daemon thread imports them shortly after the server starts, while the user reads the Home
+page. TensorFlow is not on the list: a server that only shows data never pays for it.
 """
 
 from __future__ import annotations

@@ -215,8 +215,14 @@ def goto_page(page: Page, base: str, title: str) -> None:
     """Switch page by clicking its sidebar link (same session), opening the app first if needed."""
     if not page.url.startswith(base):
         open_page(page, base)
+    wait_idle(page)  # a click that lands while a rerun (e.g. after Stop) replaces the page can be lost
     nav_link(page, title).click()
-    expect_active_page(page, title)
+    try:
+        expect(nav_link(page, title)).to_have_attribute("aria-current", "page", timeout=15_000)
+    except AssertionError:
+        wait_idle(page)
+        nav_link(page, title).click()  # as a user would click again
+        expect_active_page(page, title)
     wait_idle(page)
 
 

@@ -158,15 +158,25 @@ def show(rows: list[dict[str, Any]], run, key: str = "training-chart", *, smooth
     `rows` hold MAE as logged, on the standardized target; with `mae_scale` it is drawn in
     the target's units (see `run_compare.mae_scale`).
     """
-    titles = None
-    if insights.main_metric(run.task) == "mae":
-        titles = {"mae": "Mean absolute error" + (" (target units)" if mae_scale else " (scaled target)")}
-    if mae_scale:
-        rows = run_compare.in_units(rows, mae_scale)
-    fig = curves_figure(rows, epochs=run.epochs if run.active else None, steps_per_epoch=run.steps_per_epoch,
-                        revision=run.id, task=run.task, smoothing=smoothing, titles=titles)
+    # A live view redraws every second; rebuilding unchanged figures (a queued run, a second with no
+    # new rows) is most of its cost, and eight of them at once slow the whole server.
+    inputs = (run.id, run.active, run.epochs, run.steps_per_epoch, run.task, len(rows), rows[-1].get("id") if rows else None,
+              smoothing, batch_size, mae_scale)
+    cached = st.session_state.get(f"{key}-figures")
+    if cached and cached[0] == inputs:
+        fig, speed = cached[1]
+    else:
+        titles = None
+        if insights.main_metric(run.task) == "mae":
+            titles = {"mae": "Mean absolute error" + (" (target units)" if mae_scale else " (scaled target)")}
+        if mae_scale:
+            rows = run_compare.in_units(rows, mae_scale)
+        fig = curves_figure(rows, epochs=run.epochs if run.active else None, steps_per_epoch=run.steps_per_epoch,
+                            revision=run.id, task=run.task, smoothing=smoothing, titles=titles)
+        speed = speed_figure(rows, batch_size=batch_size, revision=run.id)
+        st.session_state[f"{key}-figures"] = (inputs, (fig, speed))
     st.plotly_chart(fig, width="stretch", key=key)
-    st.plotly_chart(speed_figure(rows, batch_size=batch_size, revision=run.id), width="stretch", key=f"{key}-speed")
+    st.plotly_chart(speed, width="stretch", key=f"{key}-speed")
 
 
 def read_new_rows(store, run_id: str, slot: str = "train_rows") -> list[dict[str, Any]]:

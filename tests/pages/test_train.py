@@ -116,6 +116,20 @@ def test_running_run_shows_progress_curves_and_reads_rows_incrementally(app, spe
     assert [list(d.y) for d in fig.data if d.name == "validation" and d.xaxis == "x"] == [[2.2, 0.9]]
 
 
+def test_a_redraw_without_new_rows_reuses_the_figures(app, spec):
+    """Eight live views redraw every second: figures are rebuilt only when their rows or settings change."""
+    store = RunStore()
+    run = fake_active_run(store, spec, epochs=15, epoch=2, step=50, steps_per_epoch=40)
+    store.add_metrics(run.id, _epoch_rows(1))
+    at = _open(app, spec, run_id=run.id)
+    built = at.session_state["training-chart-figures"][1]
+    at.run()
+    assert at.session_state["training-chart-figures"][1] is built
+    store.add_metrics(run.id, [("batch", 2, 41, time.time(), {"loss": 1.0, "accuracy": 0.6})])
+    at.run()
+    assert at.session_state["training-chart-figures"][1] is not built
+
+
 def test_stop_button_asks_the_run_to_stop(app, spec):
     store = RunStore()
     run = fake_active_run(store, spec, epochs=15, epoch=1, step=3, steps_per_epoch=40)

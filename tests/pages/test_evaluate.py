@@ -15,19 +15,13 @@ from tests.pages.trained import (
     OWNER,
     digits_spec,
     fake_active_run,
-    module_home,
     page_links,
     plotly_figure,
     train_digits,
 )
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/evaluate.py"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "evaluate-home") as path:
-        yield path
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,10 @@ import pytest
 
 from components import evaluation_views as views
 from layerlab.train.store import RunStore
-from tests.pages.trained import OWNER, module_home, plotly_figure
+from tests.pages.trained import OWNER, plotly_figure
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/evaluate.py"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "evaluate-kinds-home") as path:
-        yield path
 
 
 @pytest.fixture(scope="module")

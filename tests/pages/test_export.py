@@ -13,15 +13,10 @@ import pytest
 
 from layerlab.train.store import RunStore
 from tests.pages.test_predict_kinds import downloads, error_text, open_page, train  # noqa: F401 - fixture
-from tests.pages.trained import OWNER, digit_png, module_home, train_digits
+from tests.pages.trained import OWNER, digit_png, train_digits
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/predict.py"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "export-home") as path:
-        yield path
 
 
 @pytest.fixture(scope="module")

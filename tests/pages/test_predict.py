@@ -7,15 +7,10 @@ from pathlib import Path
 import pytest
 
 from layerlab.train.store import RunStore
-from tests.pages.trained import OWNER, digit_png, digits_spec, module_home, page_links, plotly_figure, train_digits
+from tests.pages.trained import OWNER, digit_png, digits_spec, page_links, plotly_figure, train_digits
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/predict.py"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "predict-home") as path:
-        yield path
 
 
 @pytest.fixture(scope="module")

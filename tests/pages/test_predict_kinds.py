@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from layerlab.train.store import RunStore
-from tests.pages.trained import OWNER, module_home, plotly_figure
+from tests.pages.trained import OWNER, plotly_figure
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/predict.py"
 
@@ -79,12 +80,6 @@ def submit(at, label: str = "Predict"):
 
 
 # ---- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "predict-kinds-home") as path:
-        yield path
 
 
 @pytest.fixture(scope="module")

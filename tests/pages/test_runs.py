@@ -10,15 +10,10 @@ import pandas as pd
 import pytest
 
 from layerlab.train.store import RunStore
-from tests.pages.trained import OWNER, digits_spec, fake_active_run, module_home, page_links, train_digits
+from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, train_digits
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/runs.py"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "runs-home") as path:
-        yield path
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,10 @@ import pytest
 
 from components import run_compare
 from layerlab.train.store import RunStore
-from tests.pages.trained import OWNER, digits_spec, module_home, plotly_figure
+from tests.pages.trained import OWNER, digits_spec, plotly_figure
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/runs.py"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "runs-compare-home") as path:
-        yield path
 
 
 def _finished(store, spec, name, val_loss, val_acc, owner=OWNER):

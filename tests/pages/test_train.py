@@ -220,12 +220,18 @@ def test_a_run_id_that_no_longer_exists_is_reported(app, spec):
     assert "was not found" in at.warning[0].value
 
 
-def _finished_with(store, spec, epoch_rows):
+def _finished(store, spec, rows, **fields):
+    """A completed run of this session with these metric rows (as `_epoch_rows` makes them)."""
     run = store.create(spec, owner=OWNER)
-    store.add_metrics(run.id, [("epoch", i + 1, 40 * (i + 1), time.time(), r) for i, r in enumerate(epoch_rows)])
-    store.update(run.id, started=time.time() - 20, steps_per_epoch=40, epoch=len(epoch_rows))
+    store.add_metrics(run.id, rows)
+    last = max((r for r in rows if r[0] == "epoch"), key=lambda r: r[1])
+    store.update(run.id, started=time.time() - 20, steps_per_epoch=40, epoch=last[1], step=last[2], **fields)
     store.set_status(run.id, "completed", "Finished.")
     return run
+
+
+def _finished_with(store, spec, epoch_rows):
+    return _finished(store, spec, [("epoch", i + 1, 40 * (i + 1), time.time(), r) for i, r in enumerate(epoch_rows)])
 
 
 def test_hints_name_overfitting_in_plain_words(app, spec):
@@ -248,19 +254,13 @@ def test_hints_say_when_the_loss_is_flat(app, spec):
 
 
 def test_a_healthy_run_gets_no_hints(app, spec):
-    store = RunStore()
-    run = store.create(spec, owner=OWNER)
-    store.add_metrics(run.id, _epoch_rows(4))
-    store.update(run.id, steps_per_epoch=40, epoch=4, step=160, started=time.time() - 9)
-    store.set_status(run.id, "completed", "Finished.")
+    run = _finished(RunStore(), spec, _epoch_rows(4))
     at = _open(app, spec, run_id=run.id)
 
     assert not at.exception and not at.warning and not at.info
 
 
 def test_every_metric_gets_a_panel_and_the_learning_rate_and_speed_are_drawn(app, spec):
-    store = RunStore()
-    run = store.create(spec, owner=OWNER)
     rows = []
     for e in range(1, 4):
         rows += [("batch", e, 40 * (e - 1) + s, time.time() - 30 + e * 5 + s * 0.01,
@@ -268,9 +268,7 @@ def test_every_metric_gets_a_panel_and_the_learning_rate_and_speed_are_drawn(app
         rows.append(("epoch", e, 40 * e, time.time() - 30 + e * 5, {
             "loss": 1.0 / e, "accuracy": 0.5, "top3": 0.8, "val_loss": 1.1 / e, "val_accuracy": 0.45,
             "val_top3": 0.7, "learning_rate": 1e-3 * 0.5 ** (e - 1), "epoch_seconds": 2.0}))
-    store.add_metrics(run.id, rows)
-    store.update(run.id, steps_per_epoch=40, epoch=3, step=120, started=time.time() - 30)
-    store.set_status(run.id, "completed", "Finished.")
+    run = _finished(RunStore(), spec, rows)
     at = _open(app, spec, run_id=run.id)
 
     assert not at.exception
@@ -305,11 +303,7 @@ def test_mae_is_shown_in_the_targets_units(app, spec):
 
 
 def test_smoothing_changes_the_per_batch_line(app, spec):
-    store = RunStore()
-    run = store.create(spec, owner=OWNER)
-    store.add_metrics(run.id, _epoch_rows(2))
-    store.update(run.id, steps_per_epoch=40, epoch=2, step=80, started=time.time() - 9)
-    store.set_status(run.id, "completed", "Finished.")
+    run = _finished(RunStore(), spec, _epoch_rows(2))
     at = _open(app, spec, run_id=run.id)
 
     def line(name):

@@ -10,15 +10,10 @@ import pytest
 from components import train_controls
 from layerlab.spec import load_spec
 from layerlab.train.store import RunStore
-from tests.pages.trained import OWNER, digits_spec, fake_active_run, module_home, plotly_figure, train_digits
+from tests.pages.trained import OWNER, digits_spec, fake_active_run, plotly_figure, train_digits
+from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
 PAGE = "pages/train.py"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory):
-    with module_home(tmp_path_factory, "train-controls-home") as path:
-        yield path
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Real runs for the page tests of Train, Evaluate, Predict and Runs.
 
-`module_home` gives a test module its own LAYERLAB_HOME; `train_digits` trains a real
+`shared_home` gives a test module one LAYERLAB_HOME for all its tests; `train_digits` trains a real
 digits run in-process through the engine (one epoch, a few seconds), so the pages read
 the same folder a worker writes: evaluation.json, model.keras, metric rows.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,14 @@ import pytest
 OWNER = "0123456789abcdef"  # this AppTest session's owner token (st.session_state["pid"])
 
 
-@contextmanager
-def module_home(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
-    """A LAYERLAB_HOME of its own (runs under it) for the duration of the block."""
-    path = tmp_path_factory.mktemp(name)
+@pytest.fixture(scope="module", name="home")
+def shared_home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One LAYERLAB_HOME for a whole test module, so runs trained once serve all its tests.
+
+    A module imports it (``from tests.pages.trained import shared_home``) and so overrides the
+    per-test ``home`` of tests/pages/conftest.py.
+    """
+    path = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LAYERLAB_HOME", str(path))
         mp.delenv("LAYERLAB_RUNS_DIR", raising=False)

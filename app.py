@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
 from components import nav, state
@@ -35,6 +37,9 @@ def _housekeeping() -> bool:
 
 
 def run() -> None:
+    # Streamlit's own collection after every run is off (.streamlit/config.toml): it also ran after each
+    # timed rerun of a live view. A whole-app run (a click, a page) collects what the runs before it left.
+    gc.collect()
     st.set_page_config(page_title="Layerlab", page_icon=":material/layers:", layout="wide")
     warmup.start()
     _housekeeping()

@@ -95,3 +95,21 @@ def test_series_samples_have_dates():
 def test_unknown_sample():
     with pytest.raises(DataError, match="no bundled sample called `nope`"):
         get_sample("nope")
+
+
+def test_digits_are_scikit_learns_read_without_importing_it():
+    """Importing scikit-learn costs a page switch ~1 s: the sample reads its file directly."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from layerlab.samples import SAMPLES\n"
+            "images, labels, classes = SAMPLES['digits'].load()\n"
+            "assert 'sklearn' not in sys.modules\n"
+            "from sklearn.datasets import load_digits\n"
+            "b = load_digits()\n"
+            "assert images.shape == (1797, 8, 8, 1) and images.dtype == np.uint8 and images.max() == 255\n"
+            "assert (images[..., 0] == np.round(b.images * (255 / 16)).astype('uint8')).all()\n"
+            "assert (labels == b.target).all() and classes == [str(c) for c in b.target_names]\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import assert_no_exception, goto_page, open_page, screenshot, wait_idle
 
@@ -25,8 +26,24 @@ def _card_titles(page: Page) -> list[str]:
 
 
 def _choose(page: Page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick `option` in the selectbox labelled `label`, typing it to filter the list, as a user can.
+
+    Typing keeps the option in view (a long list shows only some of its items), and a second try
+    covers a list opened while a rerun was replacing the box (seen once in CI, on a busy machine).
+    """
+    wait_idle(page)
+    choice = page.get_by_role("option", name=option, exact=True)
+    for attempt in range(2):
+        page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+        page.keyboard.type(option)
+        try:
+            choice.click(timeout=15_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
     wait_idle(page)
 
 

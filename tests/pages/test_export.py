@@ -106,7 +106,7 @@ def test_the_project_and_a_standalone_training_script_download(app, digits, down
     assert spec.data.source == "sample:digits" and spec.train.epochs == 2
     script = downloads("train_Handwritten_digits.py").decode("utf-8")
     compile(script, "train.py", "exec")
-    assert "def build_model(input_shape" in script and "from sklearn.datasets import load_digits" in script
+    assert "def build_model(input_shape" in script and "digits.csv.gz" in script
 
 
 # ---- import: a project file ---------------------------------------------------------------------------

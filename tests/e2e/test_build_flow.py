@@ -28,23 +28,25 @@ def _card_titles(page: Page) -> list[str]:
 def _choose(page: Page, label: str, option: str) -> None:
     """Pick `option` in the selectbox labelled `label`, typing it to filter the list, as a user can.
 
-    Typing keeps the option in view (a long list shows only some of its items), and a second try
-    covers a list opened while a rerun was replacing the box (seen once in CI, on a busy machine).
+    Typing keeps the option in view (a long list shows only some of its items). The box must show
+    the option afterwards: a rerun still replacing the box (the Group box resets the Layer box)
+    can swallow a pick, as seen in CI on a busy machine, so the pick is tried up to three times.
     """
-    wait_idle(page)
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
     choice = page.get_by_role("option", name=option, exact=True)
-    for attempt in range(2):
-        page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+    for attempt in range(3):
+        wait_idle(page)
+        box.click()
         page.keyboard.type(option)
         try:
             choice.click(timeout=15_000)
-            break
-        except PlaywrightTimeoutError:
-            if attempt:
+            wait_idle(page)
+            expect(box.get_by_role("combobox")).to_have_value(option, timeout=5_000)
+            return
+        except (PlaywrightTimeoutError, AssertionError):
+            if attempt == 2:
                 raise
             page.keyboard.press("Escape")
-            wait_idle(page)
-    wait_idle(page)
 
 
 def test_edit_layers_fix_a_shape_error_and_train(page: Page, app_server: str) -> None:

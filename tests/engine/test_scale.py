@@ -344,3 +344,24 @@ def test_labels_from_distinct_values_match_one_str_per_row():
         names = sorted({str(v) for v in s}, key=lambda t: (0, float(t), t) if t.replace(".", "").isdigit() else (1, 0.0, t))
         y, got = _labels(s, "t")
         assert got == names and [got[i] for i in y] == [str(v) for v in s]
+
+
+def test_rows_sorted_by_class_are_mixed_when_there_are_more_than_the_shuffle_buffer():
+    """A buffer of 10,000 alone left a sorted file's epochs starting on one class (or topic)."""
+    from layerlab import tf_only
+    from layerlab.data.info import DataInfo
+    from layerlab.spec import load_spec
+
+    n = 3 * tf_only.SHUFFLE_BUFFER
+    y = np.repeat(np.arange(3), n // 3)  # sorted: all of class 0, then 1, then 2
+    x = {"v": y.astype("float32").reshape(-1, 1), "id": np.arange(n).reshape(-1, 1)}
+    spec = load_spec({"data": {"kind": "table", "source": "sample:test"}, "train": {"batch_size": 256}})
+    info = DataInfo("table", "classification", (2,), ["0", "1", "2"])
+    first = [b for _, b in tf_only.make_dataset(info, x, y, spec, training=True).take(2)]
+    assert all(set(np.asarray(b).tolist()) == {0, 1, 2} for b in first)
+    seen = np.concatenate([np.asarray(a["id"]).ravel() for a, _ in tf_only.make_dataset(info, x, y, spec, training=True)])
+    assert sorted(seen.tolist()) == list(range(n)), "every row once an epoch"
+    (xa, ya), = [next(iter(tf_only.make_dataset(info, x, y, spec, training=True)))]
+    assert np.array_equal(np.asarray(xa["v"]).ravel(), np.asarray(ya, dtype="float32")), "rows keep their labels"
+    evaluated = next(iter(tf_only.make_dataset(info, x, y, spec, training=False)))[1]
+    assert set(np.asarray(evaluated).tolist()) == {0}, "evaluation keeps the order"

@@ -196,11 +196,30 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     test_metrics = {k: evaluation[k] for k in ("accuracy", "loss", "baseline_accuracy", "mae", "rmse", "r2", "baseline_mae")
                     if k in evaluation}
     store.update(run.id, test_metrics=test_metrics)
-    shown = ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items())
+    shown = describe_test(test_metrics)
     log(f"Test: {shown}. Saved model.keras (takes raw inputs) and best.keras.")
     if cb.stop_requested:
         return "stopped", f"Stopped by request after epoch {cb.epoch + 1}; the best weights were kept."
-    return "completed", f"Finished: test {shown}."
+    return "completed", f"Finished: {shown}."
+
+
+def describe_test(metrics: dict[str, float]) -> str:
+    """The test figures in words, the baseline beside the figure it is the baseline of:
+    "test accuracy 82.7% (baseline 44.2%), loss 0.479", not the metric keys."""
+    parts = []
+    if "accuracy" in metrics:
+        base = f" (baseline {metrics['baseline_accuracy']:.1%})" if "baseline_accuracy" in metrics else ""
+        parts.append(f"test accuracy {metrics['accuracy']:.1%}{base}")
+    if "mae" in metrics:
+        base = f" (baseline {metrics['baseline_mae']:.4g})" if "baseline_mae" in metrics else ""
+        parts.append(f"test MAE {metrics['mae']:.4g}{base}")
+    if "rmse" in metrics:
+        parts.append(f"RMSE {metrics['rmse']:.4g}")
+    if "r2" in metrics:
+        parts.append(f"R² {metrics['r2']:.3f}")
+    if "loss" in metrics:
+        parts.append(f"{'loss' if parts else 'test loss'} {metrics['loss']:.4g}")
+    return ", ".join(parts)
 
 
 def _resume_point(run_dir: Path) -> tuple[int, int] | None:

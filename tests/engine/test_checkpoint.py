@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from layerlab.train.store import RunStore
 
@@ -96,3 +97,28 @@ def test_tiny_epochs_share_a_flush_and_long_ones_write_at_their_end(tmp_path, ti
     cb._epoch_t0 -= 6.0  # an epoch as long as the flush interval: written at its end
     cb.on_epoch_end(3, {"loss": 0.5, "val_loss": 0.5})
     assert [r["epoch"] for r in store.metrics(run.id, scope="epoch")] == [1, 2, 3, 4]
+
+
+def test_samples_per_second_leaves_out_the_first_epochs_start_up(tmp_path, tiny_info, tiny_spec, monkeypatch):
+    """The first epoch also traces the model: counting it made a 20k samples/s model show 1,650."""
+    import keras
+
+    from layerlab.train import callbacks
+    from layerlab.train.callbacks import StoreCallback
+
+    clock = [1000.0]
+    monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
+    store = RunStore(tmp_path / "runs")
+    run = store.create(tiny_spec(tiny_info("table")))
+    cb = StoreCallback(store, run.id, steps_per_epoch=10, batch_size=100, flush_s=0.0)
+    cb.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    cb.on_train_begin()
+    for epoch, seconds in enumerate([10.0, 1.0, 1.0]):  # 1,000 samples an epoch; tracing makes the first slow
+        cb.on_epoch_begin(epoch)
+        for step in range(10):
+            clock[0] += seconds / 10
+            cb.on_train_batch_end(step, {"loss": 1.0})
+        cb.on_epoch_end(epoch, {"loss": 1.0, "val_loss": 1.0})
+        if epoch == 0:
+            assert store.get(run.id).samples_per_sec == pytest.approx(100.0)  # all there is so far
+    assert store.get(run.id).samples_per_sec == pytest.approx(1000.0)

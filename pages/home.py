@@ -7,17 +7,28 @@ import streamlit as st
 from components import nav, state
 from components.errors import guard
 from layerlab.project import new_project
+from layerlab.samples import SAMPLES
 
 nav.ensure_app()  # a deep link in Streamlit's legacy pages/ mode goes through app.py first
 
 STEP_TEXT = {
-    "Data": "Pick a bundled sample, or upload a zip of images sorted into one folder per class.",
-    "Prepare": "Choose the image size, how the data is split, and random changes that help it learn.",
+    "Data": "Pick a bundled sample, or upload your own: a zip of images in one folder per class, or a table "
+            "(CSV, Excel, Parquet, JSON Lines) of rows, texts with labels, or values over time.",
+    "Prepare": "Choose how the data is cleaned, scaled and split, and random changes that help the model learn.",
     "Build": "Start from a ready-made model and change its layers as you like.",
     "Train": "Start training and watch the model learn, live.",
-    "Evaluate": "See how well it does on images it has never seen.",
-    "Predict": "Try it on new images, and download the trained model.",
+    "Evaluate": "See how well it does on examples it has never seen, and where it goes wrong.",
+    "Predict": "Try it on new inputs, and download the trained model.",
 }
+
+# One sample per kind of data, one click each: (sample, button label, key). Digits stays first
+# and primary: the quickest to train and the one a class sees first.
+QUICK_SAMPLES = (
+    ("digits", "Try a sample: handwritten digits", "home.try_digits"),
+    ("penguins", "Penguins — a table", "home.try_penguins"),
+    ("tweets", "Tweet sentiment — text", "home.try_tweets"),
+    ("sunspots", "Sunspots — a time series", "home.try_sunspots"),
+)
 
 
 def _progress() -> dict[str, tuple[bool, str]]:
@@ -41,32 +52,41 @@ def _progress() -> dict[str, tuple[bool, str]]:
     }
 
 
-def _try_digits() -> None:
+def _try_sample(name: str, title: str) -> None:
     with guard():
-        with st.spinner("Setting up the handwritten digits project…"):
-            spec = new_project("sample:digits")
+        with st.spinner(f"Setting up the {title} project…"):
+            spec = new_project(f"sample:{name}")
         state.set_project(spec)
         st.switch_page(nav.page("Train"))
 
 
 st.title("Layerlab")
 st.markdown(
-    "Teach a computer to recognise pictures — by pointing and clicking, no code needed.\n\n"
-    "Bring a zip of images sorted into one folder per class (say `cats/` and `dogs/`), "
-    "or start with a bundled sample. Layerlab suggests a model that fits your data; "
-    "you can train it as it is, or change its layers first. Everything you choose can be "
-    "downloaded as plain Keras code."
+    "Teach a computer to recognise pictures, read texts, predict from a table or forecast a time series — "
+    "by pointing and clicking, no code needed.\n\n"
+    "Bring your data — a zip of images sorted into one folder per class (say `cats/` and `dogs/`), a spreadsheet, "
+    "a column of texts with their labels, or measurements over time — or start with a bundled sample. "
+    "Layerlab suggests a model that fits your data; you can train it as it is, or change its layers first. "
+    "Everything you choose can be downloaded as plain Keras code."
 )
 
-left, right = st.columns([1, 2], vertical_alignment="center")
-with left:
-    if st.button("Try a sample: handwritten digits", type="primary", icon=":material/rocket_launch:",
-                 key="home.try_digits"):
-        _try_digits()
-with right:
-    st.caption("Sets up a small project with 1,797 handwritten digits and a ready model, "
-               "then takes you straight to training."
-               + (" It replaces the project you have open." if state.project() else ""))
+available = [q for q in QUICK_SAMPLES if q[0] in SAMPLES]
+replaces = " It replaces the project you have open." if state.project() else ""
+if available:
+    (name, label, key), others = available[0], available[1:]
+    left, right = st.columns([1, 2], vertical_alignment="center")
+    with left:
+        if st.button(label, type="primary", icon=":material/rocket_launch:", key=key):
+            _try_sample(name, SAMPLES[name].title.lower())
+    with right:
+        st.caption(f"Sets up a project with the {SAMPLES[name].title.lower()} sample and a ready model, then takes "
+                   "you straight to training." + replaces)
+    if others:
+        st.caption("Or start with another kind of data:")
+        for col, (name, label, key) in zip(st.columns(len(others)), others):
+            with col:
+                if st.button(label, key=key, help=SAMPLES[name].description, width="stretch"):
+                    _try_sample(name, SAMPLES[name].title.lower())
 
 st.subheader("Steps")
 progress = _progress()

@@ -26,6 +26,7 @@ def test_home_says_what_layerlab_does_and_links_every_step(app):
     assert at.title[0].value == "Layerlab"
     intro = " ".join(m.value for m in at.markdown)
     assert "no code needed" in intro and "one folder per class" in intro
+    assert all(kind in intro for kind in ("pictures", "texts", "table", "time series")), intro
     links = _links(at)
     for step in ("Data", "Prepare", "Build", "Train", "Evaluate", "Predict"):
         assert f"Open {step}" in links, links
@@ -77,3 +78,19 @@ def test_try_sample_creates_the_digits_project_and_opens_train(app, home: Path):
     assert spec.model.layers, "the sample comes with a ready model"
     assert (home / "projects" / f"{at.session_state['pid']}.json").exists()
     assert at.title and at.title[0].value == "Train"
+
+
+@pytest.mark.parametrize("name, kind, task", [("penguins", "table", "classification"),
+                                              ("tweets", "text", "classification"),
+                                              ("sunspots", "series", "forecasting")])
+def test_one_click_starts_a_sample_of_every_other_kind(app, name, kind, task):
+    at = app()
+    button = at.button(key=f"home.try_{name}")
+    assert kind.removesuffix("s") in button.label.lower() or "time series" in button.label
+    button.click().run()
+
+    assert not at.exception
+    spec = at.session_state["project"]
+    assert (spec.data.source, spec.data.kind, spec.data.task) == (f"sample:{name}", kind, task)
+    assert spec.model.layers
+    assert at.title[0].value == "Train"

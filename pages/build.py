@@ -166,8 +166,13 @@ def code_panel(spec: ProjectSpec, info_json: str, report: Any) -> None:
 
 st.title("Build")
 spec = nav.require_project()
-st.markdown("Your model is a stack of layers between the input (your prepared images) and the output "
-            "(one answer per class). Change it as you like: every change is checked at once.")
+INPUT_WORDS = {"images": "your prepared images", "table": "a row's prepared numbers",
+               "text": "a text as word numbers", "series": "a window of past values"}
+OUTPUT_WORDS = {"classification": "one probability per class", "regression": "the predicted number",
+                "forecasting": "the values of the next steps"}
+st.markdown(f"Your model is a stack of layers between the input ({INPUT_WORDS.get(spec.data.kind, 'your data')}) and "
+            f"the output ({OUTPUT_WORDS.get(spec.data.task, 'the answer')}). Change it as you like: every change is "
+            "checked at once.")
 show_flagged(FLAG)
 
 info = None

@@ -225,7 +225,8 @@ def _table_like(spec: Any) -> None:
 
 
 st.title("Data")
-st.markdown("Choose what the model learns from: a bundled sample, or your own images or table.")
+st.markdown("Choose what the model learns from: a bundled sample, or your own data — a zip of images, or a table "
+            "of rows, texts with their labels, or values over time.")
 
 spec = state.project()
 tab_sample, tab_upload = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your data"])

@@ -241,3 +241,14 @@ def test_build_works_on_an_uploaded_zip(app, tmp_path: Path):
     assert table["Output shape"].iloc[0] == "(16, 20, 3)"
     assert table["Layer"].iloc[-1] == "Output (Dense)" and table["Output shape"].iloc[-1] == "(1)"
     assert "Dense with 1 unit and sigmoid" in " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("sample, words", [("digits", ("prepared images", "one probability per class")),
+                                           ("penguins", ("a row's prepared numbers", "one probability per class")),
+                                           ("diabetes", ("a row's prepared numbers", "the predicted number")),
+                                           ("sunspots", ("a window of past values", "the next steps"))])
+def test_the_intro_names_this_datas_input_and_output(app, sample, words):
+    at = app(PAGE, state={"project": new_project(f"sample:{sample}")})
+    assert not at.exception
+    intro = at.markdown[0].value
+    assert all(w in intro for w in words), intro

@@ -21,13 +21,13 @@ STEP_TEXT = {
     "Predict": "Try it on new inputs, and download the trained model.",
 }
 
-# One sample per kind of data, one click each: (sample, button label, key). Digits stays first
+# One sample per kind of data, one click each: (sample, button label, key, icon). Digits stays first
 # and primary: the quickest to train and the one a class sees first.
 QUICK_SAMPLES = (
-    ("digits", "Try a sample: handwritten digits", "home.try_digits"),
-    ("penguins", "Penguins — a table", "home.try_penguins"),
-    ("tweets", "Tweet sentiment — text", "home.try_tweets"),
-    ("sunspots", "Sunspots — a time series", "home.try_sunspots"),
+    ("digits", "Try a sample: handwritten digits", "home.try_digits", ":material/rocket_launch:"),
+    ("penguins", "Penguins — a table", "home.try_penguins", ":material/table_chart:"),
+    ("tweets", "Tweet sentiment — text", "home.try_tweets", ":material/chat:"),
+    ("sunspots", "Sunspots — a time series", "home.try_sunspots", ":material/show_chart:"),
 )
 
 
@@ -73,19 +73,19 @@ st.markdown(
 available = [q for q in QUICK_SAMPLES if q[0] in SAMPLES]
 replaces = " It replaces the project you have open." if state.project() else ""
 if available:
-    (name, label, key), others = available[0], available[1:]
+    (name, label, key, icon), others = available[0], available[1:]
     left, right = st.columns([1, 2], vertical_alignment="center")
     with left:
-        if st.button(label, type="primary", icon=":material/rocket_launch:", key=key):
+        if st.button(label, type="primary", icon=icon, key=key):
             _try_sample(name, SAMPLES[name].title.lower())
     with right:
         st.caption(f"Sets up a project with the {SAMPLES[name].title.lower()} sample and a ready model, then takes "
                    "you straight to training." + replaces)
     if others:
         st.caption("Or start with another kind of data:")
-        for col, (name, label, key) in zip(st.columns(len(others)), others):
+        for col, (name, label, key, icon) in zip(st.columns(len(others)), others):
             with col:
-                if st.button(label, key=key, help=SAMPLES[name].description, width="stretch"):
+                if st.button(label, key=key, icon=icon, help=SAMPLES[name].description, width="stretch"):
                     _try_sample(name, SAMPLES[name].title.lower())
 
 st.subheader("Steps")

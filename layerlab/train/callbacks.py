@@ -70,6 +70,7 @@ class StoreCallback(keras.callbacks.Callback):
         # Throughput is counted from the end of the first epoch of this session: the first one
         # also traces and compiles the model (a 20k samples/s table model showed 1,650 overall).
         self._steady_from: tuple[float, int] | None = None
+        self._last_batch_t = 0.0
 
     def _learning_rate(self) -> float | None:
         try:
@@ -101,8 +102,10 @@ class StoreCallback(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def samples_per_sec(self, now: float) -> float:
-        """Training throughput, validation included: over the epochs after the first once there are
-        some (steady speed), over the whole session before that (start-up included, as it is felt)."""
+        """Training throughput up to the last step (validation of earlier epochs included): over the
+        epochs after the first once there are some (steady speed), over the whole session before
+        that (start-up included, as it is felt); never counting the saves after the last step."""
+        now = min(now, self._last_batch_t) if self._last_batch_t else now  # not the end-of-training saves
         if self._steady_from is not None and self._samples > self._steady_from[1]:
             since, samples = self._steady_from
             return (self._samples - samples) / max(1e-6, now - since)
@@ -128,12 +131,13 @@ class StoreCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.global_step += 1
         self._samples += self.batch_size
+        self._last_batch_t = time.time()
         vals = _floats(logs)
         loss = vals.get("loss")
         if loss is not None and not math.isfinite(loss):
             self.bad_loss = loss
             self.model.stop_training = True
-        self.buffer.append(("batch", self.epoch + 1, self.global_step, time.time(), vals))
+        self.buffer.append(("batch", self.epoch + 1, self.global_step, self._last_batch_t, vals))
         self.flush()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

@@ -122,3 +122,6 @@ def test_samples_per_second_leaves_out_the_first_epochs_start_up(tmp_path, tiny_
         if epoch == 0:
             assert store.get(run.id).samples_per_sec == pytest.approx(100.0)  # all there is so far
     assert store.get(run.id).samples_per_sec == pytest.approx(1000.0)
+    clock[0] += 5.0  # saving the model after the last step is not training time
+    cb.on_train_end()
+    assert store.get(run.id).samples_per_sec == pytest.approx(1000.0)

@@ -121,12 +121,13 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
     if sample is not None:
         meta = get_sample(sample)
         kind, defaults, title = meta.kind, dict(getattr(meta, "defaults", {}) or {}), meta.title
+        sample_prep = {f"prepare.{k}": v for k, v in (getattr(meta, "prepare", {}) or {}).items()}
     else:
         path = Path(source).expanduser()
         if not path.exists():
             raise DataError(f"There is no file or folder at {path}.", "Check the path.")
         source = str(path.resolve())
-        defaults, title = {}, path.stem
+        defaults, title, sample_prep = {}, path.stem, {}
         if path.is_dir() or path.suffix.lower() == ".zip":
             kind = "images"
         elif is_table_file(path):
@@ -155,6 +156,7 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
     spec = ProjectSpec(name=(name or title or "Untitled project")[:100], data=data, prepare=prepare,
                        model=ModelSpec(template=template or default_template(data.kind), layers=[]))
     spec = _fit_series_window(spec, frame) if data.kind == "series" else spec
+    spec = spec.edit(**sample_prep) if sample_prep and data.kind == kind else spec
     return with_template(spec, spec.model.template, describe_data(spec, frame))
 
 

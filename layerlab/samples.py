@@ -18,6 +18,8 @@ class Sample:
     load: Callable[[], Any]
     # Default roles for non-image samples (DataSpec fields): target, text, date, task.
     defaults: dict[str, Any] = field(default_factory=dict)
+    # Preparation that suits this sample, as dotted paths under `prepare` ({"series.horizon": 5}).
+    prepare: dict[str, Any] = field(default_factory=dict)
 
 
 SAMPLES: dict[str, Sample] = {}
@@ -157,10 +159,13 @@ _register(Sample(
     kind="series",
     title="Sunspots per year",
     description="309 years (1700–2008) of yearly sunspot activity, with its roughly 11-year cycle; "
-                "forecast the next years.",
+                "forecast the next 5 years.",
     source="NOAA National Geophysical Data Center yearly sunspot numbers, as shipped in statsmodels (public domain).",
     load=_sunspots,
     defaults={"date": "year", "target": "sunspots", "task": "forecasting"},
+    # Five years ahead, half a cycle: a forecast worth plotting (the default LSTM's test MAE 30.8 against
+    # 57.7 for repeating the last year; one year ahead it is 14.4 against 22.5).
+    prepare={"series.horizon": 5},
 ))
 
 
@@ -179,11 +184,12 @@ _register(Sample(
     kind="series",
     title="CO₂ at Mauna Loa (weekly)",
     description="2,225 weekly averages of atmospheric CO₂ (ppm) at Mauna Loa, Hawaii, 1958–2001; "
-                "some weeks have no measurement (gaps to fill); forecast the coming weeks.",
+                "some weeks have no measurement (gaps to fill); forecast the next 4 weeks.",
     source="Keeling & Whorf (2004), Scripps Institution of Oceanography, via the Carbon Dioxide Information Analysis "
            "Center, as shipped in statsmodels (public domain).",
     load=_co2,
     defaults={"date": "date", "target": "co2", "task": "forecasting"},
+    prepare={"series.horizon": 4},  # a month ahead: test MAE 0.35 ppm against 0.76 for repeating the last week
 ))
 
 

@@ -113,3 +113,13 @@ def test_digits_are_scikit_learns_read_without_importing_it():
             "assert (labels == b.target).all() and classes == [str(c) for c in b.target_names]\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("name, horizon", [("sunspots", 5), ("co2", 4)])
+def test_series_samples_forecast_several_steps_as_their_descriptions_say(name, horizon):
+    from layerlab.project import describe_data, new_project
+
+    spec = new_project(f"sample:{name}")
+    assert spec.prepare.series.horizon == horizon
+    assert f"next {horizon} " in SAMPLES[name].description
+    assert describe_data(spec).outputs == horizon  # the output head forecasts every step

@@ -133,7 +133,7 @@ def test_series_script_forecasts_the_next_steps(tmp_path: Path):
     proc = _run(_script("sample:sunspots"), tmp_path)
 
     assert "309 steps of ['sunspots']" in proc.stdout
-    assert "the next 1 step(s) of ['sunspots']" in proc.stdout
+    assert "the next 5 step(s) of ['sunspots']" in proc.stdout
 
 
 def test_an_unknown_kind_is_refused():

@@ -5,6 +5,7 @@ Shared by the CLI's `init` and the app's Data page, so both infer the same defau
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +157,20 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
     spec = ProjectSpec(name=(name or title or "Untitled project")[:100], data=data, prepare=prepare,
                        model=ModelSpec(template=template or default_template(data.kind), layers=[]))
     spec = _fit_series_window(spec, frame) if data.kind == "series" else spec
+    spec = _fit_text_length(spec, frame) if data.kind == "text" else spec
     spec = spec.edit(**sample_prep) if sample_prep and data.kind == kind else spec
     return with_template(spec, spec.model.template, describe_data(spec, frame))
+
+
+def _fit_text_length(spec: ProjectSpec, frame: Any) -> ProjectSpec:
+    """A sequence length that holds 95% of the texts whole, rounded up to a multiple of 8, between 16
+    and 256: tweets of ~20 words padded to the old fixed 120 paid for 100 empty positions in every
+    layer, and a long text is cut at 256 words to keep training quick (Prepare shows how many are cut)."""
+    words = frame[spec.data.text].astype("string").str.split().str.len().dropna()
+    if words.empty:
+        return spec
+    length = int(min(256, max(16, math.ceil(float(words.quantile(0.95)) / 8) * 8)))
+    return spec.edit(**{"prepare.text.sequence_length": length})
 
 
 def _fit_series_window(spec: ProjectSpec, frame: Any) -> ProjectSpec:

@@ -110,6 +110,19 @@ def test_text_classification_from_raw_strings(tmp_path):
     assert "Vocabulary" in (run.path / "log.txt").read_text()
 
 
+@pytest.mark.parametrize("words, want", [(12, 16), (37, 40), (1000, 256)])
+def test_the_sequence_length_fits_the_texts(tmp_path, words, want):
+    """95% of the texts whole, in steps of 8, 16 to 256 words: not a fixed 120 for 20-word tweets."""
+    rng = np.random.default_rng(0)
+    vocab = [f"w{i}" for i in range(300)]
+    lengths = [words if i % 25 else 3 * words for i in range(100)]  # 4% of the texts are much longer
+    frame = pd.DataFrame({"review": [" ".join(rng.choice(vocab, n)) for n in lengths], "stars": ["a", "b"] * 50})
+    path = tmp_path / "texts.csv"
+    frame.to_csv(path, index=False)
+    spec = new_project(str(path))
+    assert (spec.data.kind, spec.prepare.text.sequence_length) == ("text", want)
+
+
 def test_series_forecast_beats_repeating_the_last_value(tmp_path):
     path = tmp_path / "sun.csv"
     sunspots_frame().to_csv(path, index=False)

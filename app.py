@@ -25,10 +25,9 @@ PAGES = [
 def _housekeeping() -> bool:
     """Once an hour per server: mark runs whose worker is gone, drop uploads (and their unpacked copies) nobody uses."""
     from layerlab.housekeeping import sweep_derived, sweep_uploads
-    from layerlab.train.store import RunStore
 
     try:
-        RunStore().reap()
+        state.run_store().reap()
         sweep_uploads()
         sweep_derived()
     except Exception:  # noqa: BLE001 - housekeeping must never keep the app from opening

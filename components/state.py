@@ -63,6 +63,19 @@ def restore() -> None:
         qp["run"] = run_id
 
 
+# How long a page waits for the run database while another process holds it: a worker's write takes
+# milliseconds, so a longer wait means something is wrong, and the page says so instead of hanging.
+# Workers and the CLI keep RunStore's 30 s.
+PAGE_BUSY_S = 5.0
+
+
+def run_store():
+    """The run store as pages use it (see PAGE_BUSY_S)."""
+    from layerlab.train.store import RunStore
+
+    return RunStore(busy_timeout_s=PAGE_BUSY_S)
+
+
 def project() -> ProjectSpec | None:
     return st.session_state.get("project")
 

@@ -269,7 +269,7 @@ PREDICT_LINK = {"images": "Try the model on your own images", "table": "Predict 
 nav.ensure_app()
 st.title("Evaluate")
 with errors.guard():
-    store = RunStore()
+    store = state.run_store()
     note_current_without_evaluation(store)
     run = run_picker.pick_run(store, need="evaluation", key="evaluate_run")
     ev = read_evaluation(run)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, export_panel, nav, predict_views, run_picker
+from components import errors, export_panel, nav, predict_views, run_picker, state
 from components.model_cache import get_predictor
-from layerlab.train.store import RunStore
 
 
 def import_section() -> None:
@@ -26,7 +25,7 @@ def import_section() -> None:
 nav.ensure_app()
 st.title("Predict")
 with errors.guard():
-    store = RunStore()
+    store = state.run_store()
     if not run_picker.candidates(store, need="model"):
         st.info("No finished run yet — train one on the **Train** page, or bring a project or a model below.",
                 icon=":material/info:")

@@ -146,7 +146,7 @@ def _manage_pick(selected: list[Run]) -> Run:
 nav.ensure_app()
 st.title("Runs")
 with errors.guard():
-    store = RunStore()
+    store = state.run_store()
     store.reap()
     runs = store.list()
     if not runs:

@@ -136,7 +136,7 @@ nav.ensure_app()
 st.title("Train")
 spec = nav.require_project()
 with errors.guard():
-    store = RunStore()
+    store = state.run_store()
     store.reap()
     run_id = state.run_id()
     current = store.get(run_id) if run_id else None

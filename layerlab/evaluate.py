@@ -93,8 +93,24 @@ def forecast_report(true: np.ndarray, pred: np.ndarray, naive: np.ndarray, targe
         "targets": list(targets),
         "true": true[:, 0, :].tolist(),
         "pred": pred[:, 0, :].tolist(),
+        # The forecasts made k steps ahead ({"2": windows × targets, …}), for the test-span plot; a very
+        # long test span keeps only the last step beside the first, so evaluation.json stays small.
+        "pred_by_step": {str(k + 1): pred[:, k, :].tolist() for k in _shown_steps(pred.shape)},
+        # The last window's actual values for every step: the actual line then reaches as far as the
+        # forecasts of the last window do.
+        "true_tail": true[-1, :, :].tolist() if len(true) else [],
         "n_test": int(len(true)),
     }
+
+
+def _shown_steps(shape: tuple[int, ...], max_values: int = 250_000) -> list[int]:
+    """Steps (0-based, beyond the first) whose test-span forecasts are kept."""
+    n, horizon, targets = shape
+    if horizon < 2:
+        return []
+    if n * horizon * targets <= max_values:
+        return list(range(1, horizon))
+    return [horizon - 1]
 
 
 def _plain(value: Any) -> Any:

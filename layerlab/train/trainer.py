@@ -356,6 +356,14 @@ def evaluate_model(model, test_ds, y_te, y_tr, prepared) -> dict:
         naive = np.repeat(last[:, None, :], info.extra["horizon"], axis=1)
         out.update(ev.forecast_report(true, pred, naive, info.extra["targets"]))
         out["dates"] = [prepared.names[i] for i in test_idx]
+        # The date each step's forecast is for: step k of the window whose first target is at `s`.
+        all_dates, starts = prepared.raw["dates"], [int(prepared.raw["start"][i]) for i in test_idx]
+
+        def date_at(i: int) -> str:
+            return str(all_dates[i]) if i < len(all_dates) else str(i)
+
+        out["dates_by_step"] = {k: [date_at(s + int(k) - 1) for s in starts] for k in out["pred_by_step"]}
+        out["dates_tail"] = [date_at(starts[-1] + k) for k in range(info.extra["horizon"])] if starts else []
     out.update(ev.raw_examples(out, y_te, info.kind, prepared.raw, test_idx))
     out["test_indices"] = [int(i) for i in test_idx]
     if info.kind == "images" and (prepared.raw or {}).get("source_indices") is not None:

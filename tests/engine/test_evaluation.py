@@ -125,3 +125,13 @@ def test_forecast_report_has_the_baseline_error_per_step():
     assert out["mae_per_step"] == pytest.approx([0.5, 0.5, 0.5])
     assert out["baseline_mae_per_step"] == pytest.approx([1.5, 2.5, 3.5])
     assert out["baseline_mae"] == pytest.approx(2.5)
+    # The forecasts of the later steps, for the test-span plot, and the last window's actual values.
+    assert out["pred_by_step"] == {"2": [[2.5], [3.5]], "3": [[3.5], [4.5]]}
+    assert out["true_tail"] == [[2.0], [3.0], [4.0]]
+
+
+def test_a_long_test_span_keeps_only_the_last_steps_forecasts():
+    true = np.zeros((100_000, 24, 1))
+    out = ev.forecast_report(true, true + 1, true, ["v"])
+    assert list(out["pred_by_step"]) == ["24"]
+    assert ev.forecast_report(true[:, :1], true[:, :1], true[:, :1], ["v"])["pred_by_step"] == {}

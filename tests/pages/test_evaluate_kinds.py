@@ -306,6 +306,22 @@ def test_forecast_errors_per_step_and_the_test_span(app, sunspots):
     assert list(span["forecast (1 step ahead)"].y) == pytest.approx([row[0] for row in ev["pred"]])
 
 
+def test_the_test_span_shows_forecasts_made_further_ahead(app, sunspots):
+    run, ev = sunspots
+    # Windows follow each other a year apart: the forecast 3 steps ahead of window i is for window i+2's year.
+    assert ev["dates_by_step"]["3"][:-2] == ev["dates"][2:]
+    assert ev["dates_tail"][0] == ev["dates"][-1] and len(ev["dates_tail"]) == 3
+
+    at = app(PAGE, state={"pid": OWNER, "run_id": run.id, "evaluate_span_step": 3})
+    assert not at.exception
+    span = {t.name: t for t in _chart(at, "evaluate_span_0").data}
+    forecast = span["forecast (3 steps ahead)"]
+    assert list(forecast.x) == ev["dates_by_step"]["3"]
+    assert list(forecast.y) == pytest.approx([row[0] for row in ev["pred_by_step"]["3"]])
+    assert list(span["actual"].x) == ev["dates"] + ev["dates_tail"][1:], "the actual line reaches the last forecast"
+    assert any("made 3 steps ahead" in c.value for c in at.caption)
+
+
 # ---- stopped, interrupted and damaged runs ------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,8 +22,35 @@ def _button(page: Page, key: str):
 
 def _card_titles(page: Page) -> list[str]:
     texts = page.locator("[class*='st-key-build-card-']").all_inner_texts()
-    # "3. Conv2D · (8, 8, 32) …" → "Conv2D"
-    return [re.sub(r"^\d+\.\s*", "", t.split("·")[0].strip()) for t in texts]
+    # "3. Conv2D · (8, 8, 32) …" → "Conv2D"; a card with a problem starts with its icon's name
+    # ("error 8. MaxPooling2D · …")
+    heads = [t.split("·")[0].strip() for t in texts]
+    return [m.group(1) if (m := re.search(r"\d+\.\s*(\S+)", h)) else h for h in heads]
+
+
+def _titles_become(page: Page, expected: list[str], timeout_s: float = 20.0) -> list[str]:
+    """Poll the cards until they read `expected`: right after a click the page can still show the
+    cards of the run before it (wait_idle can return before the click's rerun has begun)."""
+    deadline = time.monotonic() + timeout_s
+    titles = _card_titles(page)
+    while titles != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        titles = _card_titles(page)
+    return titles
+
+
+def _click_until(page: Page, key: str, expected: list[str]) -> None:
+    """Click a layer button and wait for the cards to read `expected`; click once more if the
+    first click was lost to a rerun that replaced the button (the cards never changed)."""
+    before = _card_titles(page)
+    _button(page, key).click()
+    wait_idle(page)
+    titles = _titles_become(page, expected)
+    if titles == before and titles != expected:
+        _button(page, key).click()
+        wait_idle(page)
+        titles = _titles_become(page, expected)
+    assert titles == expected
 
 
 def _choose(page: Page, label: str, option: str) -> None:
@@ -62,31 +90,22 @@ def test_edit_layers_fix_a_shape_error_and_train(page: Page, app_server: str) ->
     # Add a Dense layer at the end, move it up one place, then delete it again.
     _choose(page, "Group", "Core")
     _choose(page, "Layer", "Dense")
-    _button(page, "build.add").click()
-    wait_idle(page)
-    expect(page.locator("[class*='st-key-build-card-']")).to_have_count(len(start) + 1)
+    _click_until(page, "build.add", start + ["Dense"])
     last = len(start)
-    assert _card_titles(page)[last].endswith("Dense")
-    _button(page, f"build.l{last}.up").click()
-    wait_idle(page)
-    assert _card_titles(page)[last - 1].endswith("Dense") and _card_titles(page)[last] == start[-1]
-    _button(page, f"build.l{last - 1}.delete").click()
-    wait_idle(page)
-    assert _card_titles(page) == start
+    _click_until(page, f"build.l{last}.up", start[:-1] + ["Dense", start[-1]])
+    _click_until(page, f"build.l{last - 1}.delete", start)
 
     # A pooling layer after the flat part cannot work: the page says why, naming the layer.
     _choose(page, "Group", "Convolution")
     _choose(page, "Layer", "MaxPooling2D")
-    _button(page, "build.add").click()
-    wait_idle(page)
+    _click_until(page, "build.add", start + ["MaxPooling2D"])
     error = page.get_by_test_id("stAlert").filter(has_text=re.compile("MaxPooling2D")).first
     expect(error).to_be_visible()
     expect(error).to_contain_text(re.compile("image", re.IGNORECASE))
     screenshot(page, "build-shape-error")
 
     # Fix it by deleting the layer; the model builds again and trains.
-    _button(page, f"build.l{len(start)}.delete").click()
-    wait_idle(page)
+    _click_until(page, f"build.l{len(start)}.delete", start)
     expect(page.get_by_test_id("stAlert").filter(has_text=re.compile("MaxPooling2D"))).to_have_count(0)
     goto_page(page, app_server, "Train")
     box = page.get_by_role("spinbutton", name="Epochs")

@@ -22,6 +22,14 @@ STATUS = {
 }
 
 
+def started_by(run: Run, me: str) -> str:
+    """Who started a run, in words. Never another session's id: that id is its owner key (it is in
+    that session's URL), and showing it would let anyone act as that session."""
+    if run.owner in (None, "cli"):
+        return "the command line"
+    return "this session" if run.owner == me else "another session"
+
+
 def format_duration(seconds: float | None) -> str:
     """`42 s`, `3 min 05 s`, `1 h 02 min`; an em dash when unknown."""
     if seconds is None or seconds != seconds or seconds < 0:

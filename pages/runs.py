@@ -53,7 +53,7 @@ def table(store: RunStore, runs: list[Run]) -> pd.DataFrame:
         "Duration": [run_status.format_duration(r.duration) if r.started else "—" for r in runs],
         "Device": [r.device or "—" for r in runs],
         "Started": [datetime.fromtimestamp(r.started) if r.started else None for r in runs],
-        "By": ["this session" if r.owner == state.owner() else (r.owner or "—") for r in runs],
+        "By": [run_status.started_by(r, state.owner()) for r in runs],
     })
     return pd.DataFrame(cols)
 
@@ -71,7 +71,7 @@ def manage(store: RunStore, run: Run) -> None:
     with st.container(border=True):
         run_status.show(run, store.queue_position(run.id) if run.status == "queued" else None)
         if not mine:
-            st.caption(f"Started by `{run.owner}`, not this session: you can open and download it, "
+            st.caption(f"Started by {run_status.started_by(run, state.owner())}, not this session: you can open and download it, "
                        "but not rename, stop or delete it.")
         c1, c2, c3, c4 = st.columns(4)
         with c1:

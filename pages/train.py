@@ -98,7 +98,8 @@ def live_view(store: RunStore, run_id: str, active: bool) -> None:
             mine = run.owner in (None, state.owner())
             with controls:
                 if run.active and not mine:
-                    st.caption(f"Started by `{run.owner}`, not this session: you can watch it but not stop it.")
+                    st.caption(f"Started by {run_status.started_by(run, state.owner())}, not this session: "
+                               "you can watch it but not stop it.")
                 if run.active and mine and st.button("Stop", icon=":material/stop:", key="train_stop",
                                                      disabled=bool(run.stop_requested)):
                     if stop_run(store, run.id, owner=state.owner()):

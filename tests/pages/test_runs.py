@@ -65,7 +65,7 @@ def test_table_lists_every_runs_facts(app, finished, cli_run):
     assert mine["Device"] == finished.device and mine["By"] == "this session"
     assert mine["Duration"].endswith(" s")
     theirs = df.loc["from the terminal"]
-    assert (theirs["Status"], theirs["By"]) == ("Failed", "cli")
+    assert (theirs["Status"], theirs["By"]) == ("Failed", "the command line")
     assert pd.isna(theirs["Best val. accuracy"]) and pd.isna(theirs["Test accuracy"])
     assert "Select a row" in at.caption[0].value  # nothing selected without a current run
 
@@ -108,7 +108,7 @@ def test_another_owners_run_cannot_be_renamed_stopped_or_deleted(app, cli_run):
     at = _open(app, run_id=cli_run.id)
 
     assert not at.exception
-    assert "Started by `cli`" in _texts(at)
+    assert "Started by the command line" in _texts(at)
     assert "Training failed: ValueError: boom." in at.error[0].value
     keys = {b.key for b in at.button}
     assert not keys & {"runs_delete", "runs_stop"}
@@ -157,3 +157,23 @@ def test_stop_an_own_active_run(app, home):
     assert not at.exception
     assert store.get(run.id).stop_requested == 1
     store.set_status(run.id, "stopped")
+
+
+def test_another_sessions_id_is_never_shown(app, home):
+    """A session's id is its owner key (it is in that session's URL): the Runs page names the other
+    session in words, so nobody can copy the id and act as that session."""
+    store = RunStore()
+    other = "fedcba9876543210"
+    run = store.create(digits_spec(), owner=other, name="a neighbour's run")
+    store.set_status(run.id, "failed", "Training failed: ValueError: boom.")
+    try:
+        at = _open(app, run_id=run.id)
+
+        assert not at.exception
+        df = at.dataframe[0].value.set_index("Name")
+        assert df.loc["a neighbour's run", "By"] == "another session"
+        assert "Started by another session" in _texts(at)
+        shown = _texts(at) + df.to_csv() + "\n".join(str(e.value) for e in at.selectbox)
+        assert other not in shown
+    finally:
+        store.delete(run.id, owner=other)

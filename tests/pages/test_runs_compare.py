@@ -122,7 +122,7 @@ def test_manage_one_of_the_selected_runs(app, runs):
     assert at.text_input(key=f"runs_name_{fast.id}").value == "faster"
     at.selectbox(key="runs_manage").set_value(cli.id).run()
     assert not at.exception
-    assert "Started by `cli`" in "\n".join(c.value for c in at.caption)
+    assert "Started by the command line" in "\n".join(c.value for c in at.caption)
     assert not at.text_input  # another owner's run: read-only here
     assert not [b for b in at.button if b.key == "runs_delete"]
 

@@ -149,7 +149,7 @@ def test_another_sessions_run_is_watched_but_not_stoppable(app, spec):
 
     assert not at.exception
     assert not [b for b in at.button if b.key == "train_stop"]
-    assert "Started by `cli`" in _text(at)
+    assert "Started by the command line" in _text(at)
     assert not at.button(key="train_start").disabled  # this session may start its own
 
 

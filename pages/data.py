@@ -78,7 +78,7 @@ def _save_upload(upload: Any, suffix: str = ".zip") -> Path:
     """Write the upload under this session's uploads folder, named by its content."""
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:10]
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload.name).stem).strip("._") or "upload"
+    stem = re.sub(r"[^\w.-]+", "_", Path(upload.name).stem).strip("._") or "upload"  # letters of any language kept
     path = (state.uploads_dir() / f"{stem[:60]}-{digest}{suffix}").resolve()
     if not path.exists():
         tmp = path.with_suffix(".part")

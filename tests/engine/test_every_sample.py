@@ -1,5 +1,6 @@
-"""Every bundled sample, and an Excel file, goes through the CLI's init → train → predict with its default
-template, beats its naive baseline, and predicts from raw input (a PNG, raw rows, raw strings, a raw window)."""
+"""Every bundled sample, and every table format and encoding, goes through the CLI's init → train → predict
+with its default template, beats its naive baseline, and predicts from raw input (a PNG, raw rows, raw strings,
+a raw window) given in the same format."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from layerlab.samples import SAMPLES, get_sample
+from tests.formats import FORMATS, accented, table_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -115,3 +117,57 @@ def test_an_excel_file_trains_and_predicts(tmp_path: Path):
     assert out["spec"].data.target == "species"
     assert len(out["results"]) == 6
     assert {r["label"] for r in out["results"]} <= set(df["species"].dropna().unique())
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "xlsx"])  # Excel: the test above
+def test_every_table_format_trains_and_predicts(fmt: str, tmp_path: Path):
+    suffix = FORMATS[fmt][0]
+    df = accented(get_sample("penguins").load(), "island")
+    data = tmp_path / f"penguins{suffix}"
+    data.write_bytes(table_bytes(df, fmt))
+    new = df.drop(columns=["species"]).sample(6, random_state=2)
+
+    def rows(spec):
+        path = tmp_path / f"new-penguins{suffix}"
+        path.write_bytes(table_bytes(new, fmt))
+        return path
+
+    out = _init_train_predict(str(data), tmp_path, epochs=15, predict_file=rows)
+    spec = out["spec"]
+    assert (spec.data.kind, spec.data.target, spec.data.task) == ("table", "species", "classification")
+    assert "island" not in spec.data.ignore  # read as the accented categories it holds, not as noise
+    assert len(out["results"]) == 6
+    assert {r["label"] for r in out["results"]} <= set(df["species"].dropna().unique())
+
+
+def test_texts_in_json_lines_train_and_predict(tmp_path: Path):
+    df = get_sample("tweets").load()[["text", "sentiment"]]
+    data = tmp_path / "tweets.jsonl"
+    data.write_bytes(table_bytes(df, "jsonl"))
+
+    def texts(spec):
+        path = tmp_path / "new-tweets.jsonl"
+        path.write_bytes(table_bytes(df[["text"]].sample(5, random_state=3), "jsonl"))
+        return path
+
+    out = _init_train_predict(str(data), tmp_path, epochs=1, predict_file=texts)
+    assert (out["spec"].data.kind, out["spec"].data.text, out["spec"].data.target) == ("text", "text", "sentiment")
+    assert len(out["results"]) == 5
+    assert {r["label"] for r in out["results"]} <= set(df["sentiment"].unique())
+
+
+def test_a_series_in_utf16_tsv_trains_and_forecasts(tmp_path: Path):
+    df = get_sample("sunspots").load()
+    data = tmp_path / "sunspots.tsv"
+    data.write_bytes(df.to_csv(sep="\t", index=False).encode("utf-16"))
+
+    def window(spec):
+        path = tmp_path / "window.tsv"
+        path.write_bytes(df.tail(spec.prepare.series.window + 3).to_csv(sep="\t", index=False).encode("utf-16"))
+        return path
+
+    out = _init_train_predict(str(data), tmp_path, "--date", "year", epochs=15, predict_file=window)
+    spec = out["spec"]
+    assert (spec.data.kind, spec.data.date, spec.data.target) == ("series", "year", "sunspots")
+    (forecast,) = out["results"]
+    assert len(forecast["forecast"]) == spec.prepare.series.horizon

@@ -108,6 +108,15 @@ def _roles_for_frame(df: Any, kind: str | None, target: str | None, text: str | 
         out["kind"] = "table"
     if out["kind"] == "table" and out["task"] == "forecasting":
         raise DataError("Forecasting needs a date column.", "Pass --date COLUMN (or set the date role).")
+    if out["task"] in ("regression", "forecasting") and out["target"] in df.columns:
+        import pandas as pd
+
+        column = df[out["target"]]
+        if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
+            example = column.dropna().astype(str).head(1).tolist()
+            has = f", but it holds {example[0]!r}" if example else ""
+            raise DataError(f"{out['task'].capitalize()} predicts a number: the target `{out['target']}` must hold "
+                            f"numbers{has}.", "Pick a numeric target (--target COLUMN), or use --task classification.")
     out["ignore"] = [c for c in out["ignore"] if c not in (out["target"], out["text"], out["date"])]
     return out
 

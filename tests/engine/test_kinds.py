@@ -192,6 +192,38 @@ def test_cli_init_train_predict_each_kind(tmp_path):
         assert ("label" in first) or ("forecast" in first), first
 
 
+@pytest.mark.parametrize("args, task, target", [
+    (["--target", "year"], "classification", "year"),  # three years: inferred as classes
+    (["--target", "year", "--task", "regression"], "regression", "year"),
+    (["--target", "body_mass_g", "--task", "classification"], "classification", "body_mass_g"),
+])
+def test_cli_init_task_overrides_the_inferred_task(tmp_path, args, task, target):
+    from layerlab.samples import get_sample
+    from layerlab.spec import load_spec
+
+    data = tmp_path / "penguins.csv"
+    get_sample("penguins").load().to_csv(data, index=False)
+    r = _cli("init", "--data", str(data), *args, "-o", str(tmp_path / "p.json"))
+    assert r.returncode == 0, r.stderr
+    spec = load_spec(tmp_path / "p.json")
+    assert (spec.data.kind, spec.data.task, spec.data.target) == ("table", task, target)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--target", "species", "--task", "regression"], "must hold numbers, but it holds 'Adelie'"),
+    (["--task", "forecasting"], "Forecasting needs a date column"),
+    (["--target", "colour"], "There is no column `colour` for --target"),
+])
+def test_cli_init_refuses_a_task_the_data_cannot_have(tmp_path, args, words):
+    from layerlab.samples import get_sample
+
+    data = tmp_path / "penguins.csv"
+    get_sample("penguins").load().to_csv(data, index=False)
+    r = _cli("init", "--data", str(data), *args, "-o", str(tmp_path / "p.json"))
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and words in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "p.json").exists()
+
+
 def test_evaluation_keeps_the_raw_examples_the_page_shows(tmp_path):
     from layerlab.samples import get_sample
 

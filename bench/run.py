@@ -971,13 +971,19 @@ def _b_predict(ctx: Ctx) -> dict[str, Any]:
 # ---- 7. accuracy at defaults ------------------------------------------------------------------
 
 
-def _accuracy(ctx: Ctx, name: str) -> dict[str, Any]:
+def _accuracy(ctx: Ctx, name: str, template: str | None = None) -> dict[str, Any]:
+    """Test metric vs the naive baseline of one sample's project at defaults (or with another template)."""
     import keras  # noqa: F401 - imported before the clock starts, as the worker has it loaded
 
     from layerlab.train.store import RunStore
     from layerlab.train.trainer import run_training
 
     spec = C.sample_spec(f"sample:{name}", epochs=2 if ctx.quick else None)
+    if template is not None:
+        from layerlab.project import with_template
+
+        spec = with_template(spec, template)
+        name = f"{name}.{template}"
     store = RunStore(ctx.tmp / "runs")
     run = store.create(spec)
     t = time.perf_counter()
@@ -1017,6 +1023,27 @@ def _register_accuracy() -> None:
 
 
 _register_accuracy()
+
+
+def _register_templates() -> None:
+    """Every template that is not its kind's default, on every sample of its kind, at defaults.
+
+    The defaults are `accuracy_<sample>`; together they show each template trains well as it comes.
+    """
+    try:
+        from layerlab.models.templates import default_template, templates_for
+
+        samples = C.available_samples()
+    except Exception:  # noqa: BLE001 - the registry must load even if samples cannot
+        return
+    for name, kind in samples.items():
+        for t in templates_for(kind):
+            if t.name != default_template(kind):
+                bench(f"template_{name}_{t.name}", "templates", f"Template {t.title} at defaults: sample {name}")(
+                    lambda ctx, _n=name, _t=t.name: _accuracy(ctx, _n, _t))
+
+
+_register_templates()
 
 
 # ---- running, printing, saving ----------------------------------------------------------------

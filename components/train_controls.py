@@ -16,7 +16,7 @@ from components import errors, run_compare, state
 from layerlab import device
 from layerlab.spec import ProjectSpec
 from layerlab.train import insights
-from layerlab.train.store import Run, RunStore
+from layerlab.train.store import Run, RunStore, saved_epochs
 
 ERROR_FLAG = "train_settings_error"
 GPU_NOTE = "needs an NVIDIA GPU; this machine trains on the CPU"
@@ -278,6 +278,16 @@ def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
     """Continue this run for N more epochs, or fine-tune a new run from it."""
     from layerlab.train import runner
 
+    if not run.has_model:  # cut off mid-run (killed, a restart): its checkpoint was never evaluated
+        st.caption(f"This run ended before its test evaluation. Its checkpoint holds "
+                   f"{saved_epochs(run.path)} epoch(s): evaluate it as it is, or train it on.")
+        if st.button("Evaluate it as it is", icon=":material/analytics:", key="train_finish",
+                     help="Test the checkpoint's weights and save the model that Evaluate and Predict use; "
+                          "no more training."):
+            with errors.guard():
+                runner.continue_run(store, run.id, 0, owner=state.owner())
+                state.set_run(run.id)
+                st.rerun(scope="app")
     c1, c2, c3 = st.columns([1, 1.2, 1.6], vertical_alignment="bottom")
     more = c1.number_input("How many more", 1, 1000, value=5, step=1, key="train_more",
                            help="Epochs to add to this run; it trains on from its last epoch's weights.")

@@ -23,7 +23,7 @@ from components import evaluation_views as views
 from components.model_cache import get_predictor, model_mtime
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec, load_spec
-from layerlab.train.store import Run, RunStore
+from layerlab.train.store import Run, RunStore, saved_epochs
 
 _LOG = logging.getLogger("layerlab.ui")
 TASKS = ("classification", "regression", "forecasting")
@@ -259,8 +259,12 @@ def note_current_without_evaluation(store: RunStore) -> None:
         return
     why = ("its evaluation.json is missing" if current.status == "completed"
            else f"it was {current.status} before its test evaluation was written")
-    st.info(f"Run **{views.md(current.name)}** has no evaluation to show: {why}. "
-            "Train it again (or continue it) to evaluate it.", icon=":material/info:")
+    kept = saved_epochs(current.path)
+    st.info(f"Run **{views.md(current.name)}** has no evaluation to show: {why}. " + (
+        f"Its checkpoint holds {kept} epoch(s): on the Train page, **Evaluate it as it is** tests it, "
+        "or continue training it." if kept else "Train it again to evaluate it."), icon=":material/info:")
+    if kept:
+        nav.link("Train", "Go to Train")
 
 
 PREDICT_LINK = {"images": "Try the model on your own images", "table": "Predict new rows",

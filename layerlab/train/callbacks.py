@@ -57,6 +57,7 @@ class StoreCallback(keras.callbacks.Callback):
         self.flush_s, self.echo = flush_s, echo
         self.buffer: list[tuple[str, int, int, float, dict[str, float]]] = []
         self.epoch = epoch
+        self._began = False  # no epoch begun yet: `epoch` epochs are done (a run finished with 0 more)
         self.global_step = step
         self.stop_requested = False
         self.bad_loss: float | None = None
@@ -88,7 +89,7 @@ class StoreCallback(keras.callbacks.Callback):
         # One transaction per flush. A locked or busy store (another process holds it) must not
         # stop training: keep the rows and bests, train on, and try again at the next flush.
         try:
-            stop = self.store.report(self.run_id, rows, epoch=self.epoch + 1, step=self.global_step,
+            stop = self.store.report(self.run_id, rows, epoch=self.epoch + self._began, step=self.global_step,
                                      steps_per_epoch=self.steps_per_epoch, samples_per_sec=self.samples_per_sec(now),
                                      **improved)
         except sqlite3.OperationalError:
@@ -125,7 +126,7 @@ class StoreCallback(keras.callbacks.Callback):
         self._flush_at_epoch_edge()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.epoch = epoch
+        self.epoch, self._began = epoch, True
         self._epoch_t0 = time.time()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -231,4 +232,58 @@ class BestCheckpoint(keras.callbacks.Callback):
             self.model.set_weights(current)
             tmp.unlink(missing_ok=True)
         self._dirty, self._last_write = False, time.time()
+        self._interval = max(self.every_s, 30 * (self._last_write - started))
+
+
+class LastCheckpoint(keras.callbacks.Callback):
+    """Keeps last.weights.h5 (weights and optimizer state) and history.json in step, during training too.
+
+    They are what a run is continued from. Written only at the end of a fit, a worker killed
+    mid-run (out of memory, a restart) left nothing to continue from, though the run said so.
+    Written on the first epoch, then at most every `every_s` seconds (or 30 times as long as the
+    last save took), and at the end; each file is replaced atomically, the weights first, so
+    history.json's length never counts an epoch the weights do not hold.
+
+    Args:
+        history: the earlier training sessions' history (a continued run), extended by this one.
+    """
+
+    def __init__(self, run_dir: str | Path, history: dict[str, list[float]] | None = None,
+                 every_s: float = 30.0) -> None:
+        super().__init__()
+        self.run_dir, self.every_s = Path(run_dir), every_s
+        self.history = {k: list(v) for k, v in (history or {}).items()}
+        self._pending = False
+        self._last_write = 0.0
+        self._interval = every_s
+        self.saved_epochs = len(self.history.get("loss") or [])
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for k, v in _floats(logs).items():
+            self.history.setdefault(k, []).append(v)
+        self._pending = True
+        if time.time() - self._last_write >= self._interval:
+            self.write()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        # Always: after EarlyStopping(restore_best_weights) these are the weights the run ends with.
+        self.write()
+
+    def write(self) -> None:
+        import json
+
+        started = time.time()
+        weights = self.run_dir / "last.weights.h5"
+        tmp = self.run_dir / "last.partial.weights.h5"
+        try:
+            self.model.save_weights(tmp)
+            os.replace(tmp, weights)
+        finally:
+            tmp.unlink(missing_ok=True)
+        history = self.run_dir / "history.json"
+        part = self.run_dir / "history.partial.json"
+        part.write_text(json.dumps(self.history, indent=1), encoding="utf-8")
+        os.replace(part, history)
+        self.saved_epochs = len(self.history.get("loss") or [])
+        self._pending, self._last_write = False, time.time()
         self._interval = max(self.every_s, 30 * (self._last_write - started))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from layerlab.settings import limits
 from layerlab.spec import ProjectSpec
-from layerlab.train.store import Run, RunStore
+from layerlab.train.store import Run, RunStore, saved_epochs
 
 
 def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | None = None,
@@ -48,9 +48,10 @@ def continue_run(store: RunStore, run_id: str, epochs: int, owner: str | None = 
     """Train a finished or stopped run for `epochs` more, from its last weights, in the same run.
 
     Its recorded epochs and steps are kept, and the new ones follow them. It goes on from the
-    epoch of its last checkpoint (last.weights.h5, saved with history.json at the end of each
-    training session): rows of a session cut off before that save (a killed worker, a machine
-    restart) are dropped, so no epoch is drawn twice.
+    epoch of its last checkpoint (last.weights.h5 with history.json, saved during training and at
+    its end): rows of a session cut off after that save (a killed worker, a machine restart) are
+    dropped, so no epoch is drawn twice. `epochs` 0 only finishes it: test evaluation and model.keras
+    from the checkpoint, for a run cut off before it wrote them.
     """
     import json
 
@@ -63,26 +64,13 @@ def continue_run(store: RunStore, run_id: str, epochs: int, owner: str | None = 
         raise LayerlabError("The run is still training.", "Wait for it to finish, or stop it first.")
     if not (run.path / "last.weights.h5").exists():
         raise LayerlabError("This run has no saved weights to continue from.", "Start a new run instead.")
-    done = _checkpoint_epoch(run.path)
-    if done is None:
-        done = max([r["epoch"] for r in store.metrics(run_id, scope="epoch")] or [0])
+    done = saved_epochs(run.path) or max([r["epoch"] for r in store.metrics(run_id, scope="epoch")] or [0])
     store.trim_metrics(run_id, done)
     (run.path / "continue.json").write_text(json.dumps({"from_epoch": done, "epochs": int(epochs)}), encoding="utf-8")
-    store.update(run_id, status="queued", message=f"Continuing for {epochs} more epoch(s).", stop_requested=0,
+    store.update(run_id, status="queued", message=f"Continuing for {epochs} more epoch(s)." if epochs else "Finishing: evaluating its checkpoint.", stop_requested=0,
                  ended=None, epoch=done)
     dispatch(store)
     return store.get(run_id)  # type: ignore[return-value]
-
-
-def _checkpoint_epoch(run_dir: Path) -> int | None:
-    """The epochs trained when last.weights.h5 was saved: the length of history.json (None if unknown)."""
-    import json
-
-    try:
-        history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return len(history.get("loss") or []) or None
 
 
 def stop_run(store: RunStore, run_id: str, owner: str | None = None) -> bool:

@@ -370,7 +370,8 @@ class RunStore:
     # ---- liveness -----------------------------------------------------------------------------
 
     def reap(self, stale_after: float = HEARTBEAT_STALE_S) -> list[str]:
-        """Mark active runs whose worker is gone: dead pid → failed; silent too long → interrupted."""
+        """Mark active runs whose worker is gone: interrupted when it kept a checkpoint to continue from
+        (or the machine restarted, or it went silent), failed when its process died with nothing saved."""
         reaped = []
         now = time.time()
         booted = _boot_time()
@@ -380,16 +381,35 @@ class RunStore:
             alive = _pid_alive(run.pid) if run.pid else None
             if (run.heartbeat or run.created) < booted:
                 # The machine restarted under the run: nothing crashed, it was cut off.
-                self.set_status(run.id, "interrupted", "The machine restarted while this run was training. "
-                                "Its last checkpoint is kept; continue it or train again.")
+                saved = saved_epochs(run.path)
+                self.set_status(run.id, "interrupted", "The machine restarted while this run was training. " + (
+                    f"Its checkpoint after epoch {saved} is kept: continue it from there, or train again."
+                    if saved else "It had saved no checkpoint yet: train it again."))
                 reaped.append(run.id)
             elif alive is False:
-                self.set_status(run.id, "failed", "The training process ended unexpectedly (it may have run out of memory or been killed).")
+                why = "The training process ended unexpectedly (it may have run out of memory or been killed)"
+                saved = saved_epochs(run.path)
+                if saved:  # its work up to then is kept and can go on: cut off, not broken
+                    self.set_status(run.id, "interrupted", f"{why}. Its checkpoint after epoch {saved} is kept: "
+                                    "continue it from there, or train again.")
+                else:
+                    self.set_status(run.id, "failed", f"{why}.")
                 reaped.append(run.id)
             elif (run.heartbeat or run.created) < now - stale_after and alive is not True:
                 self.set_status(run.id, "interrupted", "The run lost contact with Layerlab (the app or machine restarted).")
                 reaped.append(run.id)
         return reaped
+
+
+def saved_epochs(run_dir: Path) -> int:
+    """Epochs held by the run's last checkpoint (last.weights.h5 with history.json), 0 when none."""
+    try:
+        if not (run_dir / "last.weights.h5").exists():
+            return 0
+        history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
+        return len(history.get("loss") or [])
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def _boot_time() -> float:

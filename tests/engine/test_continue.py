@@ -136,3 +136,44 @@ def test_an_older_runs_db_gains_the_new_columns(tmp_path):
     con.close()
     old = RunStore(tmp_path).get("old")
     assert (old.best_val, old.best_metric, old.best_metric_name) == (0.3, None, None)
+
+
+def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(tmp_path):
+    """SIGKILL mid-run: the run is interrupted (not failed) with its saved epochs named, it can be
+    finished (0 more epochs: test evaluation and model.keras from the checkpoint) and continued."""
+    import os
+    import signal
+    import time
+
+    from layerlab.predict import load_predictor
+    from layerlab.train.runner import start_run, wait
+    from layerlab.train.store import saved_epochs
+
+    store = RunStore(tmp_path)
+    run = start_run(new_project("sample:digits").edit(**{"train.epochs": 500, "train.batch_size": 16}), store,
+                    owner="a")
+    deadline = time.time() + 180
+    while saved_epochs(run.path) < 1 and time.time() < deadline:  # the first epoch is saved at once
+        time.sleep(0.1)
+    assert saved_epochs(run.path) >= 1, (run.path / "log.txt").read_text()
+    os.killpg(store.get(run.id).pid, signal.SIGKILL)
+    deadline = time.time() + 30
+    while not store.reap() and store.get(run.id).active and time.time() < deadline:
+        time.sleep(0.2)
+    cut = store.get(run.id)
+    saved = saved_epochs(run.path)
+    assert cut.status == "interrupted", (cut.status, cut.message)
+    assert f"checkpoint after epoch {saved} is kept" in cut.message and "continue it" in cut.message
+    assert not (run.path / "model.keras").exists() and not (run.path / "evaluation.json").exists()
+
+    continue_run(store, run.id, 0, owner="a")  # finish it as it is
+    done = wait(store, run.id, timeout=180)
+    assert done.status == "completed", (done.message, (run.path / "log.txt").read_text()[-2000:])
+    assert done.epoch == saved and done.test_metrics["accuracy"] > 0.5
+    assert (run.path / "evaluation.json").exists() and load_predictor(run.path).info.kind == "images"
+    assert max(r["epoch"] for r in store.metrics(run.id, scope="epoch")) == saved  # no epoch drawn twice
+
+    continue_run(store, run.id, 1, owner="a")
+    again = wait(store, run.id, timeout=180)
+    assert again.status == "completed" and again.epoch == saved + 1, again.message
+    assert saved_epochs(run.path) == saved + 1

@@ -80,6 +80,20 @@ def test_reap_marks_dead_and_silent_runs(tmp_path):
     assert store.get(alive.id).status == "running"
 
 
+def test_a_dead_worker_that_saved_a_checkpoint_is_interrupted_and_says_from_where(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(SPEC)
+    (run.path / "last.weights.h5").write_bytes(b"weights")
+    (run.path / "history.json").write_text('{"loss": [0.9, 0.5]}')
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    store.update(run.id, status="running", pid=proc.pid, heartbeat=time.time())
+    assert store.reap() == [run.id]
+    cut = store.get(run.id)
+    assert cut.status == "interrupted" and "ended unexpectedly" in cut.message
+    assert "checkpoint after epoch 2 is kept: continue it" in cut.message
+
+
 def test_two_stores_on_one_file_see_each_other(tmp_path):
     a, b = RunStore(tmp_path), RunStore(tmp_path)
     run = a.create(SPEC)

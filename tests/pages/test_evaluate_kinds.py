@@ -381,6 +381,12 @@ def test_a_current_run_without_an_evaluation_is_explained(app, diabetes):
             in at.info[0].value)
     assert at.selectbox(key="evaluate_run").value != run.id  # a run that has one is shown below
     assert at.metric  # …with its metrics
+    assert "Train it again to evaluate it" in at.info[0].value  # it saved nothing to evaluate
+
+    (run.path / "last.weights.h5").write_bytes(b"weights")  # it had saved a checkpoint of 3 epochs
+    (run.path / "history.json").write_text('{"loss": [0.9, 0.5, 0.4]}')
+    at.run()
+    assert "Its checkpoint holds 3 epoch(s): on the Train page, **Evaluate it as it is** tests it" in at.info[0].value
     store.delete(run.id, owner=OWNER)
 
 

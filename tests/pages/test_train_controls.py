@@ -234,6 +234,38 @@ def test_continue_queues_the_same_run_for_more_epochs(app, home, gpus, no_worker
     assert {m.label for m in at.metric} >= {"Best val. accuracy", "Best val. loss", "Duration"}
 
 
+def test_a_run_cut_off_before_its_evaluation_is_evaluated_as_it_is(app, home, gpus, no_workers):
+    """A worker killed after its checkpoint: no model.keras nor evaluation yet, so no Evaluate or
+    Predict links; one button tests the checkpoint and saves the model, without training more."""
+    from tests.pages.trained import page_links
+
+    store = RunStore()
+    run = train_digits(store, OWNER, epochs=1, name="cut off")
+    for name in ("model.keras", "evaluation.json"):
+        (run.path / name).unlink()
+    store.set_status(run.id, "interrupted", "The training process ended unexpectedly (it may have run out of "
+                     "memory or been killed). Its checkpoint after epoch 1 is kept: continue it from there, or train again.")
+    at = _open(app, run_id=run.id)
+
+    assert not at.exception
+    assert "Evaluate this run" not in page_links(at) and "Predict with it" not in page_links(at)
+    assert "Its checkpoint holds 1 epoch(s)" in _texts(at)
+    at.button(key="train_finish").click().run()
+
+    assert not at.exception and no_workers
+    assert json.loads((run.path / "continue.json").read_text()) == {"from_epoch": 1, "epochs": 0}
+    assert store.get(run.id).status == "queued" and "Finishing" in store.get(run.id).message
+    from layerlab.train.trainer import run_training
+
+    done = run_training(store, run.id)
+    assert done.status == "completed" and done.epoch == 1 and done.has_model, done.message
+    assert (run.path / "evaluation.json").exists()
+    at.run()
+    assert not at.exception
+    assert {"Evaluate this run", "Predict with it"} <= set(page_links(at))
+    assert "train_finish" not in [b.key for b in at.button]
+
+
 def test_another_sessions_finished_run_cannot_be_continued(app, home, gpus):
     store = RunStore()
     run = store.create(digits_spec(), owner="cli", name="from the terminal")

@@ -28,6 +28,7 @@ import streamlit as st
 
 from components import charts, errors
 from components.data_preview import display_image
+from components.markup import md
 from layerlab.errors import DataError, LayerlabError
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
@@ -59,20 +60,20 @@ def describe(predictor: Any) -> str:
     if info.kind == "images":
         h, w, c = info.input_shape
         classes = info.class_names
-        shown = ", ".join(f"`{n}`" for n in classes[:20]) + (f" and {len(classes) - 20} more" if len(classes) > 20 else "")
+        shown = ", ".join(md(n) for n in classes[:20]) + (f" and {len(classes) - 20} more" if len(classes) > 20 else "")
         return (f"Classes: {shown} · images are resized to {w}×{h} "
                 f"{'grayscale' if c == 1 else 'colour'}, as in training.")
     ex = info.extra
     if info.kind == "text":
-        return f"Classifies texts like the `{ex.get('text')}` column into: " + ", ".join(f"`{c}`" for c in info.class_names) + "."
+        return f"Classifies texts like the {md(ex.get('text'))} column into: " + ", ".join(md(c) for c in info.class_names) + "."
     if info.kind == "table":
-        what = (f"the class of `{ex.get('target')}` (" + ", ".join(f"`{c}`" for c in info.class_names[:20]) + ")"
-                if info.task == "classification" else f"the value of `{ex.get('target')}`")
+        what = (f"the class of {md(ex.get('target'))} (" + ", ".join(md(c) for c in info.class_names[:20]) + ")"
+                if info.task == "classification" else f"the value of {md(ex.get('target'))}")
         return f"Predicts {what} from {len(ex.get('columns', []))} columns."
     if info.kind == "series":
-        targets = ", ".join(f"`{t}`" for t in ex.get("targets", []))
+        targets = ", ".join(md(t) for t in ex.get("targets", []))
         return (f"Forecasts the next {ex.get('horizon')} step(s) of {targets} from the last {ex.get('window')} steps of "
-                + ", ".join(f"`{f}`" for f in ex.get("features", [])) + ".")
+                + ", ".join(md(f) for f in ex.get("features", [])) + ".")
     return ""
 
 
@@ -154,7 +155,7 @@ def show_image_results(predictor: Any, files: list[Any]) -> None:
         try:
             ready.append((f.name, predictor.prepare_image(f.getvalue())))
         except DataError as exc:
-            problems.append(f"**{f.name}**: {exc.message}")
+            problems.append(f"**{md(f.name)}**: {md(exc.message)}")
     for msg in problems:
         st.warning(f"{msg} It was skipped.", icon=":material/broken_image:")
     if not ready:
@@ -269,9 +270,9 @@ def text_view(predictor: Any, tag: str) -> None:
         return
     column = info.extra.get("text", "text")
     file = st.file_uploader("A file of texts", type=TABLE_TYPES, key=f"predict_text_file_{tag}",
-                            help=f"A table with a `{column}` column (CSV, Excel, …), or a .txt file with one text per line.")
+                            help=f"A table with a {md(column)} column (CSV, Excel, …), or a .txt file with one text per line.")
     if file is None:
-        st.info(f"Upload a table with a `{column}` column, or a .txt file with one text per line.", icon=":material/upload:")
+        st.info(f"Upload a table with a {md(column)} column, or a .txt file with one text per line.", icon=":material/upload:")
         return
     with errors.guard():
         texts = _texts_of_file(file.name, file.getvalue(), column)
@@ -302,7 +303,7 @@ def _text_batch(predictor: Any, texts: list[str], stem: str) -> None:
     results = [r for i in range(0, len(texts), CHUNK_ROWS) for r in predictor.predict_texts(texts[i:i + CHUNK_ROWS])]
     df = _results_table(texts, results, predictor.info, "text")
     counts = df["predicted"].value_counts()
-    st.caption(f"{len(df):,} texts · " + " · ".join(f"{c}: {n:,}" for c, n in counts.items()))
+    st.caption(f"{len(df):,} texts · " + " · ".join(f"{md(c)}: {n:,}" for c, n in counts.items()))
     _show_table(df, "predict_text_table", predictor.info.class_names)
     st.download_button("Download the predictions (CSV)", to_safe_csv(df), file_name=f"{stem}_predictions.csv",
                        mime="text/csv", icon=":material/download:", key="predict_text_download", on_click="ignore")
@@ -373,7 +374,7 @@ def row_form(predictor: Any, tag: str) -> None:
         target = info.extra.get("target", "target")
         with st.container(border=True):
             if info.task == "classification":
-                _class_result(res, len(info.class_names), "predict_row_probs", label=f"Predicted {target}")
+                _class_result(res, len(info.class_names), "predict_row_probs", label=f"Predicted {md(target)}")
             else:
                 st.metric(f"Predicted {target}", f"{res['value']:,.4g}", help="In the units of the training data.")
 

@@ -22,6 +22,7 @@ import streamlit as st
 
 from components import state
 from components.errors import edit, flag, guard
+from components.markup import md
 from components.param_widgets import entry_widgets, param_widget
 from components.table_view import plain, read_frame, source_stamp
 from layerlab.augment import AUGMENTATIONS, steps_for
@@ -448,7 +449,7 @@ def text_section(spec: ProjectSpec) -> None:
             m3.metric("Texts cut", f"{cov['cut']:.0%}", help=f"Validation texts longer than {t.sequence_length} "
                       "tokens, which are cut to fit.")
             for note in cov["notes"][1:]:
-                st.caption(f":material/info: {note}")
+                st.caption(f":material/info: {md(note)}")
 
 
 def _targets_changed(key: str) -> None:

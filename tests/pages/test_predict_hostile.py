@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.imagezips import lie_about_sizes, zip_bytes
+from tests.pages.markdown import plain
 from tests.pages.trained import OWNER
 
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
@@ -30,7 +31,7 @@ def _page(app):
 
 
 def _errors(at) -> str:
-    return "\n".join(e.value for e in at.error)
+    return plain("\n".join(e.value for e in at.error))
 
 
 def _upload_project(at, data: bytes, name: str = "project.json"):

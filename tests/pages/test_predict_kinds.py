@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from layerlab.train.store import RunStore
+from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, plotly_figure
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
@@ -67,12 +68,12 @@ def open_page(app, run, **state):
 
 
 def texts_of(at) -> str:
-    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "error", "success")
-                     for e in getattr(at, kind))
+    return plain("\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "error", "success")
+                           for e in getattr(at, kind)))
 
 
 def error_text(at) -> str:
-    return "\n".join(e.value for e in at.error)
+    return plain("\n".join(e.value for e in at.error))
 
 
 def submit(at, label: str = "Predict"):

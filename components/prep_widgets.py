@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from components.table_view import plain, read_frame, source_stamp
 from layerlab.augment import AUGMENTATIONS, steps_for
 from layerlab.errors import LayerlabError
 from layerlab.registry import Param
+from layerlab.settings import limits
 from layerlab.spec import ProjectSpec, SeriesPrep, StepSpec, TablePrep, TextPrep
 
 FLAG = "prepare.error"
@@ -81,7 +83,7 @@ LOWER = Param("lowercase", "bool", True, "“Good” and “good” become the s
 PUNCT = Param("strip_punctuation", "bool", True, "Remove punctuation so “good!” and “good” are the same word.",
               label="Strip punctuation")
 VOCAB = Param("vocab_size", "int", _X["vocab_size"].default, "How many of the most frequent words the model "
-              "knows; the rest become one 'unknown' word.", min=100, max=200_000, step=500, label="Vocabulary size")
+              "knows; the rest become one 'unknown' word.", min=100, max=None, step=500, label="Vocabulary size")
 SEQ = Param("sequence_length", "int", _X["sequence_length"].default, "Words per text the model reads: longer "
             "texts are cut, shorter ones padded.", min=4, max=2_000, label="Sequence length")
 WINDOW = Param("window", "int", _S["window"].default, "How many past time steps each forecast looks at.",
@@ -433,7 +435,7 @@ def text_section(spec: ProjectSpec) -> None:
             field(LOWER, "prepare.text.lowercase", t.lowercase)
             field(PUNCT, "prepare.text.strip_punctuation", t.strip_punctuation)
         with c2:
-            field(VOCAB, "prepare.text.vocab_size", t.vocab_size)
+            field(replace(VOCAB, max=limits().vocabulary), "prepare.text.vocab_size", t.vocab_size)  # the server's limit
             field(SEQ, "prepare.text.sequence_length", t.sequence_length)
         with c3:
             choice("text.ngrams", "Tokens", "prepare.text.ngrams", t.ngrams)

@@ -266,7 +266,9 @@ def text_view(predictor: Any, tag: str) -> None:
         if not texts:
             st.info("Type or paste texts, one per line.", icon=":material/edit_note:")
             return
-        _text_batch(predictor, texts, "texts")
+        with errors.guard():
+            check_batch_rows(len(texts), "The pasted text", "texts")
+            _text_batch(predictor, texts, "texts")
         return
     column = info.extra.get("text", "text")
     file = st.file_uploader("A file of texts", type=TABLE_TYPES, key=f"predict_text_file_{tag}",
@@ -276,6 +278,7 @@ def text_view(predictor: Any, tag: str) -> None:
         return
     with errors.guard():
         texts = _texts_of_file(file.name, file.getvalue(), column)
+        check_batch_rows(len(texts), file.name, "texts")
         _text_batch(predictor, texts, Path(file.name).stem)
 
 
@@ -399,6 +402,22 @@ def append_predictions(df: pd.DataFrame, results: list[dict[str, Any]], info: An
     return out
 
 
+def check_batch_rows(count: int, name: str, what: str = "rows") -> None:
+    """Refuse a batch upload with more rows (or texts) than LAYERLAB_PREDICT_ROWS, before predicting any.
+
+    Raises:
+        DataError: saying how many were given, the cap, and what to do.
+    """
+    from layerlab.settings import limits
+
+    cap = limits().predict_rows
+    if count > cap:
+        raise DataError(f"{name} holds {count:,} {what}; the Predict page takes at most {cap:,} {what} at a time.",
+                        f"Split it into files of {cap:,} {what} or fewer, or predict it all on the command line "
+                        "(`python -m layerlab predict RUN_DIR FILE`); whoever runs this server can raise the cap "
+                        "with LAYERLAB_PREDICT_ROWS.")
+
+
 def rows_file(predictor: Any, tag: str) -> None:
     from layerlab.data.tables import read_table, to_safe_csv
 
@@ -413,6 +432,7 @@ def rows_file(predictor: Any, tag: str) -> None:
         return
     with errors.guard():
         df = read_table(file.getvalue(), file.name).frame
+        check_batch_rows(len(df), file.name)
         missing = [n for n in names if n not in df.columns]
         if missing:
             raise DataError(f"{file.name} has no column {', '.join(f'`{m}`' for m in missing[:5])}"

@@ -238,6 +238,41 @@ def test_a_file_that_is_not_a_table_gets_a_message(app, penguins):
     assert "empty" in error_text(at)
 
 
+def test_a_file_with_more_rows_than_the_cap_is_refused_saying_what_to_do(app, penguins, monkeypatch):
+    """Issue #7: a batch upload is capped by LAYERLAB_PREDICT_ROWS, refused before any row is predicted."""
+    run, _ = penguins
+    monkeypatch.setenv("LAYERLAB_PREDICT_ROWS", "10")
+    at = open_page(app, run, predict_table_mode="A file of rows")
+    at.file_uploader(key=f"predict_table_file_{run.id}").set_value(
+        ("birds.csv", penguin_rows().head(12).to_csv(index=False).encode(), "text/csv")).run()
+
+    assert not at.exception
+    errors = error_text(at)
+    assert "birds.csv holds 12 rows; the Predict page takes at most 10 rows at a time." in errors
+    assert "Split it into files of 10 rows or fewer" in errors and "LAYERLAB_PREDICT_ROWS" in errors
+    assert "predict_table_download" not in [b.key for b in at.get("download_button")]
+
+    at.file_uploader(key=f"predict_table_file_{run.id}").set_value(
+        ("birds.csv", penguin_rows().head(10).to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception and not at.error, "up to the cap is fine"
+    assert "10 rows predicted." in texts_of(at)
+
+
+def test_markdown_in_a_batch_file_name_and_columns_is_escaped(app, penguins):
+    from components.markup import md
+
+    run, _ = penguins
+    df = penguin_rows().head(5).drop(columns=["island"])
+    name = "**birds** [x](javascript:alert(1)).csv"
+    at = open_page(app, run, predict_table_mode="A file of rows")
+    at.file_uploader(key=f"predict_table_file_{run.id}").set_value((name, df.to_csv(index=False).encode(), "text/csv")).run()
+
+    assert not at.exception
+    body = at.error[0].value
+    assert md(name) in body and "**birds**" not in body and "[x](" not in body
+    assert plain(body).startswith(f"**{name} has no column `island`")
+
+
 # ---- text ---------------------------------------------------------------------------------------
 
 
@@ -285,6 +320,23 @@ def test_a_file_of_texts_needs_the_text_column(app, reviews):
     assert not at.exception and not at.error
     assert at.dataframe[0].value["predicted"].tolist() == \
         [r["label"] for r in pred.predict_texts(["lovely superb", "awful rude"])]
+
+
+def test_a_file_or_paste_of_more_texts_than_the_cap_is_refused(app, reviews, monkeypatch):
+    run, _ = reviews
+    monkeypatch.setenv("LAYERLAB_PREDICT_ROWS", "3")
+    at = open_page(app, run, predict_text_mode="A file")
+    at.file_uploader(key=f"predict_text_file_{run.id}").set_value(
+        ("lines.txt", b"lovely\nsuperb\nawful\nrude\n", "text/plain")).run()
+    assert not at.exception
+    assert "lines.txt holds 4 texts; the Predict page takes at most 3 texts at a time." in error_text(at)
+
+    at = open_page(app, run, predict_text_mode="Many texts")
+    at.text_area(key=f"predict_text_many_{run.id}").set_value("a\nb\nc\nd\ne").run()
+    assert not at.exception
+    assert "The pasted text holds 5 texts; the Predict page takes at most 3" in error_text(at)
+    at.text_area(key=f"predict_text_many_{run.id}").set_value("lovely\nawful").run()
+    assert not at.exception and not at.error
 
 
 # ---- series -------------------------------------------------------------------------------------

@@ -610,10 +610,43 @@ def series_view(predictor: Any, tag: str) -> None:
 
 # ---- a .keras model made elsewhere ------------------------------------------------------------------
 
-MAX_MODEL_MB = 200
-_MAX_MEMBERS = 10_000
-_MAX_UNZIPPED = 4 * 1024 ** 3
+_MAX_MEMBERS = 10_000  # a .keras archive holds three files
 _MAX_CONFIG = 16 * 1024 ** 2  # a model's config.json is kilobytes; read whole, so bounded
+_MODEL_OVERHEAD = 1024 ** 2  # config.json, metadata.json and the HDF5 file's own structure
+
+
+def model_file_caps() -> tuple[int, int]:
+    """(largest .keras file, largest unzipped content) in bytes that a model within LAYERLAB_MODEL_PARAMS needs.
+
+    Its weights take 4 bytes a parameter (float32) in the file, up to 8 unzipped (float64); the file is also
+    one upload, so LAYERLAB_UPLOAD_MB bounds it too. With the defaults: about 192 MB.
+    """
+    from layerlab.settings import limits
+
+    lim = limits()
+    params = max(0, lim.model_params)
+    return (min(lim.upload_mb * 1024 ** 2, 4 * params + _MODEL_OVERHEAD),
+            8 * params + 16 * _MODEL_OVERHEAD)
+
+
+def max_model_mb() -> int:
+    """The largest .keras file, in whole MB (for the uploader)."""
+    return max(1, math.ceil(model_file_caps()[0] / 1024 ** 2))
+
+
+def check_model_params(model: Any, name: str = "the model") -> None:
+    """Refuse a loaded model with more parameters than LAYERLAB_MODEL_PARAMS (its file may hold fewer bytes).
+
+    Raises:
+        LayerlabError: with the count, the limit and what to do.
+    """
+    from layerlab.settings import limits
+
+    limit, count = limits().model_params, int(model.count_params())
+    if count > limit:
+        raise LayerlabError(f"{name} has {count:,} parameters; models up to {limit:,} parameters can be tried here.",
+                            "Try a smaller model; whoever runs this server can raise the limit with "
+                            "LAYERLAB_MODEL_PARAMS.")
 
 
 def check_keras_file(data: bytes, name: str = "the file") -> None:
@@ -633,8 +666,12 @@ def check_keras_file(data: bytes, name: str = "the file") -> None:
 
     from layerlab.settings import limits
 
-    if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        raise LayerlabError(f"{name} is {len(data) / 1e6:,.0f} MB; models up to {MAX_MODEL_MB} MB can be tried here.")
+    max_file, max_unzipped = model_file_caps()
+    if len(data) > max_file:
+        raise LayerlabError(f"{name} is {len(data) / 2**20:,.1f} MB; models up to {max_file / 2**20:,.1f} MB can be "
+                            f"tried here (up to {limits().model_params:,} parameters).",
+                            "Try a smaller model; whoever runs this server can raise the limit with "
+                            "LAYERLAB_MODEL_PARAMS (and LAYERLAB_UPLOAD_MB).")
     hint = "Save the model with Keras 3: `model.save('model.keras')`. Older .h5 files and pickles are not accepted."
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise LayerlabError(f"{name} is not a Keras model file: a .keras file is a zip archive, and this one is not.", hint)
@@ -642,7 +679,7 @@ def check_keras_file(data: bytes, name: str = "the file") -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             members = zf.infolist()
             unzipped = sum(m.file_size for m in members)
-            if (len(members) > _MAX_MEMBERS or unzipped > _MAX_UNZIPPED
+            if (len(members) > _MAX_MEMBERS or unzipped > max_unzipped
                     or (unzipped > 10 * 2**20 and unzipped / max(1, len(data)) > limits().zip_ratio)):
                 raise LayerlabError(f"{name} unpacks to too many or too large files to be a model.", hint)
             if "config.json" not in zf.namelist():
@@ -721,15 +758,17 @@ def own_model_view() -> None:
     import hashlib
 
     file = st.file_uploader("A Keras model (.keras)", type=["keras"], key="predict_own_model",
-                            max_upload_size=MAX_MODEL_MB,
-                            help=f"A Keras 3 model saved with `model.save('model.keras')`, up to {MAX_MODEL_MB} MB. "
+                            max_upload_size=max_model_mb(),
+                            help=f"A Keras 3 model saved with `model.save('model.keras')`, up to {max_model_mb()} MB. "
                                  "Loaded in safe mode: models with Lambda layers are refused.")
     if file is None:
         st.caption("Image models only: the page reads the input size from the model.")
         return
     with errors.guard():
         data = file.getvalue()
+        check_keras_file(data, file.name)  # again outside the cache: the limits are read now, per run
         model, lock = _own_model(hashlib.sha256(data).hexdigest(), data, file.name)
+        check_model_params(model, file.name)
         shape = model.input_shape
         st.caption(f"Input {shape} → output {model.output_shape} · {model.count_params():,} parameters.")
         if isinstance(shape, (list, dict)) or len(shape) != 4:

@@ -83,7 +83,8 @@ LOWER = Param("lowercase", "bool", True, "“Good” and “good” become the s
 PUNCT = Param("strip_punctuation", "bool", True, "Remove punctuation so “good!” and “good” are the same word.",
               label="Strip punctuation")
 VOCAB = Param("vocab_size", "int", _X["vocab_size"].default, "How many of the most frequent words the model "
-              "knows; the rest become one 'unknown' word.", min=100, max=None, step=500, label="Vocabulary size")
+              "knows; the rest become one 'unknown' word.", min=100, max=None, step=500, log=True,
+              label="Vocabulary size")  # max: the server's LAYERLAB_VOCABULARY, set where it is drawn; log: a typed number
 SEQ = Param("sequence_length", "int", _X["sequence_length"].default, "Words per text the model reads: longer "
             "texts are cut, shorter ones padded.", min=4, max=2_000, label="Sequence length")
 WINDOW = Param("window", "int", _S["window"].default, "How many past time steps each forecast looks at.",

@@ -379,7 +379,7 @@ def row_form(predictor: Any, tag: str) -> None:
             if info.task == "classification":
                 _class_result(res, len(info.class_names), "predict_row_probs", label=f"Predicted {md(target)}")
             else:
-                st.metric(f"Predicted {target}", f"{res['value']:,.4g}", help="In the units of the training data.")
+                st.metric(f"Predicted {md(target)}", f"{res['value']:,.4g}", help="In the units of the training data.")
 
 
 def append_predictions(df: pd.DataFrame, results: list[dict[str, Any]], info: Any) -> pd.DataFrame:

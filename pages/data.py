@@ -110,12 +110,12 @@ def _handle_upload(upload: Any) -> None:
     suffix = Path(upload.name).suffix.lower()
     try:
         if suffix in TABLE_EXTENSIONS:
-            with st.spinner(f"Reading {upload.name}…"):
+            with st.spinner(f"Reading {md(upload.name)}…"):
                 path = _save_upload(upload, suffix)
                 read = read_frame(str(path), source_stamp(str(path)))
                 spec = new_project(str(path), name=Path(upload.name).stem, frame=read["frame"])
         elif suffix == ".zip":
-            with st.spinner(f"Unpacking and checking {upload.name}…"):
+            with st.spinner(f"Unpacking and checking {md(upload.name)}…"):
                 path = _save_upload(upload)
                 _unpack(path)
                 spec = new_project(str(path), name=Path(upload.name).stem)

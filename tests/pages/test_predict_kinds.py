@@ -143,7 +143,7 @@ def test_the_form_is_generated_from_the_training_columns(app, penguins):
     at = open_page(app, run)
 
     assert not at.exception
-    assert "Predicts the class of `species`" in at.caption[0].value
+    assert "Predicts the class of species (Adelie" in at.caption[0].value
     cols = {c["name"]: c for c in pred.info.extra["columns"]}
     bill = at.number_input(key=f"predict_col_{run.id}_{cols['bill_length_mm']['input']}")
     assert bill.min == pytest.approx(cols["bill_length_mm"]["min"]) and bill.max == pytest.approx(cols["bill_length_mm"]["max"])

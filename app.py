@@ -23,7 +23,9 @@ PAGES = [
 
 @st.cache_resource(ttl=3600, show_spinner=False)
 def _housekeeping() -> bool:
-    """Once an hour per server: mark runs whose worker is gone, drop uploads (and their unpacked copies) nobody uses."""
+    """Once an hour per server: mark runs whose worker is gone, drop the saved projects of sessions not seen for
+    LAYERLAB_SWEEP_HOURS (unless a run of theirs is queued or running), then uploads (and their unpacked copies)
+    nobody uses."""
     from layerlab.housekeeping import sweep_derived, sweep_uploads
 
     try:

@@ -9,6 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.markup import md
+
 THUMB = 64
 MAX_CLASSES_SHOWN = 30
 
@@ -74,7 +76,7 @@ def example_grid(examples: Mapping[str, Sequence[tuple[int, np.ndarray]]], count
     for name in names[:MAX_CLASSES_SHOWN]:
         label, pics = st.columns([1, 5], vertical_alignment="center")
         with label:
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{md(name)}**")
             if counts is not None:
                 st.caption(f"{counts.get(name, 0):,} images")
         with pics:

@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from components import state
+from components.markup import md
 from layerlab.errors import LayerlabError
 
 _LOG = logging.getLogger("layerlab.ui")
@@ -66,9 +67,11 @@ def message_of(exc: BaseException) -> tuple[str, str]:
 def show_error(exc: BaseException, where: Any = None) -> None:
     """Render `exc` as an error box: the message in bold, the hint below it."""
     message, hint = message_of(exc)
-    text = f"**{_capitalise(message.strip())}**"
+    # Messages are plain text and often quote the user's own file, column or class names: escaped,
+    # so a name like `**x** [y](javascript:…)` is shown as typed, never as Markdown.
+    text = f"**{md(_capitalise(message.strip()))}**"
     if hint:
-        text += f"\n\n{hint}"
+        text += f"\n\n{md(hint)}"
     (where or st).error(text, icon=":material/error:")
 
 

@@ -8,7 +8,6 @@ st.image captions or escaped Markdown — never as HTML.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ import streamlit as st
 
 from components import charts
 from components.data_preview import display_image
+from components.markup import md  # noqa: F401 - re-exported: pages call views.md
 
 ACCENT = charts.ACCENT
 MUTED = charts.MUTED
@@ -30,14 +30,6 @@ DISPLAY_PX = 112
 CELL_LIMIT = 12
 
 # ---- formatting -----------------------------------------------------------------------------
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
-
-
-def md(text: Any) -> str:
-    """`text` with Markdown's special characters escaped, for st.caption / st.markdown."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
 
 def plot_text(text: Any) -> str:
     """User text for a plotly label: plotly reads `<…>` as its HTML subset, so angle brackets are swapped."""

@@ -22,6 +22,7 @@ from typing import Any
 import streamlit as st
 
 from components import errors
+from components.markup import md
 from layerlab.errors import LayerlabError
 
 FILE_NAMES = {"savedmodel": "savedmodel.zip", "tflite": "model.tflite"}
@@ -255,10 +256,10 @@ def project_upload(key: str = "import_project") -> None:
     spec = load_spec(loaded)
     d = spec.data
     kind = {"images": "image", "series": "time-series"}.get(d.kind, d.kind)
-    st.success(f"Opened the project **{spec.name}**: {kind} data from `{d.source}`, model `{spec.model.template}` "
+    st.success(f"Opened the project **{md(spec.name)}**: {kind} data from {md(d.source)}, model {md(spec.model.template)} "
                f"with {len(spec.model.layers)} layers, {spec.train.epochs} epochs.", icon=":material/folder_open:")
     if sample_name(d.source) is None and not Path(d.source).expanduser().exists():
-        st.warning(f"Its data (`{d.source}`) is not on this server: upload the data on the **Data** page "
+        st.warning(f"Its data ({md(d.source)}) is not on this server: upload the data on the **Data** page "
                    "before training.", icon=":material/warning:")
     c1, c2 = st.columns(2)
     with c1:

@@ -28,6 +28,7 @@ import streamlit as st
 
 from components import charts, errors
 from components.data_preview import display_image
+from components.markup import md
 from layerlab.errors import DataError, LayerlabError
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
@@ -59,20 +60,20 @@ def describe(predictor: Any) -> str:
     if info.kind == "images":
         h, w, c = info.input_shape
         classes = info.class_names
-        shown = ", ".join(f"`{n}`" for n in classes[:20]) + (f" and {len(classes) - 20} more" if len(classes) > 20 else "")
+        shown = ", ".join(md(n) for n in classes[:20]) + (f" and {len(classes) - 20} more" if len(classes) > 20 else "")
         return (f"Classes: {shown} · images are resized to {w}×{h} "
                 f"{'grayscale' if c == 1 else 'colour'}, as in training.")
     ex = info.extra
     if info.kind == "text":
-        return f"Classifies texts like the `{ex.get('text')}` column into: " + ", ".join(f"`{c}`" for c in info.class_names) + "."
+        return f"Classifies texts like the {md(ex.get('text'))} column into: " + ", ".join(md(c) for c in info.class_names) + "."
     if info.kind == "table":
-        what = (f"the class of `{ex.get('target')}` (" + ", ".join(f"`{c}`" for c in info.class_names[:20]) + ")"
-                if info.task == "classification" else f"the value of `{ex.get('target')}`")
+        what = (f"the class of {md(ex.get('target'))} (" + ", ".join(md(c) for c in info.class_names[:20]) + ")"
+                if info.task == "classification" else f"the value of {md(ex.get('target'))}")
         return f"Predicts {what} from {len(ex.get('columns', []))} columns."
     if info.kind == "series":
-        targets = ", ".join(f"`{t}`" for t in ex.get("targets", []))
+        targets = ", ".join(md(t) for t in ex.get("targets", []))
         return (f"Forecasts the next {ex.get('horizon')} step(s) of {targets} from the last {ex.get('window')} steps of "
-                + ", ".join(f"`{f}`" for f in ex.get("features", [])) + ".")
+                + ", ".join(md(f) for f in ex.get("features", [])) + ".")
     return ""
 
 
@@ -154,7 +155,7 @@ def show_image_results(predictor: Any, files: list[Any]) -> None:
         try:
             ready.append((f.name, predictor.prepare_image(f.getvalue())))
         except DataError as exc:
-            problems.append(f"**{f.name}**: {exc.message}")
+            problems.append(f"**{md(f.name)}**: {md(exc.message)}")
     for msg in problems:
         st.warning(f"{msg} It was skipped.", icon=":material/broken_image:")
     if not ready:
@@ -265,16 +266,19 @@ def text_view(predictor: Any, tag: str) -> None:
         if not texts:
             st.info("Type or paste texts, one per line.", icon=":material/edit_note:")
             return
-        _text_batch(predictor, texts, "texts")
+        with errors.guard():
+            check_batch_rows(len(texts), "The pasted text", "texts")
+            _text_batch(predictor, texts, "texts")
         return
     column = info.extra.get("text", "text")
     file = st.file_uploader("A file of texts", type=TABLE_TYPES, key=f"predict_text_file_{tag}",
-                            help=f"A table with a `{column}` column (CSV, Excel, …), or a .txt file with one text per line.")
+                            help=f"A table with a {md(column)} column (CSV, Excel, …), or a .txt file with one text per line.")
     if file is None:
-        st.info(f"Upload a table with a `{column}` column, or a .txt file with one text per line.", icon=":material/upload:")
+        st.info(f"Upload a table with a {md(column)} column, or a .txt file with one text per line.", icon=":material/upload:")
         return
     with errors.guard():
         texts = _texts_of_file(file.name, file.getvalue(), column)
+        check_batch_rows(len(texts), file.name, "texts")
         _text_batch(predictor, texts, Path(file.name).stem)
 
 
@@ -302,7 +306,7 @@ def _text_batch(predictor: Any, texts: list[str], stem: str) -> None:
     results = [r for i in range(0, len(texts), CHUNK_ROWS) for r in predictor.predict_texts(texts[i:i + CHUNK_ROWS])]
     df = _results_table(texts, results, predictor.info, "text")
     counts = df["predicted"].value_counts()
-    st.caption(f"{len(df):,} texts · " + " · ".join(f"{c}: {n:,}" for c, n in counts.items()))
+    st.caption(f"{len(df):,} texts · " + " · ".join(f"{md(c)}: {n:,}" for c, n in counts.items()))
     _show_table(df, "predict_text_table", predictor.info.class_names)
     st.download_button("Download the predictions (CSV)", to_safe_csv(df), file_name=f"{stem}_predictions.csv",
                        mime="text/csv", icon=":material/download:", key="predict_text_download", on_click="ignore")
@@ -373,9 +377,9 @@ def row_form(predictor: Any, tag: str) -> None:
         target = info.extra.get("target", "target")
         with st.container(border=True):
             if info.task == "classification":
-                _class_result(res, len(info.class_names), "predict_row_probs", label=f"Predicted {target}")
+                _class_result(res, len(info.class_names), "predict_row_probs", label=f"Predicted {md(target)}")
             else:
-                st.metric(f"Predicted {target}", f"{res['value']:,.4g}", help="In the units of the training data.")
+                st.metric(f"Predicted {md(target)}", f"{res['value']:,.4g}", help="In the units of the training data.")
 
 
 def append_predictions(df: pd.DataFrame, results: list[dict[str, Any]], info: Any) -> pd.DataFrame:
@@ -398,6 +402,22 @@ def append_predictions(df: pd.DataFrame, results: list[dict[str, Any]], info: An
     return out
 
 
+def check_batch_rows(count: int, name: str, what: str = "rows") -> None:
+    """Refuse a batch upload with more rows (or texts) than LAYERLAB_PREDICT_ROWS, before predicting any.
+
+    Raises:
+        DataError: saying how many were given, the cap, and what to do.
+    """
+    from layerlab.settings import limits
+
+    cap = limits().predict_rows
+    if count > cap:
+        raise DataError(f"{name} holds {count:,} {what}; the Predict page takes at most {cap:,} {what} at a time.",
+                        f"Split it into files of {cap:,} {what} or fewer, or predict it all on the command line "
+                        "(`python -m layerlab predict RUN_DIR FILE`); whoever runs this server can raise the cap "
+                        "with LAYERLAB_PREDICT_ROWS.")
+
+
 def rows_file(predictor: Any, tag: str) -> None:
     from layerlab.data.tables import read_table, to_safe_csv
 
@@ -412,6 +432,7 @@ def rows_file(predictor: Any, tag: str) -> None:
         return
     with errors.guard():
         df = read_table(file.getvalue(), file.name).frame
+        check_batch_rows(len(df), file.name)
         missing = [n for n in names if n not in df.columns]
         if missing:
             raise DataError(f"{file.name} has no column {', '.join(f'`{m}`' for m in missing[:5])}"
@@ -589,10 +610,43 @@ def series_view(predictor: Any, tag: str) -> None:
 
 # ---- a .keras model made elsewhere ------------------------------------------------------------------
 
-MAX_MODEL_MB = 200
-_MAX_MEMBERS = 10_000
-_MAX_UNZIPPED = 4 * 1024 ** 3
+_MAX_MEMBERS = 10_000  # a .keras archive holds three files
 _MAX_CONFIG = 16 * 1024 ** 2  # a model's config.json is kilobytes; read whole, so bounded
+_MODEL_OVERHEAD = 1024 ** 2  # config.json, metadata.json and the HDF5 file's own structure
+
+
+def model_file_caps() -> tuple[int, int]:
+    """(largest .keras file, largest unzipped content) in bytes that a model within LAYERLAB_MODEL_PARAMS needs.
+
+    Its weights take 4 bytes a parameter (float32) in the file, up to 8 unzipped (float64); the file is also
+    one upload, so LAYERLAB_UPLOAD_MB bounds it too. With the defaults: about 192 MB.
+    """
+    from layerlab.settings import limits
+
+    lim = limits()
+    params = max(0, lim.model_params)
+    return (min(lim.upload_mb * 1024 ** 2, 4 * params + _MODEL_OVERHEAD),
+            8 * params + 16 * _MODEL_OVERHEAD)
+
+
+def max_model_mb() -> int:
+    """The largest .keras file, in whole MB (for the uploader)."""
+    return max(1, math.ceil(model_file_caps()[0] / 1024 ** 2))
+
+
+def check_model_params(model: Any, name: str = "the model") -> None:
+    """Refuse a loaded model with more parameters than LAYERLAB_MODEL_PARAMS (its file may hold fewer bytes).
+
+    Raises:
+        LayerlabError: with the count, the limit and what to do.
+    """
+    from layerlab.settings import limits
+
+    limit, count = limits().model_params, int(model.count_params())
+    if count > limit:
+        raise LayerlabError(f"{name} has {count:,} parameters; models up to {limit:,} parameters can be tried here.",
+                            "Try a smaller model; whoever runs this server can raise the limit with "
+                            "LAYERLAB_MODEL_PARAMS.")
 
 
 def check_keras_file(data: bytes, name: str = "the file") -> None:
@@ -612,8 +666,12 @@ def check_keras_file(data: bytes, name: str = "the file") -> None:
 
     from layerlab.settings import limits
 
-    if len(data) > MAX_MODEL_MB * 1024 * 1024:
-        raise LayerlabError(f"{name} is {len(data) / 1e6:,.0f} MB; models up to {MAX_MODEL_MB} MB can be tried here.")
+    max_file, max_unzipped = model_file_caps()
+    if len(data) > max_file:
+        raise LayerlabError(f"{name} is {len(data) / 2**20:,.1f} MB; models up to {max_file / 2**20:,.1f} MB can be "
+                            f"tried here (up to {limits().model_params:,} parameters).",
+                            "Try a smaller model; whoever runs this server can raise the limit with "
+                            "LAYERLAB_MODEL_PARAMS (and LAYERLAB_UPLOAD_MB).")
     hint = "Save the model with Keras 3: `model.save('model.keras')`. Older .h5 files and pickles are not accepted."
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise LayerlabError(f"{name} is not a Keras model file: a .keras file is a zip archive, and this one is not.", hint)
@@ -621,7 +679,7 @@ def check_keras_file(data: bytes, name: str = "the file") -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             members = zf.infolist()
             unzipped = sum(m.file_size for m in members)
-            if (len(members) > _MAX_MEMBERS or unzipped > _MAX_UNZIPPED
+            if (len(members) > _MAX_MEMBERS or unzipped > max_unzipped
                     or (unzipped > 10 * 2**20 and unzipped / max(1, len(data)) > limits().zip_ratio)):
                 raise LayerlabError(f"{name} unpacks to too many or too large files to be a model.", hint)
             if "config.json" not in zf.namelist():
@@ -700,15 +758,17 @@ def own_model_view() -> None:
     import hashlib
 
     file = st.file_uploader("A Keras model (.keras)", type=["keras"], key="predict_own_model",
-                            max_upload_size=MAX_MODEL_MB,
-                            help=f"A Keras 3 model saved with `model.save('model.keras')`, up to {MAX_MODEL_MB} MB. "
+                            max_upload_size=max_model_mb(),
+                            help=f"A Keras 3 model saved with `model.save('model.keras')`, up to {max_model_mb()} MB. "
                                  "Loaded in safe mode: models with Lambda layers are refused.")
     if file is None:
         st.caption("Image models only: the page reads the input size from the model.")
         return
     with errors.guard():
         data = file.getvalue()
+        check_keras_file(data, file.name)  # again outside the cache: the limits are read now, per run
         model, lock = _own_model(hashlib.sha256(data).hexdigest(), data, file.name)
+        check_model_params(model, file.name)
         shape = model.input_shape
         st.caption(f"Input {shape} → output {model.output_shape} · {model.count_params():,} parameters.")
         if isinstance(shape, (list, dict)) or len(shape) != 4:

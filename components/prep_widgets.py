@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,13 @@ import streamlit as st
 
 from components import state
 from components.errors import edit, flag, guard
+from components.markup import md
 from components.param_widgets import entry_widgets, param_widget
 from components.table_view import plain, read_frame, source_stamp
 from layerlab.augment import AUGMENTATIONS, steps_for
 from layerlab.errors import LayerlabError
 from layerlab.registry import Param
+from layerlab.settings import limits
 from layerlab.spec import ProjectSpec, SeriesPrep, StepSpec, TablePrep, TextPrep
 
 FLAG = "prepare.error"
@@ -80,7 +83,8 @@ LOWER = Param("lowercase", "bool", True, "“Good” and “good” become the s
 PUNCT = Param("strip_punctuation", "bool", True, "Remove punctuation so “good!” and “good” are the same word.",
               label="Strip punctuation")
 VOCAB = Param("vocab_size", "int", _X["vocab_size"].default, "How many of the most frequent words the model "
-              "knows; the rest become one 'unknown' word.", min=100, max=200_000, step=500, label="Vocabulary size")
+              "knows; the rest become one 'unknown' word.", min=100, max=None, step=500, log=True,
+              label="Vocabulary size")  # max: the server's LAYERLAB_VOCABULARY, set where it is drawn; log: a typed number
 SEQ = Param("sequence_length", "int", _X["sequence_length"].default, "Words per text the model reads: longer "
             "texts are cut, shorter ones padded.", min=4, max=2_000, label="Sequence length")
 WINDOW = Param("window", "int", _S["window"].default, "How many past time steps each forecast looks at.",
@@ -432,7 +436,7 @@ def text_section(spec: ProjectSpec) -> None:
             field(LOWER, "prepare.text.lowercase", t.lowercase)
             field(PUNCT, "prepare.text.strip_punctuation", t.strip_punctuation)
         with c2:
-            field(VOCAB, "prepare.text.vocab_size", t.vocab_size)
+            field(replace(VOCAB, max=limits().vocabulary), "prepare.text.vocab_size", t.vocab_size)  # the server's limit
             field(SEQ, "prepare.text.sequence_length", t.sequence_length)
         with c3:
             choice("text.ngrams", "Tokens", "prepare.text.ngrams", t.ngrams)
@@ -448,7 +452,7 @@ def text_section(spec: ProjectSpec) -> None:
             m3.metric("Texts cut", f"{cov['cut']:.0%}", help=f"Validation texts longer than {t.sequence_length} "
                       "tokens, which are cut to fit.")
             for note in cov["notes"][1:]:
-                st.caption(f":material/info: {note}")
+                st.caption(f":material/info: {md(note)}")
 
 
 def _targets_changed(key: str) -> None:

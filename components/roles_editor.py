@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from components import state
+from components.markup import md
 from components.errors import flag, show_flagged
 from components.table_view import read_frame, roles_of_columns, source_stamp
 from layerlab.errors import DataError, LayerlabError
@@ -34,7 +35,7 @@ _NONE = "(none)"
 
 
 def _quoted(names: list[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names)
+    return ", ".join(md(n) for n in names)
 
 
 def project_from_roles(spec: ProjectSpec, df: pd.DataFrame, roles: dict[str, str], task: str) -> ProjectSpec:
@@ -253,9 +254,9 @@ def model_view(spec: ProjectSpec) -> None:
         st.dataframe(pd.DataFrame(rows, columns=["column", "type", "becomes"]), hide_index=True,
                      key="data.model_view", height=min(35 * (len(rows) + 1) + 3, 320))
         if info.task == "classification":
-            st.caption(f"Predicts one of {len(info.class_names)} classes of `{info.extra.get('target')}`.")
+            st.caption(f"Predicts one of {len(info.class_names)} classes of {md(info.extra.get('target'))}.")
         else:
-            st.caption(f"Predicts the number in `{info.extra.get('target')}`.")
+            st.caption(f"Predicts the number in {md(info.extra.get('target'))}.")
     elif kind == "text":
         m1, m2, m3 = st.columns(3)
         m1.metric("Words", f"{info.extra['sequence_length']:,}",
@@ -263,15 +264,15 @@ def model_view(spec: ProjectSpec) -> None:
         m2.metric("Vocabulary", f"{info.extra['vocab_size']:,}", help="At most this many of the most frequent "
                   "words; others become one 'unknown' word.")
         m3.metric("Classes", f"{len(info.class_names):,}")
-        st.caption(f"Reads `{info.extra.get('text')}` and predicts `{info.extra.get('target')}`.")
+        st.caption(f"Reads {md(info.extra.get('text'))} and predicts {md(info.extra.get('target'))}.")
     elif kind == "series":
         feats, targets = info.extra.get("features", []), info.extra.get("targets", [])
         window, n = info.input_shape
         m1, m2, m3 = st.columns(3)
         m1.metric("Window", f"{window:,}", help="How many past time steps each forecast looks at.")
-        m2.metric("Inputs", f"{n:,}", help="Values per time step: " + ", ".join(map(str, feats)))
+        m2.metric("Inputs", f"{n:,}", help="Values per time step: " + _quoted(feats))
         m3.metric("Horizon", f"{info.extra.get('horizon', 1)}",
-                  help=f"Time steps forecast ahead, of {', '.join(map(str, targets))}.")
+                  help=f"Time steps forecast ahead, of {_quoted(targets)}.")
         st.caption(f"Looks at the last {window} steps of {_quoted(feats)} and forecasts the next "
                    f"{info.extra.get('horizon', 1)} step(s) of {_quoted(targets)}.")
     if info.class_names and kind != "series":

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from components.table_view import plain
 from layerlab.train import insights
 from layerlab.train.store import Run, RunStore
 
@@ -102,6 +103,7 @@ def overlay_figure(runs: list[Run], rows: dict[str, list[dict[str, Any]]], *, wi
     fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[_TITLES[m] for m in metrics],
                         horizontal_spacing=0.08)
     for i, (run, label) in enumerate(zip(runs, labels(runs))):
+        label = plain(label)  # a run's name is the user's: plotly reads <b>, <a>… in names and hover text
         color = COLORS[i % len(COLORS)]
         shown = False
         for col, metric in enumerate(metrics, start=1):
@@ -116,7 +118,8 @@ def overlay_figure(runs: list[Run], rows: dict[str, list[dict[str, Any]]], *, wi
                     x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers" if len(pts) <= 30 else "lines",
                     name=name, legendgroup=run.id, showlegend=not shown and dash is None, opacity=opacity,
                     line={"color": color, "width": 2.5 if dash is None else 1.5, "dash": dash}, marker={"size": 6},
-                    hovertemplate=f"epoch %{{x}}<br>%{{y:.4f}}<extra>{name}</extra>"), row=1, col=col)
+                    hovertemplate=f"epoch %{{x}}<br>%{{y:.4f}}<extra>{name.replace('%', '&#37;')}</extra>"),
+                    row=1, col=col)
                 shown = shown or dash is None
             if metric == "val_accuracy":
                 fig.update_yaxes(tickformat=".0%", row=1, col=col)

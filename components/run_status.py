@@ -6,6 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from components.markup import md
+
 from layerlab.train import insights
 from layerlab.train.store import Run
 from layerlab.train.worker import PREPARING
@@ -127,9 +129,9 @@ def show(run: Run, queue_position: int | None = None, rows: list[dict[str, Any]]
     head, meta = st.columns([3, 2], vertical_alignment="center")
     with head:
         badge(run)
-        st.markdown(f"**{run.name}**  \n`{run.id}`")
+        st.markdown(f"**{md(run.name)}**  \n`{run.id}`")
     with meta:
-        st.caption(f"Device: **{run.device or 'not reported yet'}**  \n"
+        st.caption(f"Device: **{md(run.device or 'not reported yet')}**  \n"
                    f"Duration: {format_duration(run.duration)}")
     if run.status == "queued":
         where = f"position {queue_position} in the queue" if queue_position else "in the queue"
@@ -137,8 +139,8 @@ def show(run: Run, queue_position: int | None = None, rows: list[dict[str, Any]]
     elif run.active:
         st.progress(fraction_done(run, rows), text=progress_text(run, rows))
     elif run.status == "failed":
-        st.error(run.message or "The run failed.", icon=":material/error:")
+        st.error(md(run.message or "The run failed."), icon=":material/error:")
     elif run.status == "completed":
-        st.success(run.message or "Finished.", icon=":material/check_circle:")
+        st.success(md(run.message or "Finished."), icon=":material/check_circle:")
     else:
-        st.warning(run.message or run.status.capitalize(), icon=":material/warning:")
+        st.warning(md(run.message or run.status.capitalize()), icon=":material/warning:")

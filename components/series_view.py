@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.table_view import plain, read_frame, source_stamp
+from components.markup import md
 
 MAX_POINTS = 4000
 MAX_LINES = 6
@@ -131,5 +132,5 @@ def series_view(spec: Any, values: list[str], key: str) -> dict[str, Any] | None
     if caption:
         st.caption(" ".join(caption))
     for note in ov["notes"]:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {md(note)}")
     return ov

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -41,6 +42,9 @@ def uploads_dir() -> Path:
     return path
 
 
+SEEN_EVERY_S = 600.0  # how often a session in use marks itself seen on disk
+
+
 def restore() -> None:
     """Reattach to the project and run named in the URL; put them back in the URL if missing."""
     qp = st.query_params
@@ -58,6 +62,12 @@ def restore() -> None:
             st.session_state["run_id"] = run
     if "pid" in st.session_state and qp.get("p") != st.session_state["pid"]:
         qp["p"] = st.session_state["pid"]
+    if "pid" in st.session_state and time.time() - st.session_state.get("seen_at", 0.0) > SEEN_EVERY_S:
+        # Housekeeping removes the saved project and uploads of sessions not seen for LAYERLAB_SWEEP_HOURS.
+        from layerlab.housekeeping import touch_session
+
+        touch_session(st.session_state["pid"])
+        st.session_state["seen_at"] = time.time()
     run_id = st.session_state.get("run_id")
     if run_id and qp.get("run") != run_id:
         qp["run"] = run_id

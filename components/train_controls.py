@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from components import errors, run_compare, state
+from components.markup import md
 from layerlab import device
 from layerlab.spec import ProjectSpec
 from layerlab.train import insights
@@ -292,7 +293,7 @@ def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
     more = c1.number_input("How many more", 1, 1000, value=5, step=1, key="train_more",
                            help="Epochs to add to this run; it trains on from its last epoch's weights.")
     if c2.button("Continue training", icon=":material/resume:", key="train_continue",
-                 help=f"Train {run.name} for {more} more epoch(s): its curves go on where they stopped."):
+                 help=f"Train {md(run.name)} for {more} more epoch(s): its curves go on where they stopped."):
         with errors.guard():
             runner.continue_run(store, run.id, int(more), owner=state.owner())
             state.set_run(run.id)
@@ -306,5 +307,5 @@ def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
                    help="Set this run's weights as the start of the next run; change the settings, then Start."
                    if fits else "Its data or layers differ from the current project's."):
         if errors.edit(ERROR_FLAG, **{"train.init_from_run": run.id}):
-            st.toast(f"The next run starts from the weights of {run.name}.", icon=":material/call_split:")
+            st.toast(f"The next run starts from the weights of {md(run.name)}.", icon=":material/call_split:")
             st.rerun(scope="app")

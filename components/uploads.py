@@ -7,18 +7,19 @@ from pathlib import Path
 import streamlit as st
 
 from components import state
+from components.markup import md
 from layerlab.housekeeping import delete_upload
 
 
 def _delete(path: str) -> None:
     reason = delete_upload(path)
     if reason:
-        st.session_state["data.upload_msg"] = ("error", reason)
+        st.session_state["data.upload_msg"] = ("error", md(reason))
         return
     spec = state.project()
     if spec is not None and Path(spec.data.source).resolve() == Path(path).resolve():
         state.set_project(None)
-    st.session_state["data.upload_msg"] = ("success", f"Deleted {Path(path).name}.")
+    st.session_state["data.upload_msg"] = ("success", f"Deleted {md(Path(path).name)}.")
 
 
 def uploads_manager() -> None:

@@ -1,20 +1,24 @@
 """Remove what users uploaded once nothing uses it any more.
 
-Uploads live in a folder per browser session (uploads/<session id>/). A file is in use
-while a saved project or a run points at it; anything else older than `max_age_hours`
-goes, and so do empty session folders. What Layerlab derived from an image source (the
-unpacked zip under extracted/, decoded images under image-cache/) goes with it.
+Uploads live in a folder per browser session (uploads/<session id>/), its saved project in
+projects/<session id>.json. A session not seen for `max_age_hours` (LAYERLAB_SWEEP_HOURS,
+default 24; `touch_session` marks it seen) is abandoned: its saved project goes, unless one
+of its runs is queued or running. A file is in use while a saved project or a run (of any
+status) points at it; anything else older than `max_age_hours` goes, and so do empty session
+folders. What Layerlab derived from an image source (the unpacked zip under extracted/,
+decoded images under image-cache/) goes with it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
 from typing import Iterable
 
-from layerlab.settings import home
+from layerlab.settings import home, limits, runs_dir
 
 
 def _sources(spec_files: Iterable[Path]) -> set[str]:
@@ -30,20 +34,90 @@ def _sources(spec_files: Iterable[Path]) -> set[str]:
     return out
 
 
-def _run_sources(root: Path) -> set[str]:
-    return _sources((root / "runs").glob("*/project.json"))
+def _runs_root(root: Path | None) -> Path:
+    """Where the runs are: under `root` when one is given (tests), else LAYERLAB_RUNS_DIR or $LAYERLAB_HOME/runs."""
+    return root / "runs" if root is not None else runs_dir()
 
 
-def sweep_uploads(max_age_hours: float = 24.0, root: Path | None = None) -> list[Path]:
-    """Delete unreferenced uploads older than `max_age_hours` (and empty session folders); return what went."""
+def _run_sources(root: Path | None) -> set[str]:
+    return _sources(_runs_root(root).glob("*/project.json"))
+
+
+def _max_age(max_age_hours: float | None) -> float:
+    return float(limits().sweep_hours if max_age_hours is None else max_age_hours)
+
+
+def touch_session(session: str, root: Path | None = None) -> None:
+    """Mark a session as seen now (its saved project and its uploads folder), so the sweep keeps them."""
+    root = root or home()
+    for path in (root / "projects" / f"{session}.json", root / "uploads" / session):
+        try:
+            os.utime(path)
+        except OSError:  # not there (yet): nothing to keep
+            pass
+
+
+def _last_seen(root: Path, session: str) -> float:
+    """When a session was last seen: the newest of its saved project's and its uploads folder's times."""
+    times = []
+    for path in (root / "projects" / f"{session}.json", root / "uploads" / session):
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            pass
+    return max(times, default=0.0)
+
+
+def _sessions_with_active_runs(root: Path | None) -> set[str] | None:
+    """Owners of queued or running runs; None when the run database cannot be read (then keep everything)."""
+    runs = _runs_root(root)
+    if not (runs / "runs.db").exists():
+        return set()
+    try:
+        from layerlab.train.store import ACTIVE, RunStore
+
+        return {r.owner for r in RunStore(runs, busy_timeout_s=5.0).list(statuses=ACTIVE) if r.owner}
+    except Exception:  # noqa: BLE001 - a locked or damaged database: delete nothing rather than guess
+        return None
+
+
+def sweep_projects(max_age_hours: float | None = None, root: Path | None = None) -> list[Path]:
+    """Delete the saved projects of sessions not seen for `max_age_hours`, unless one of the session's
+    runs is queued or running; return what went. Their uploads then fall to `sweep_uploads`."""
+    base = root or home()
+    projects = base / "projects"
+    if not projects.is_dir():
+        return []
+    active = _sessions_with_active_runs(root)
+    if active is None:
+        return []
+    cutoff = time.time() - _max_age(max_age_hours) * 3600
+    removed: list[Path] = []
+    for spec_file in projects.glob("*.json"):
+        session = spec_file.stem
+        if session in active or _last_seen(base, session) > cutoff:
+            continue
+        spec_file.unlink(missing_ok=True)
+        removed.append(spec_file)
+    return removed
+
+
+def sweep_uploads(max_age_hours: float | None = None, root: Path | None = None) -> list[Path]:
+    """Delete abandoned sessions' projects (`sweep_projects`), then unreferenced uploads older than
+    `max_age_hours` (default LAYERLAB_SWEEP_HOURS) and empty session folders; return what went."""
+    removed_projects = sweep_projects(max_age_hours, root)
+    runs_root = root
     root = root or home()
     uploads = root / "uploads"
     if not uploads.exists():
-        return []
-    used = _run_sources(root) | _sources((root / "projects").glob("*.json"))
-    cutoff = time.time() - max_age_hours * 3600
-    removed: list[Path] = []
+        return removed_projects
+    active = _sessions_with_active_runs(runs_root)
+    used = _run_sources(runs_root) | _sources((root / "projects").glob("*.json"))
+    cutoff = time.time() - _max_age(max_age_hours) * 3600
+    removed: list[Path] = removed_projects
     for session in [p for p in uploads.iterdir() if p.is_dir()]:
+        if active is None or session.name in active:
+            continue  # a queued or running run of this session may still read any of its files
         for f in list(session.iterdir()):
             if str(f.resolve()) in used or f.stat().st_mtime > cutoff:
                 continue
@@ -64,14 +138,15 @@ def _derived_in_use(sources: Iterable[str]) -> set[Path]:
     return {folder.resolve() for source in sources for folder in derived_folders(source)}
 
 
-def sweep_derived(max_age_hours: float = 24.0, root: Path | None = None) -> list[Path]:
-    """Delete unpacked zips and image caches that no project or run uses, untouched for `max_age_hours`.
+def sweep_derived(max_age_hours: float | None = None, root: Path | None = None) -> list[Path]:
+    """Delete unpacked zips and image caches that no project or run uses, untouched for `max_age_hours`
+    (default LAYERLAB_SWEEP_HOURS).
 
     Also an unpacking cut off half-way (a `.part` folder). Returns what went.
     """
+    used = _derived_in_use(_run_sources(root) | _sources(((root or home()) / "projects").glob("*.json")))
     root = root or home()
-    used = _derived_in_use(_run_sources(root) | _sources((root / "projects").glob("*.json")))
-    cutoff = time.time() - max_age_hours * 3600
+    cutoff = time.time() - _max_age(max_age_hours) * 3600
     removed: list[Path] = []
     for parent in (root / "extracted", root / "image-cache"):
         if not parent.is_dir():
@@ -89,16 +164,16 @@ def sweep_derived(max_age_hours: float = 24.0, root: Path | None = None) -> list
 
 def delete_upload(path: str | Path, root: Path | None = None) -> str | None:
     """Delete one uploaded file now, as its user asked; returns why not, or None when it is gone."""
-    root = root or home()
+    runs_root, root = root, root or home()
     path = Path(path).resolve()
     if not path.is_relative_to((root / "uploads").resolve()) or not path.is_file():
         return "That file is not one of your uploads."
-    if str(path) in _run_sources(root):
+    if str(path) in _run_sources(runs_root):
         return "A training run still uses this file: delete those runs on the Runs page first."
     derived = _derived_in_use([str(path)])
     path.unlink()
     # Its unpacked copy goes too, unless another upload of the same zip still needs it.
-    still = _derived_in_use(_run_sources(root) | _sources((root / "projects").glob("*.json")))
+    still = _derived_in_use(_run_sources(runs_root) | _sources((root / "projects").glob("*.json")))
     for folder in derived - still:
         shutil.rmtree(folder, ignore_errors=True)
     return None

@@ -34,6 +34,8 @@ class Limits:
     vocabulary: int = 100_000
     model_params: int = 50_000_000
     concurrent_runs: int = 2
+    predict_rows: int = 100_000  # rows (or texts) in one batch upload on the Predict page
+    sweep_hours: int = 24  # sessions not seen this long lose their saved project and unused uploads
 
 
 def limits() -> Limits:

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from layerlab.errors import SpecError
+from layerlab.settings import limits
 
 SPEC_VERSION = 1
 
@@ -58,9 +59,19 @@ class TablePrep(_Base):
 class TextPrep(_Base):
     lowercase: bool = True
     strip_punctuation: bool = True
-    vocab_size: int = Field(10_000, ge=100, le=200_000)
+    # The upper bound is the server's LAYERLAB_VOCABULARY limit, read when a spec is validated (not at import).
+    vocab_size: int = Field(10_000, ge=100)
     sequence_length: int = Field(120, ge=4, le=2_000)
     ngrams: Literal[1, 2] = 1
+
+    @field_validator("vocab_size")
+    @classmethod
+    def _within_vocabulary_limit(cls, value: int) -> int:
+        limit = limits().vocabulary
+        if value > limit:
+            raise ValueError(f"a vocabulary of at most {limit:,} words is allowed on this server (its "
+                             f"LAYERLAB_VOCABULARY limit); choose {limit:,} or fewer")
+        return value
 
 
 class SeriesPrep(_Base):

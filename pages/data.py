@@ -16,6 +16,7 @@ from components import nav, state
 from components.data_preview import class_count_chart, example_grid
 from components.errors import guard, show_error
 from components.health_report import health_view
+from components.markup import md
 from components.roles_editor import model_view, roles_editor
 from components.series_view import series_view
 from components.table_view import (class_balance, columns_table, numeric_histograms, overview, preview, read_frame,
@@ -109,12 +110,12 @@ def _handle_upload(upload: Any) -> None:
     suffix = Path(upload.name).suffix.lower()
     try:
         if suffix in TABLE_EXTENSIONS:
-            with st.spinner(f"Reading {upload.name}…"):
+            with st.spinner(f"Reading {md(upload.name)}…"):
                 path = _save_upload(upload, suffix)
                 read = read_frame(str(path), source_stamp(str(path)))
                 spec = new_project(str(path), name=Path(upload.name).stem, frame=read["frame"])
         elif suffix == ".zip":
-            with st.spinner(f"Unpacking and checking {upload.name}…"):
+            with st.spinner(f"Unpacking and checking {md(upload.name)}…"):
                 path = _save_upload(upload)
                 _unpack(path)
                 spec = new_project(str(path), name=Path(upload.name).stem)
@@ -137,7 +138,7 @@ def _handle_upload(upload: Any) -> None:
         st.rerun()
     show_error(error)
     if state.project() is not None:
-        st.caption(f"Your earlier data (**{state.project().name}**) is still in use.")
+        st.caption(f"Your earlier data (**{md(state.project().name)}**) is still in use.")
 
 
 def _is_upload(source: str) -> bool:
@@ -162,7 +163,7 @@ def _table_like(spec: Any) -> None:
         stored, shown = Path(source).name, shown_name(source)
         notes = [n.replace(stored, shown) for n in ov["notes"]]
         if notes:
-            st.info(f"How {shown} was read:\n" + "\n".join(f"- {n}" for n in notes), icon=":material/info:")
+            st.info(f"How {md(shown)} was read:\n" + "\n".join(f"- {md(n)}" for n in notes), icon=":material/info:")
     d = spec.data
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Rows", f"{ov['rows']:,}")
@@ -302,7 +303,7 @@ m3.metric("Skipped files", len(overview["skipped"]), help="Files that are not im
 small = [c for c, n in counts.items() if n < FEW_IMAGES]
 if small:
     st.warning(f"{len(small)} class{'es have' if len(small) > 1 else ' has'} fewer than {FEW_IMAGES} images "
-               f"({', '.join(small[:8])}{'…' if len(small) > 8 else ''}). The model will have little to learn "
+               f"({', '.join(md(c) for c in small[:8])}{'…' if len(small) > 8 else ''}). The model will have little to learn "
                "from there, and the test split may not contain them. Add more images if you can.",
                icon=":material/warning:")
 

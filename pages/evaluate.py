@@ -20,6 +20,7 @@ import streamlit as st
 
 from components import errors, nav, run_picker, state
 from components import evaluation_views as views
+from components.markup import md
 from components.model_cache import get_predictor, model_mtime
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec, load_spec
@@ -82,7 +83,7 @@ def view(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         errors.show_error(exc)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         _LOG.warning("evaluation view %s failed", getattr(fn, "__name__", fn), exc_info=True)
-        st.warning(f"This part of the evaluation is missing or damaged ({type(exc).__name__}: {exc}). "
+        st.warning(f"This part of the evaluation is missing or damaged ({type(exc).__name__}: {md(exc)}). "
                    "Train the run again to rebuild it.", icon=":material/warning:")
     return None
 
@@ -128,7 +129,7 @@ def examples_for(ev: dict, spec: ProjectSpec | None) -> views.Examples:
     try:
         src = _image_source(spec.data.source)
     except LayerlabError as exc:
-        st.warning(f"The images cannot be shown: {exc.message}", icon=":material/broken_image:")
+        st.warning(f"The images cannot be shown: {md(exc.message)}", icon=":material/broken_image:")
         return ex
     ex.image = lambda item: _image_of(src, spec.prepare.image, item)
     if ex.true_labels is None and ev.get("test_source_indices") is not None:

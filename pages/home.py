@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import nav, state
 from components.errors import guard
+from components.markup import md
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
 
@@ -41,7 +42,7 @@ def _progress() -> dict[str, tuple[bool, str]]:
     has_data = spec is not None
     has_layers = bool(spec and spec.model.layers)
     return {
-        "Data": (has_data, f"Using **{spec.name}**" if has_data else "Not chosen yet"),
+        "Data": (has_data, f"Using **{md(spec.name)}**" if has_data else "Not chosen yet"),
         "Prepare": (has_data, "Settings suggested from your data" if has_data else "Needs data first"),
         "Build": (has_layers, f"{len(spec.model.layers)} layers" if has_layers else "No layers yet"),
         "Train": (bool(runs), f"{len(runs)} run{'s' if len(runs) != 1 else ''}" if runs else "No run yet"),

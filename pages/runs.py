@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components import errors, nav, run_compare, run_status, state
+from components.markup import md
 from layerlab.train import insights
 from layerlab.train.runner import stop_run
 from layerlab.train.store import Run, RunStore
@@ -95,12 +96,12 @@ def manage(store: RunStore, run: Run) -> None:
         with c4:
             if mine and not run.active:
                 with st.popover("Delete…", icon=":material/delete:", key="runs_delete_popover"):
-                    st.markdown(f"Delete **{run.name}** with its model, curves and log? This cannot be undone.")
+                    st.markdown(f"Delete **{md(run.name)}** with its model, curves and log? This cannot be undone.")
                     if st.button("Delete run", type="primary", key="runs_delete"):
                         if store.delete(run.id, owner=state.owner()):
                             if state.run_id() == run.id:
                                 state.set_run(None)
-                            st.toast(f"Deleted {run.name}.", icon=":material/delete:")
+                            st.toast(f"Deleted {md(run.name)}.", icon=":material/delete:")
                             st.rerun()
                         else:
                             st.error("This run could not be deleted (it is active or belongs to another session).")

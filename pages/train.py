@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from components import errors, nav, run_compare, run_status, state, train_controls, training_chart
+from components.markup import md
 from layerlab.train import insights
 from layerlab.train.runner import start_run, stop_run
 from layerlab.train.store import Run, RunStore
@@ -147,7 +148,7 @@ with errors.guard():
 
     gpus = train_controls.gpu_names()
     device = current.device if current and current.device else train_controls.device_label(gpus)
-    st.caption(f"Trains on: **{device}** · model `{spec.model.template}` · data `{spec.data.source}`")
+    st.caption(f"Trains on: **{device}** · model {md(spec.model.template)} · data {md(spec.data.source)}")
     train_controls.basic(spec, disabled=busy)
     train_controls.initial_weights(store, state.project() or spec, disabled=busy)
     spec = state.project() or spec
@@ -159,7 +160,7 @@ with errors.guard():
     source = store.get(spec.train.init_from_run) if spec.train.init_from_run else None
     if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
                  disabled=busy, help="A run is in progress: stop it or wait for it to finish." if busy
-                 else (f"A new run that starts from the weights of {source.name}." if source else None)):
+                 else (f"A new run that starts from the weights of {md(source.name)}." if source else None)):
         run = start_run(spec, store, owner=state.owner())
         state.set_run(run.id)
         st.session_state.pop("train_rows", None)
@@ -167,7 +168,7 @@ with errors.guard():
 
     if current is None:
         if run_id:
-            st.warning(f"The run `{run_id}` from the address bar was not found; it may have been deleted.")
+            st.warning(f"The run {md(run_id)} from the address bar was not found; it may have been deleted.")
         st.info("No run yet: choose the settings and press **Start training**. The curves appear here while it trains.")
     else:
         st.subheader("Current run")

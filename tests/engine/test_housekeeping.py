@@ -76,3 +76,73 @@ def test_unpacked_zips_and_image_caches_go_with_their_uploads(tmp_path, monkeypa
     assert delete_upload(zips["deleted"][0], root=tmp_path) is None
     assert not zips["deleted"][1].exists(), "its unpacked copy went with it"
     assert zips["used"][1].is_dir()
+
+
+# ---- abandoned sessions (issue #7): their saved projects go, and then their uploads -------------------------
+
+
+def _session(root, session: str, days: float, *, upload_days: float | None = None):
+    """A session with a saved project on its own upload, last seen `days` ago (the upload as old, or older)."""
+    upload = root / "uploads" / session / "data.csv"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    upload.write_text("a,b\n1,2\n")
+    project = root / "projects" / f"{session}.json"
+    _spec(project, upload)
+    for path, age in ((upload, upload_days if upload_days is not None else days), (upload.parent, days),
+                      (project, days)):
+        _aged(path, age)
+    return project, upload
+
+
+def test_an_abandoned_sessions_project_and_uploads_are_swept(tmp_path):
+    gone_project, gone_upload = _session(tmp_path, "abandoned", days=3)
+    kept_project, kept_upload = _session(tmp_path, "recent", days=0.1, upload_days=3)  # seen lately, old upload
+
+    removed = sweep_uploads(24, root=tmp_path)
+
+    assert gone_project in removed and gone_upload in removed and gone_upload.parent in removed
+    assert not gone_project.exists() and not gone_upload.parent.exists()
+    assert kept_project.exists() and kept_upload.exists(), "a session seen within the day keeps its project and data"
+
+
+def test_a_session_with_a_queued_or_running_run_is_never_swept(tmp_path):
+    from layerlab.project import new_project
+    from layerlab.train.store import RunStore
+
+    project, upload = _session(tmp_path, "busy", days=5)
+    store = RunStore(tmp_path / "runs")
+    run = store.create(new_project("sample:digits"), owner="busy")  # its run reads a sample, not the upload
+    for status in ("queued", "running"):
+        store.set_status(run.id, status)
+        assert sweep_uploads(24, root=tmp_path) == []
+        assert project.exists() and upload.exists(), status
+
+    store.set_status(run.id, "completed")
+    removed = sweep_uploads(24, root=tmp_path)
+    assert project in removed and upload in removed
+
+
+def test_the_age_is_the_sweep_hours_setting_and_a_visit_resets_it(tmp_path, monkeypatch):
+    from layerlab.housekeeping import sweep_projects, touch_session
+
+    monkeypatch.setenv("LAYERLAB_HOME", str(tmp_path))
+    project, upload = _session(tmp_path, "s1", days=3)  # 72 hours
+    monkeypatch.setenv("LAYERLAB_SWEEP_HOURS", "100")
+    assert sweep_uploads() == [] and project.exists() and upload.exists()
+
+    monkeypatch.setenv("LAYERLAB_SWEEP_HOURS", "48")
+    touch_session("s1")  # the user came back: the session is seen now
+    assert sweep_projects() == [] and project.exists()
+    _aged(project, 3), _aged(upload.parent, 3)
+    assert sweep_uploads() == [project, upload, upload.parent]
+
+
+def test_runs_under_layerlab_runs_dir_keep_their_uploads(tmp_path, monkeypatch):
+    """Without an explicit root the sweep reads the runs where they are kept (LAYERLAB_RUNS_DIR), not under home."""
+    monkeypatch.setenv("LAYERLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path / "elsewhere"))
+    project, upload = _session(tmp_path / "home", "s1", days=3)
+    _spec(tmp_path / "elsewhere" / "r1" / "project.json", upload)
+
+    assert sweep_uploads() == [project], "the abandoned project goes, the upload a run trained on stays"
+    assert upload.exists()

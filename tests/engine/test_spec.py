@@ -57,3 +57,25 @@ def test_edit_validates_and_copies():
     with pytest.raises(SpecError, match="train.batch_size"):
         spec.edit(**{"train.batch_size": 0})
     assert isinstance(new, ProjectSpec)
+
+
+def test_vocabulary_size_follows_the_configured_limit(monkeypatch):
+    """prepare.text.vocab_size is bounded by LAYERLAB_VOCABULARY (issue #7), not by a second number in the spec."""
+    from layerlab.settings import limits
+
+    text = {**BASE, "data": {"kind": "text", "source": "sample:tweets", "text": "text", "target": "sentiment"}}
+    at_limit = {**text, "prepare": {"text": {"vocab_size": limits().vocabulary}}}
+    assert load_spec(at_limit).prepare.text.vocab_size == 100_000
+    with pytest.raises(SpecError) as info:
+        load_spec({**text, "prepare": {"text": {"vocab_size": 150_000}}})  # the spec alone once allowed 200,000
+    assert info.value.field == "prepare.text.vocab_size"
+    assert "at most 100,000 words" in str(info.value) and "LAYERLAB_VOCABULARY" in str(info.value)
+    assert "received 150000" in str(info.value)
+    with pytest.raises(SpecError, match="prepare.text.vocab_size"):
+        load_spec(at_limit).edit(**{"prepare.text.vocab_size": 100_001})
+
+    monkeypatch.setenv("LAYERLAB_VOCABULARY", "150000")  # read when validating, so a server can raise it
+    assert load_spec({**text, "prepare": {"text": {"vocab_size": 150_000}}}).prepare.text.vocab_size == 150_000
+    monkeypatch.setenv("LAYERLAB_VOCABULARY", "5000")
+    with pytest.raises(SpecError, match="at most 5,000 words"):
+        load_spec(at_limit)

@@ -11,6 +11,8 @@ from components.layer_editor import report_dot
 from layerlab.project import describe_data, new_project
 from layerlab.spec import load_spec
 
+from tests.pages.markdown import plain
+
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
 PAGE = "pages/build.py"
@@ -39,7 +41,7 @@ def _metrics(at) -> dict[str, str]:
 
 
 def _errors(at) -> str:
-    return " ".join(e.value for e in at.error)
+    return plain(" ".join(e.value for e in at.error))
 
 
 def test_build_needs_data_first(app):

@@ -12,6 +12,8 @@ import pytest
 
 from layerlab.project import new_project
 
+from tests.pages.markdown import plain
+
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
 PAGE = "pages/build.py"
@@ -23,7 +25,7 @@ def _open(app, source: str, layers: list[tuple[str, dict]]):
 
 
 def _errors(at) -> str:
-    return " ".join(e.value for e in at.error)
+    return plain(" ".join(e.value for e in at.error))
 
 
 POOL = ("MaxPooling2D", {"padding": "valid"})

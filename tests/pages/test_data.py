@@ -13,6 +13,7 @@ import pytest
 from components.data_preview import class_count_figure, display_image
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
+from tests.pages.markdown import plain
 
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
@@ -54,7 +55,7 @@ def _metrics(at) -> dict[str, str]:
 
 
 def _errors(at) -> str:
-    return " ".join(e.value for e in at.error)
+    return plain(" ".join(e.value for e in at.error))
 
 
 # ---- the page ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from layerlab.project import new_project
+from tests.pages.markdown import plain
 from tests.engine.hostile import parquet_bomb, xlsx_bomb
 from tests.engine.imagezips import (bomb_zip, class_image, class_zip_bytes, encode, lie_about_sizes, mark_encrypted,
                                     symlink_entry, zip_bytes)
@@ -32,7 +33,7 @@ def _upload(at, name: str, data: bytes, mime: str = "application/zip"):
 
 
 def _text(elements) -> str:
-    return " ".join(e.value for e in elements)
+    return plain(" ".join(e.value for e in elements))
 
 
 def _metrics(at) -> dict[str, str]:
@@ -330,3 +331,69 @@ def test_html_and_script_in_column_names_and_cells_are_shown_as_text(app):
         assert_shown_as_text(at, HOSTILE_NAMES)
         titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
         assert any(t.startswith("Distribution of &lt;") for t in titles), titles
+
+
+# ---- Markdown in names (issue #7): shown as typed, never as formatting, links or HTML ------------------------
+
+MARKDOWN_NEEDLES = ["**bold**", "[x](javascript:alert(1))", "<b>", "_a_*b*", ":red[", "$x$"]
+
+
+def _bodies(at) -> list[str]:
+    """Every Markdown body on the page, as sent to the browser (escapes included)."""
+    kinds = ("markdown", "caption", "info", "warning", "error", "success")
+    return [e.value for kind in kinds for e in getattr(at, kind)]
+
+
+def assert_markdown_escaped(at, *shown: str) -> list[str]:
+    """No Markdown body holds a needle as typed; each of `shown` appears escaped (components.markup.md)."""
+    from components.markup import md
+
+    bodies = _bodies(at)
+    raw = [(n, b) for b in bodies for n in MARKDOWN_NEEDLES if n in b]
+    assert not raw, raw
+    for text in shown:
+        assert any(md(text) in b for b in bodies), (text, bodies)
+    return bodies
+
+
+def test_markdown_in_class_and_file_names_is_escaped(app, home: Path):
+    classes = ["**bold** $x$", "_a_*b* [x](javascript:alert(1))"]
+    rng = np.random.default_rng(0)
+    data = zip_bytes({f"{c}/img_{i}.png": encode(class_image(k, rng, 16), "PNG")
+                      for k, c in enumerate(classes) for i in range(4)})
+    name = "**bold** [x](javascript:alert(1)) <b>"
+    at = _upload(app(PAGE), f"{name}.zip", data)
+
+    assert not at.exception, at.exception
+    assert not at.error, _text(at.error)
+    assert at.session_state["project"].name == name
+    bodies = assert_markdown_escaped(at, *classes)
+    assert any(b.startswith("**") and "\\*\\*bold\\*\\* \\$x\\$" in b for b in bodies), "a class name in bold"
+
+    # A refused upload names the file in the error and the kept project in a caption, both escaped.
+    bad = "_a_*b* :red[oops]"
+    at = _upload(at, f"{bad}.zip", b"not a zip at all")
+    assert not at.exception, at.exception
+    assert f"{bad}.zip" in _text(at.error), "the message names the file as the user typed it"
+    assert_markdown_escaped(at, f"{bad}.zip", name)
+    assert "still in use" in _text(at.caption)
+
+
+def _markdown_csv() -> bytes:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["_a_*b*", "[x](javascript:alert(1))", "**label** :red[x]"])
+    writer.writerows([i, (i * 3) % 11, "**yes**" if i % 2 else "<b>no</b>"] for i in range(60))
+    return buf.getvalue().encode()
+
+
+def test_markdown_in_column_names_and_labels_is_escaped(app):
+    at = _upload(app(PAGE), "table.csv", _markdown_csv(), "text/csv")
+
+    assert not at.exception, at.exception
+    spec = at.session_state["project"]
+    assert spec.data.target == "**label** :red[x]"
+    assert_markdown_escaped(at, "**label** :red[x]", "**yes**", "<b>no</b>")

@@ -14,6 +14,7 @@ from components.table_view import class_balance_figure, missing_figure
 from layerlab.errors import DataError
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
+from tests.pages.markdown import plain
 
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
@@ -42,7 +43,7 @@ def _metrics(at) -> dict[str, str]:
 
 
 def _text(elements) -> str:
-    return " ".join(e.value for e in elements)
+    return plain(" ".join(e.value for e in elements))
 
 
 def _charts(at) -> list[dict]:

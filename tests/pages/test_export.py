@@ -240,9 +240,9 @@ def test_check_keras_file_refuses_oversized_uploads(monkeypatch):
     import components.predict_views as views
     from layerlab.errors import LayerlabError
 
-    monkeypatch.setattr(views, "MAX_MODEL_MB", 0)
-    with pytest.raises(LayerlabError, match="up to 0 MB"):
-        views.check_keras_file(b"PK" + b"\0" * 100, "big.keras")
+    monkeypatch.setenv("LAYERLAB_MODEL_PARAMS", "0")  # the cap follows the configured parameter limit
+    with pytest.raises(LayerlabError, match="up to 1.0 MB"):
+        views.check_keras_file(b"PK" + b"\0" * (2 << 20), "big.keras")
 
 
 def test_config_lambda_search_finds_nested_layers():

@@ -21,6 +21,7 @@ import pytest
 
 from components import state
 from layerlab.train.store import RunStore
+from tests.pages.markdown import plain
 from tests.pages.test_train import _epoch_rows
 from tests.pages.trained import OWNER, digits_spec
 
@@ -56,7 +57,7 @@ def _texts(at) -> str:
 
 
 def _errors(at) -> str:
-    return "\n".join(e.value for e in at.error)
+    return plain("\n".join(e.value for e in at.error))
 
 
 def _running(store: RunStore, pid: int | None, heartbeat: float, epochs_done: int = 1):

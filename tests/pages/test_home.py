@@ -94,3 +94,15 @@ def test_one_click_starts_a_sample_of_every_other_kind(app, name, kind, task):
     assert (spec.data.source, spec.data.kind, spec.data.task) == (f"sample:{name}", kind, task)
     assert spec.model.layers
     assert at.title[0].value == "Train"
+
+
+def test_a_project_name_with_markdown_is_shown_as_typed(app):
+    """Issue #7: the project's name comes from the uploaded file's name; it is escaped, never rendered."""
+    from components.markup import md
+
+    spec = new_project("sample:digits", name="**big** [x](javascript:alert(1))")
+    at = app(state={"project": spec, "pid": "0123456789abcdef"})
+
+    assert not at.exception
+    captions = _captions(at)
+    assert f"Using **{md(spec.name)}**" in captions and "[x](" not in " ".join(captions)

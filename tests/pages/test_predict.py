@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from layerlab.train.store import RunStore
+from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digit_png, digits_spec, page_links, plotly_figure, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
@@ -45,7 +46,7 @@ def test_before_an_upload_it_says_what_the_model_takes(app, finished):
     assert not at.exception
     assert at.selectbox(key="predict_run").value == finished.id
     assert "images are resized to 8×8 grayscale" in at.caption[0].value
-    assert "`0`, `1`" in at.caption[0].value
+    assert "Classes: 0, 1, 2" in at.caption[0].value
     assert "Upload one or more images" in at.info[0].value
     assert not at.metric
 
@@ -78,7 +79,7 @@ def test_an_unreadable_file_gets_its_own_message(app, finished):
 
     assert not at.exception
     assert len(at.warning) == 1
-    assert "broken.png" in at.warning[0].value and "not an image we can read" in at.warning[0].value
+    assert "broken.png" in plain(at.warning[0].value) and "not an image we can read" in plain(at.warning[0].value)
     assert len(at.metric) == 1 and len(at.get("plotly_chart")) == 1
 
 
@@ -87,7 +88,7 @@ def test_only_unreadable_files_show_no_prediction(app, finished):
     at.file_uploader(key="predict_files").set_value([("empty.gif", b"", "image/gif")]).run()
 
     assert not at.exception
-    assert "empty.gif" in at.warning[0].value
+    assert "empty.gif" in plain(at.warning[0].value)
     assert not at.metric and not at.get("plotly_chart")
 
 

@@ -12,9 +12,11 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.engine.imagezips import lie_about_sizes, zip_bytes
+from tests.pages.markdown import plain
 from tests.pages.trained import OWNER
 
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
@@ -30,7 +32,7 @@ def _page(app):
 
 
 def _errors(at) -> str:
-    return "\n".join(e.value for e in at.error)
+    return plain("\n".join(e.value for e in at.error))
 
 
 def _upload_project(at, data: bytes, name: str = "project.json"):
@@ -164,3 +166,47 @@ def test_a_keras_file_that_is_not_a_safe_model_is_refused(app, data: bytes, word
 
 def _has(at, key: str) -> bool:
     return any(getattr(w, "key", None) == key for w in at.file_uploader)
+
+
+# ---- the configured model limit (issue #7): LAYERLAB_MODEL_PARAMS, not numbers of its own ---------------
+
+
+def _small_model_file(tmp_path: Path) -> tuple[bytes, int]:
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    path = tmp_path / "small.keras"
+    model.save(path)
+    return path.read_bytes(), model.count_params()
+
+
+def test_a_model_over_the_configured_parameter_limit_is_refused(app, tmp_path: Path, monkeypatch):
+    data, params = _small_model_file(tmp_path)
+    at = _upload_model(_page(app), data, "small.keras")
+    assert not at.exception and not at.error, "within the default limit it loads"
+    assert f"{params:,} parameters" in " ".join(c.value for c in at.caption)
+
+    monkeypatch.setenv("LAYERLAB_MODEL_PARAMS", str(params - 1))
+    at = _upload_model(_page(app), data, "small.keras")  # the same file, now cached: the limit still holds
+    _refused(at, f"small.keras has {params:,} parameters; models up to {params - 1:,} parameters can be tried here.",
+             "LAYERLAB_MODEL_PARAMS")
+    assert not _has(at, "predict_own_image")
+
+
+def test_the_model_file_size_cap_follows_the_parameter_limit(app, monkeypatch):
+    import components.predict_views as views
+
+    big = zip_bytes({"config.json": b"{}", "model.weights.h5": np.random.default_rng(0).bytes(3 << 20)},
+                    compression=zipfile.ZIP_STORED)
+    assert views.model_file_caps()[0] == 4 * 50_000_000 + 2**20, "the default: 50 million float32 parameters"
+    at = _upload_model(_page(app), big, "big.keras")
+    assert "MB; models up to" not in _errors(at), "3 MB is within the default cap"
+
+    monkeypatch.setenv("LAYERLAB_MODEL_PARAMS", "100000")  # 0.4 MB of float32 weights
+    assert views.model_file_caps() == (400_000 + 2**20, 800_000 + 16 * 2**20)
+    assert views.max_model_mb() == 2
+    at = _upload_model(_page(app), big, "big.keras")
+    _refused(at, "big.keras is 3.0 MB; models up to 1.4 MB can be tried here (up to 100,000 parameters).",
+             "LAYERLAB_MODEL_PARAMS")
+    assert at.file_uploader(key="predict_own_model").proto.max_upload_size_mb == 2

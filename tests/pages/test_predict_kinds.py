@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from layerlab.train.store import RunStore
+from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, plotly_figure
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
@@ -67,12 +68,12 @@ def open_page(app, run, **state):
 
 
 def texts_of(at) -> str:
-    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "error", "success")
-                     for e in getattr(at, kind))
+    return plain("\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "error", "success")
+                           for e in getattr(at, kind)))
 
 
 def error_text(at) -> str:
-    return "\n".join(e.value for e in at.error)
+    return plain("\n".join(e.value for e in at.error))
 
 
 def submit(at, label: str = "Predict"):
@@ -142,7 +143,7 @@ def test_the_form_is_generated_from_the_training_columns(app, penguins):
     at = open_page(app, run)
 
     assert not at.exception
-    assert "Predicts the class of `species`" in at.caption[0].value
+    assert "Predicts the class of species (Adelie" in at.caption[0].value
     cols = {c["name"]: c for c in pred.info.extra["columns"]}
     bill = at.number_input(key=f"predict_col_{run.id}_{cols['bill_length_mm']['input']}")
     assert bill.min == pytest.approx(cols["bill_length_mm"]["min"]) and bill.max == pytest.approx(cols["bill_length_mm"]["max"])
@@ -237,6 +238,41 @@ def test_a_file_that_is_not_a_table_gets_a_message(app, penguins):
     assert "empty" in error_text(at)
 
 
+def test_a_file_with_more_rows_than_the_cap_is_refused_saying_what_to_do(app, penguins, monkeypatch):
+    """Issue #7: a batch upload is capped by LAYERLAB_PREDICT_ROWS, refused before any row is predicted."""
+    run, _ = penguins
+    monkeypatch.setenv("LAYERLAB_PREDICT_ROWS", "10")
+    at = open_page(app, run, predict_table_mode="A file of rows")
+    at.file_uploader(key=f"predict_table_file_{run.id}").set_value(
+        ("birds.csv", penguin_rows().head(12).to_csv(index=False).encode(), "text/csv")).run()
+
+    assert not at.exception
+    errors = error_text(at)
+    assert "birds.csv holds 12 rows; the Predict page takes at most 10 rows at a time." in errors
+    assert "Split it into files of 10 rows or fewer" in errors and "LAYERLAB_PREDICT_ROWS" in errors
+    assert "predict_table_download" not in [b.key for b in at.get("download_button")]
+
+    at.file_uploader(key=f"predict_table_file_{run.id}").set_value(
+        ("birds.csv", penguin_rows().head(10).to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception and not at.error, "up to the cap is fine"
+    assert "10 rows predicted." in texts_of(at)
+
+
+def test_markdown_in_a_batch_file_name_and_columns_is_escaped(app, penguins):
+    from components.markup import md
+
+    run, _ = penguins
+    df = penguin_rows().head(5).drop(columns=["island"])
+    name = "**birds** [x](javascript:alert(1)).csv"
+    at = open_page(app, run, predict_table_mode="A file of rows")
+    at.file_uploader(key=f"predict_table_file_{run.id}").set_value((name, df.to_csv(index=False).encode(), "text/csv")).run()
+
+    assert not at.exception
+    body = at.error[0].value
+    assert md(name) in body and "**birds**" not in body and "[x](" not in body
+    assert plain(body).startswith(f"**{name} has no column `island`")
+
+
 # ---- text ---------------------------------------------------------------------------------------
 
 
@@ -284,6 +320,23 @@ def test_a_file_of_texts_needs_the_text_column(app, reviews):
     assert not at.exception and not at.error
     assert at.dataframe[0].value["predicted"].tolist() == \
         [r["label"] for r in pred.predict_texts(["lovely superb", "awful rude"])]
+
+
+def test_a_file_or_paste_of_more_texts_than_the_cap_is_refused(app, reviews, monkeypatch):
+    run, _ = reviews
+    monkeypatch.setenv("LAYERLAB_PREDICT_ROWS", "3")
+    at = open_page(app, run, predict_text_mode="A file")
+    at.file_uploader(key=f"predict_text_file_{run.id}").set_value(
+        ("lines.txt", b"lovely\nsuperb\nawful\nrude\n", "text/plain")).run()
+    assert not at.exception
+    assert "lines.txt holds 4 texts; the Predict page takes at most 3 texts at a time." in error_text(at)
+
+    at = open_page(app, run, predict_text_mode="Many texts")
+    at.text_area(key=f"predict_text_many_{run.id}").set_value("a\nb\nc\nd\ne").run()
+    assert not at.exception
+    assert "The pasted text holds 5 texts; the Predict page takes at most 3" in error_text(at)
+    at.text_area(key=f"predict_text_many_{run.id}").set_value("lovely\nawful").run()
+    assert not at.exception and not at.error
 
 
 # ---- series -------------------------------------------------------------------------------------

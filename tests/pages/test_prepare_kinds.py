@@ -125,6 +125,7 @@ def test_text_controls_edit_the_spec_and_the_vocabulary(open_sample):
     assert _metrics(at)["Vocabulary"] == "10,000 words"
     assert 0.5 < float(_metrics(at)["Known words in unseen texts"].rstrip("%")) / 100 <= 1
 
+    assert at.number_input(key="prepare.prepare.text.vocab_size").max == 100_000, "the LAYERLAB_VOCABULARY limit"
     at.number_input(key="prepare.prepare.text.vocab_size").set_value(500).run()
     at.number_input(key="prepare.prepare.text.sequence_length").set_value(16).run()
     at.toggle(key="prepare.prepare.text.lowercase").set_value(False).run()

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from layerlab.train.store import RunStore
+from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
@@ -36,7 +37,7 @@ def _open(app, **state):
 
 def _texts(at) -> str:
     kinds = ("markdown", "caption", "info", "warning", "error", "success")
-    return "\n".join(e.value for kind in kinds for e in getattr(at, kind))
+    return plain("\n".join(e.value for kind in kinds for e in getattr(at, kind)))
 
 
 def test_without_runs_it_links_to_train(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -75,7 +76,7 @@ def test_current_run_is_selected_with_its_actions(app, finished):
 
     assert not at.exception
     assert "This is the current run." in _texts(at)
-    assert "Finished: test accuracy" in at.success[0].value
+    assert "Finished: test accuracy" in plain(at.success[0].value)
     download = at.download_button(key="runs_download")
     assert download.proto.label == "Download model.keras" and not download.proto.disabled
     assert at.button(key="runs_delete").label == "Delete run"
@@ -109,7 +110,7 @@ def test_another_owners_run_cannot_be_renamed_stopped_or_deleted(app, cli_run):
 
     assert not at.exception
     assert "Started by the command line" in _texts(at)
-    assert "Training failed: ValueError: boom." in at.error[0].value
+    assert "Training failed: ValueError: boom." in plain(at.error[0].value)
     keys = {b.key for b in at.button}
     assert not keys & {"runs_delete", "runs_stop"}
     assert not at.text_input
@@ -177,3 +178,30 @@ def test_another_sessions_id_is_never_shown(app, home):
         assert other not in shown
     finally:
         store.delete(run.id, owner=other)
+
+
+MARKDOWN_NAME = "**bold** [link](http://x) <b>b</b> _i_ :red[r]"
+
+
+def _bodies(at) -> list[str]:
+    """Every Markdown body on the page, as sent to the browser (escapes included)."""
+    kinds = ("markdown", "caption", "info", "warning", "error", "success", "toast")
+    return [e.value for kind in kinds for e in getattr(at, kind)]
+
+
+def test_a_run_name_with_markdown_is_shown_as_typed(app, home):
+    """Issue #7: a run's name (chosen by the user) and its message are escaped, never rendered as Markdown."""
+    from components.markup import md
+
+    store = RunStore()
+    run = store.create(digits_spec(), owner=OWNER, name=MARKDOWN_NAME)
+    store.set_status(run.id, "failed", f"Training failed: KeyError: '{MARKDOWN_NAME}'")
+    at = _open(app, run_id=run.id)
+
+    assert not at.exception
+    bodies = _bodies(at)
+    assert not [b for b in bodies if "**bold**" in b or "[link](" in b or "<b>" in b or ":red[" in b], bodies
+    assert any(f"**{md(MARKDOWN_NAME)}**" in b for b in bodies), "the name is shown, escaped, in bold"
+    assert md(MARKDOWN_NAME) in at.error[0].value, "the run's message is escaped too"
+    assert any(f"Delete **{md(MARKDOWN_NAME)}**" in b for b in bodies), "and in the delete confirmation"
+    assert plain(at.error[0].value) == f"Training failed: KeyError: '{MARKDOWN_NAME}'"

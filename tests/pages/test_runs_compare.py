@@ -159,3 +159,18 @@ def test_runs_that_predict_numbers_get_mae_columns_and_panels(app, tmp_path, mon
                                                         "Validation MAE (target units)"]
     (mae,) = [d for d in fig.data if d.xaxis == "x3"]
     assert mae.name == "numbers" and list(mae.y) == [12.0, 6.0, 4.0]
+
+
+def test_run_names_reach_the_overlay_as_text_not_markup(home):
+    """Issue #7: plotly reads <b>, <a href>… in trace names and hover text; a run's name is escaped there."""
+    store = RunStore()
+    hostile = _finished(store, digits_spec(epochs=2), "<b>bold</b> <a href='javascript:x'>l</a> %{y}", [1.0, 0.8],
+                        [0.5, 0.6])
+    plain_run = _finished(store, digits_spec(epochs=2), "plain", [1.0, 0.9], [0.5, 0.55])
+    rows = {r.id: store.metrics(r.id, scope="epoch") for r in (hostile, plain_run)}
+    fig = run_compare.overlay_figure([hostile, plain_run], rows)
+
+    names = {t.name for t in fig.data}
+    assert "&lt;b&gt;bold&lt;/b&gt; &lt;a href='javascript:x'&gt;l&lt;/a&gt; %{y}" in names and "plain" in names
+    hovers = " ".join(t.hovertemplate for t in fig.data)
+    assert "<b>" not in hovers and "<a " not in hovers and "&#37;{y}" in hovers

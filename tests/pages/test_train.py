@@ -9,6 +9,7 @@ import pytest
 
 from layerlab.device import NO_GPU, gpu_names_quick
 from layerlab.train.store import RunStore
+from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, plotly_figure
 
 pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
@@ -193,7 +194,7 @@ def test_a_reload_reattaches_to_the_run_in_the_url(app, spec, home):
 
     assert not at.exception
     assert at.session_state["run_id"] == run.id
-    assert "Finished: test accuracy 0.9000." in at.success[0].value
+    assert "Finished: test accuracy 0.9000." in plain(at.success[0].value)
     fig = plotly_figure(at.get("plotly_chart")[0])
     epochs = [d for d in fig.data if d.name == "train" and d.xaxis == "x"][0]
     assert list(epochs.x) == [1, 2, 3]
@@ -356,7 +357,7 @@ def test_start_trains_in_a_worker_and_stop_reaches_it(app, spec):
     at.run()
     assert not at.exception
     assert store.get(run_id).status == "completed", store.get(run_id).message
-    assert "Finished: test accuracy" in at.success[0].value
+    assert "Finished: test accuracy" in plain(at.success[0].value)
     assert {"Evaluate this run", "Predict with it"} <= set(page_links(at))
     fig = plotly_figure(at.get("plotly_chart")[0])
     assert any(d.name == "validation" and len(d.y) == 1 for d in fig.data)
@@ -381,5 +382,5 @@ def test_start_trains_in_a_worker_and_stop_reaches_it(app, spec):
     stopped = store.get(long_id)
     assert stopped.status == "stopped" and "Stopped by request" in stopped.message
     at.run()
-    assert "Stopped by request" in at.warning[0].value
+    assert "Stopped by request" in plain(at.warning[0].value)
     assert not at.button(key="train_start").disabled

@@ -14,6 +14,7 @@ import pytest
 from layerlab.samples import get_sample
 from layerlab.train.store import RunStore
 from tests.formats import FORMATS, accented, table_bytes
+from tests.pages.markdown import plain
 
 pytestmark = [pytest.mark.usefixtures("home"), pytest.mark.slow]
 
@@ -21,7 +22,7 @@ PAGE = "pages/data.py"
 
 
 def _text(elements) -> str:
-    return " ".join(e.value for e in elements)
+    return " ".join(plain(e.value) for e in elements)
 
 
 def _upload(app, name: str, data: bytes):

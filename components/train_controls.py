@@ -270,8 +270,10 @@ def _write_init() -> None:
 
 
 def can_continue(run: Run) -> bool:
-    """A finished or stopped run of this session with its last weights saved."""
-    return (run.owner in (None, state.owner()) and run.status in CONTINUE_STATUSES
+    """A run of this session with its last weights saved: finished, stopped, cut off, or failed after a checkpoint
+    (a killed worker's run goes on from it; one that a NaN loss broke from the checkpoint before it)."""
+    return (run.owner in (None, state.owner()) and not run.active
+            and (run.status in CONTINUE_STATUSES or (run.status == "failed" and saved_epochs(run.path) > 0))
             and (run.path / "last.weights.h5").exists())
 
 

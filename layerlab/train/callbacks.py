@@ -259,15 +259,20 @@ class LastCheckpoint(keras.callbacks.Callback):
         self.saved_epochs = len(self.history.get("loss") or [])
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        for k, v in _floats(logs).items():
+        values = _floats(logs)
+        for k, v in values.items():
             self.history.setdefault(k, []).append(v)
         self._pending = True
-        if time.time() - self._last_write >= self._interval:
+        if math.isfinite(values.get("loss", 0.0)) and time.time() - self._last_write >= self._interval:
             self.write()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        # Always: after EarlyStopping(restore_best_weights) these are the weights the run ends with.
-        self.write()
+        # After EarlyStopping(restore_best_weights) these are the weights the run ends with. Weights
+        # that a not-a-number loss broke are never saved: the checkpoint before it stays.
+        import numpy as np
+
+        if all(np.isfinite(w).all() for w in self.model.get_weights()):
+            self.write()
 
     def write(self) -> None:
         import json

@@ -370,8 +370,9 @@ class RunStore:
     # ---- liveness -----------------------------------------------------------------------------
 
     def reap(self, stale_after: float = HEARTBEAT_STALE_S) -> list[str]:
-        """Mark active runs whose worker is gone: interrupted when it kept a checkpoint to continue from
-        (or the machine restarted, or it went silent), failed when its process died with nothing saved."""
+        """Mark active runs whose worker is gone: dead pid → failed; machine restarted or silent → interrupted.
+
+        Either way the message says whether a checkpoint was kept to continue from."""
         reaped = []
         now = time.time()
         booted = _boot_time()
@@ -387,13 +388,11 @@ class RunStore:
                     if saved else "It had saved no checkpoint yet: train it again."))
                 reaped.append(run.id)
             elif alive is False:
-                why = "The training process ended unexpectedly (it may have run out of memory or been killed)"
                 saved = saved_epochs(run.path)
-                if saved:  # its work up to then is kept and can go on: cut off, not broken
-                    self.set_status(run.id, "interrupted", f"{why}. Its checkpoint after epoch {saved} is kept: "
-                                    "continue it from there, or train again.")
-                else:
-                    self.set_status(run.id, "failed", f"{why}.")
+                self.set_status(run.id, "failed", "The training process ended unexpectedly (it may have run out of "
+                                "memory or been killed). " + (f"Its checkpoint after epoch {saved} is kept: continue it "
+                                                              "from there, or train again." if saved else
+                                                              "It had saved no checkpoint yet: train it again."))
                 reaped.append(run.id)
             elif (run.heartbeat or run.created) < now - stale_after and alive is not True:
                 self.set_status(run.id, "interrupted", "The run lost contact with Layerlab (the app or machine restarted).")

@@ -80,7 +80,7 @@ def test_reap_marks_dead_and_silent_runs(tmp_path):
     assert store.get(alive.id).status == "running"
 
 
-def test_a_dead_worker_that_saved_a_checkpoint_is_interrupted_and_says_from_where(tmp_path):
+def test_a_dead_worker_that_saved_a_checkpoint_says_it_can_go_on_from_there(tmp_path):
     store = RunStore(tmp_path)
     run = store.create(SPEC)
     (run.path / "last.weights.h5").write_bytes(b"weights")
@@ -90,7 +90,7 @@ def test_a_dead_worker_that_saved_a_checkpoint_is_interrupted_and_says_from_wher
     store.update(run.id, status="running", pid=proc.pid, heartbeat=time.time())
     assert store.reap() == [run.id]
     cut = store.get(run.id)
-    assert cut.status == "interrupted" and "ended unexpectedly" in cut.message
+    assert cut.status == "failed" and "ended unexpectedly" in cut.message
     assert "checkpoint after epoch 2 is kept: continue it" in cut.message
 
 

@@ -243,7 +243,7 @@ def test_a_run_cut_off_before_its_evaluation_is_evaluated_as_it_is(app, home, gp
     run = train_digits(store, OWNER, epochs=1, name="cut off")
     for name in ("model.keras", "evaluation.json"):
         (run.path / name).unlink()
-    store.set_status(run.id, "interrupted", "The training process ended unexpectedly (it may have run out of "
+    store.set_status(run.id, "failed", "The training process ended unexpectedly (it may have run out of "
                      "memory or been killed). Its checkpoint after epoch 1 is kept: continue it from there, or train again.")
     at = _open(app, run_id=run.id)
 

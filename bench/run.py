@@ -739,6 +739,38 @@ def _b_latency(ctx: Ctx) -> dict[str, Any]:
     return {"figures": figures, "details": details}
 
 
+@bench("stop", "latency", "Stop: the request → the run's status 'stopped' with its model saved (digits, tweets, penguins)")
+def _b_stop(ctx: Ctx) -> dict[str, Any]:
+    """What the Stop button does (runner.stop_run), timed to the status a page reads; the
+    test evaluation and model.keras are written before the status, so they are counted."""
+    from layerlab.train import runner
+    from layerlab.train.store import RunStore
+
+    store = RunStore(ctx.tmp / "runs")
+    figures, details = [], {}
+    for name in ("digits", "tweets", "penguins"):
+        times = []
+        for rep in range(1 if ctx.quick else 3):
+            run = runner.start_run(C.sample_spec(f"sample:{name}", epochs=500), store, owner="bench")
+            deadline = time.time() + 180
+            while not store.metrics(run.id, scope="epoch") and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5 + 0.37 * rep)  # somewhere inside a later epoch, not at its edge
+            t0 = time.perf_counter()
+            runner.stop_run(store, run.id, owner="bench")
+            while store.get(run.id).active and time.perf_counter() - t0 < 120:
+                time.sleep(0.02)
+            took = time.perf_counter() - t0
+            done = store.get(run.id)
+            if done.status != "stopped" or not done.has_model:
+                raise RuntimeError(f"{name}: the run ended {done.status} ({done.message})")
+            times.append(took)
+        details[name] = [C.rnd(t) for t in times]
+        figures.append(fig(f"stop.{name}.max_s", max(times), "s", "≤ 2",
+                           f"Stop → status 'stopped', model.keras and evaluation written ({len(times)} runs)"))
+    return {"figures": figures, "details": details}
+
+
 @bench("latency_page", "latency", "Drawn-in-page latency: epoch count shown on the Train page vs the worker's row")
 def _b_latency_page(ctx: Ctx) -> dict[str, Any]:
     try:

@@ -476,6 +476,42 @@ def text_explanation(result: dict[str, Any], key: str) -> None:
     st.plotly_chart(word_effects_figure(words, str(result["class"])), width="stretch", key=f"{key}_bars")
 
 
+def row_effects_figure(result: dict[str, Any], target: str, top: int = 15) -> go.Figure:
+    """Horizontal bars of the columns whose values moved this row's prediction most (+ = towards it)."""
+    ranked = sorted(result["columns"], key=lambda c: -abs(c["effect"]))[:top][::-1]
+    classify = result["task"] == "classification"
+    what = f"P({plot_text(result['class'])})" if classify else plot_text(target)
+    fig = go.Figure(go.Bar(
+        x=[c["effect"] for c in ranked], y=[plot_text(c["column"]) for c in ranked], orientation="h",
+        marker_color=[SUPPORTS if c["effect"] >= 0 else OPPOSES for c in ranked],
+        customdata=[[plot_text(str(c["value"])), plot_text(str(c["typical"]))] for c in ranked],
+        hovertemplate="%{y} = %{customdata[0]} (typical: %{customdata[1]}): %{x:+.3~g}<extra></extra>",
+    ))
+    fig.update_layout(height=80 + 26 * len(ranked), margin={"l": 10, "r": 30, "t": 30, "b": 10}, showlegend=False,
+                      title=f"What moved {what} most",
+                      xaxis={"title": f"change in {what} from the typical value to this row's",
+                             "tickformat": "+.0%" if classify else "+.3~g", "zeroline": True},
+                      yaxis={"type": "category"})
+    return fig
+
+
+def row_explanation(result: dict[str, Any], target: str, key: str) -> None:
+    """Which of a row's values moved its prediction: a bar per column, the biggest first."""
+    moved = [c for c in result["columns"] if c["effect"]]
+    if not moved:
+        st.caption("Every value of this row is the typical one of the training data, so none stands out.")
+        return
+    if result["task"] == "classification":
+        st.caption(f"The model gives {md(result['class'])} a probability of {result['score']:.0%}. Each value was set "
+                   "in turn to the typical one of the training data (the median, or the most frequent category): "
+                   "green values raise that probability, red ones lower it.")
+    else:
+        st.caption(f"The model predicts {result['score']:,.4g}. Each value was set in turn to the typical one of the "
+                   "training data (the median, or the most frequent category): green values raise the prediction, "
+                   "red ones lower it.")
+    st.plotly_chart(row_effects_figure(result, target), width="stretch", key=key)
+
+
 # ---- regression ------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import charts, errors
+from components import evaluation_views as views
 from components.data_preview import display_image
 from components.markup import md
 from layerlab.errors import DataError, LayerlabError
@@ -88,14 +89,41 @@ def _class_result(res: dict[str, Any], n_classes: int, key: str, label: str = "P
 
 
 def _image_result(name: str, img: np.ndarray, res: dict[str, Any], n_classes: int, key: str,
-                  ratio: tuple[int, int] = (1, 3)) -> None:
+                  ratio: tuple[int, int] = (1, 3), heat: np.ndarray | None = None) -> None:
     with st.container(border=True):
         left, right = st.columns(list(ratio), vertical_alignment="center")
         with left:
             h, w = img.shape[:2]
-            st.image(display_image(img, DISPLAY_PX), caption=f"{name} — as the model sees it ({w}×{h})")
+            if heat is None:
+                st.image(display_image(img, DISPLAY_PX), caption=f"{name} — as the model sees it ({w}×{h})")
+            else:
+                from layerlab.explain import overlay
+
+                st.image(display_image(overlay(img, heat, alpha=0.75), DISPLAY_PX),
+                         caption=f"{name} — red: what made the model say {res['label']}")
         with right:
             _class_result(res, n_classes, key)
+
+
+EXPLAIN_IMAGES = 12  # heat maps for at most this many images: each costs dozens of predictions
+
+
+def _explain_images_toggle(key: str) -> bool:
+    return st.toggle("Show what the model looked at", key=key,
+                     help="Covers one patch of the image at a time: red marks where hiding the picture lowers the "
+                          f"predicted class's probability most (the first {EXPLAIN_IMAGES} images).")
+
+
+def _heat(predictor: Any, img: np.ndarray) -> np.ndarray | None:
+    """The occlusion heat map of one image, or None (said once) when the model cannot be explained."""
+    from layerlab.explain import image_occlusion
+
+    try:
+        return image_occlusion(predictor, img)["heat"]
+    except Exception as exc:  # noqa: BLE001 - the plain image is shown instead
+        errors.show_error(LayerlabError(f"The model could not explain this image ({type(exc).__name__}).",
+                                        "The plain image is shown instead."))
+        return None
 
 
 def _results_table(inputs: Sequence[Any], results: list[dict[str, Any]], info: Any, input_label: str) -> pd.DataFrame:
@@ -161,8 +189,10 @@ def show_image_results(predictor: Any, files: list[Any]) -> None:
     if not ready:
         return
     results = predictor.predict_images([img for _, img in ready])
+    explain = _explain_images_toggle("predict_explain_images")
     for i, ((name, img), res) in enumerate(zip(ready, results)):
-        _image_result(name, img, res, len(predictor.info.class_names), f"predict_probs_{i}_{name}")
+        heat = _heat(predictor, img) if explain and i < EXPLAIN_IMAGES else None
+        _image_result(name, img, res, len(predictor.info.class_names), f"predict_probs_{i}_{name}", heat=heat)
 
 
 def drawing_to_gray(image: np.ndarray) -> np.ndarray:
@@ -240,7 +270,9 @@ def drawing_view(predictor: Any) -> None:
                 return
             img = predictor.prepare_image_array(fit_to_frame(gray) if fit else gray)
             res = predictor.predict_images([img])[0]
-            _image_result("your drawing", img, res, len(info.class_names), "predict_draw_probs", ratio=(2, 3))
+            heat = _heat(predictor, img) if _explain_images_toggle("predict_explain_drawing") else None
+            _image_result("your drawing", img, res, len(info.class_names), "predict_draw_probs", ratio=(2, 3),
+                          heat=heat)
 
 
 # ---- text -----------------------------------------------------------------------------------------------
@@ -259,6 +291,12 @@ def text_view(predictor: Any, tag: str) -> None:
         res = predictor.predict_texts([text])[0]
         with st.container(border=True):
             _class_result(res, len(info.class_names), "predict_text_probs")
+            if st.toggle("Show which words mattered", key="predict_explain_text",
+                         help="Removes one word at a time and measures how the predicted class's probability changes."):
+                from layerlab.explain import text_occlusion
+
+                with errors.guard(), st.spinner("Removing one word at a time…"):
+                    views.text_explanation(text_occlusion(predictor, text), key="predict_words")
         return
     if mode == "Many texts":
         raw = st.text_area("Texts to classify, one per line", key=f"predict_text_many_{tag}", height=200)
@@ -380,6 +418,13 @@ def row_form(predictor: Any, tag: str) -> None:
                 _class_result(res, len(info.class_names), "predict_row_probs", label=f"Predicted {md(target)}")
             else:
                 st.metric(f"Predicted {md(target)}", f"{res['value']:,.4g}", help="In the units of the training data.")
+            if st.toggle("Show which values mattered", key="predict_explain_row",
+                         help="Sets one value at a time to the typical one of the training data and measures how the "
+                              "prediction changes."):
+                from layerlab.explain import row_effects
+
+                with st.spinner("Trying the typical value of each column…"):
+                    views.row_explanation(row_effects(predictor, row), target, key="predict_row_effects")
 
 
 def append_predictions(df: pd.DataFrame, results: list[dict[str, Any]], info: Any) -> pd.DataFrame:

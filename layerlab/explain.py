@@ -1,7 +1,8 @@
 """Why did the model decide that? Occlusion explanations that work for any model and backend.
 
 Images: cover one patch at a time and see how much the predicted class's probability
-drops — the regions that matter light up. Text: remove one word at a time.
+drops — the regions that matter light up. Text: remove one word at a time. Table rows: set
+one column at a time to its typical training value (median or most frequent category).
 """
 
 from __future__ import annotations
@@ -55,6 +56,42 @@ def text_occlusion(predictor: Any, text: str, target: int | None = None, limit: 
     p0 = base["probabilities"][names[k]]
     effects = [{"word": w, "effect": float(p0 - r["probabilities"][names[k]])} for w, r in zip(words, results)]
     return {"class": names[k], "probability": p0, "words": effects}
+
+
+def row_effects(predictor: Any, row: dict[str, Any], target: int | None = None) -> dict[str, Any]:
+    """Each column's effect on one raw row's prediction: the prediction minus the prediction with that
+    column set to its typical training value (+ = the row's value pushes towards the predicted class,
+    or raises the predicted number). A column already at its typical value has no effect."""
+    columns = predictor.info.extra["columns"]
+    base = predictor.predict_rows([row])[0]
+    classify = predictor.info.task == "classification"
+    names = predictor.info.class_names if classify else None
+    k = (names.index(base["label"]) if target is None else int(target)) if classify else None
+
+    def score(r: dict[str, Any]) -> float:
+        return float(r["probabilities"][names[k]]) if classify else float(r["value"])
+
+    variants, changed = [], []
+    for col in columns:
+        name = col["name"]
+        typical = col.get("default")
+        if typical is None or _same(row.get(name), typical):
+            continue
+        variants.append({**row, name: typical})
+        changed.append(col)
+    results = predictor.predict_rows(variants) if variants else []
+    s0 = score(base)
+    effects = {c["name"]: s0 - score(r) for c, r in zip(changed, results)}
+    out = [{"column": c["name"], "value": row.get(c["name"]), "typical": c.get("default"),
+            "effect": float(effects.get(c["name"], 0.0))} for c in columns]
+    return {"class": names[k] if classify else None, "score": s0, "task": predictor.info.task, "columns": out}
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.isclose(float(a), float(b)))
+    except (TypeError, ValueError):
+        return str(a) == str(b)
 
 
 def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:

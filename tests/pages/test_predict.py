@@ -71,6 +71,24 @@ def test_each_upload_gets_its_class_and_probabilities(app, finished, predictor):
         assert list(bars.y)[-1] == result["label"]
 
 
+def test_what_the_model_looked_at_is_laid_over_each_upload(app, finished, predictor):
+    from layerlab.explain import image_occlusion, overlay
+
+    files = [("three.png", digit_png(3), "image/png"), ("seven.png", digit_png(7), "image/png")]
+    at = _open(app, run_id=finished.id)
+    at.file_uploader(key="predict_files").set_value(files).run()
+    at.toggle(key="predict_explain_images").set_value(True).run()
+
+    assert not at.exception and not at.error
+    captions = [img.caption for image in at.image for img in image.proto.imgs]
+    labels = [m.value for m in at.metric]
+    assert captions == [f"three.png — red: what made the model say {labels[0]}",
+                        f"seven.png — red: what made the model say {labels[1]}"]
+    img = predictor.prepare_image(files[0][1])
+    shown = overlay(img, image_occlusion(predictor, img)["heat"], alpha=0.75)
+    assert shown.shape == (8, 8, 3) and (shown[..., 0] >= shown[..., 1]).all()  # red laid over the digit
+
+
 def test_an_unreadable_file_gets_its_own_message(app, finished):
     files = [("broken.png", b"\x89PNG\r\n\x1a\nnot an image at all", "image/png"),
              ("ok.png", digit_png(1), "image/png")]

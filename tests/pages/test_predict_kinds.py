@@ -174,6 +174,29 @@ def test_submitting_the_form_predicts_that_row(app, penguins):
     assert list(bars.x)[-1] == pytest.approx(want["confidence"], abs=1e-6)
 
 
+def test_a_rows_prediction_is_explained_value_by_value(app, penguins):
+    from layerlab.explain import row_effects
+
+    run, pred = penguins
+    cols = {c["name"]: c for c in pred.info.extra["columns"]}
+    at = open_page(app, run)
+    at.number_input(key=f"predict_col_{run.id}_{cols['flipper_length_mm']['input']}").set_value(225)
+    at.selectbox(key=f"predict_col_{run.id}_{cols['island']['input']}").set_value("Biscoe")
+    submit(at)
+    at.toggle(key="predict_explain_row").set_value(True).run()
+
+    assert not at.exception and not at.error
+    row = {c["name"]: c["default"] for c in pred.info.extra["columns"]}
+    row.update(flipper_length_mm=225, island="Biscoe")
+    want = row_effects(pred, row)
+    bars = plotly_figure(at.get("plotly_chart")[1]).data[0]
+    moved = {c["column"]: c["effect"] for c in want["columns"]}
+    assert dict(zip(bars.y, bars.x)) == pytest.approx(moved)
+    assert {"flipper_length_mm", "island"} <= set(bars.y)
+    assert moved["bill_depth_mm"] == 0  # left at its typical value: no effect
+    assert "Each value was set in turn to the typical one" in plain(" ".join(c.value for c in at.caption))
+
+
 def test_a_regression_form_gives_a_value_in_the_targets_units(app, diabetes):
     run, pred = diabetes
     at = open_page(app, run)
@@ -288,6 +311,23 @@ def test_one_text_gets_its_class_and_probabilities(app, reviews):
     assert at.metric[0].value == want["label"] == "pos"
     bars = plotly_figure(at.get("plotly_chart")[0]).data[0]
     assert sorted(bars.y) == ["neg", "pos"]
+
+
+def test_one_texts_prediction_shows_which_words_mattered(app, reviews):
+    from layerlab.explain import text_occlusion
+
+    run, pred = reviews
+    at = open_page(app, run)
+    at.text_area(key=f"predict_text_one_{run.id}").input("what a lovely happy superb day").run()
+    at.toggle(key="predict_explain_text").set_value(True).run()
+
+    assert not at.exception and not at.error
+    want = text_occlusion(pred, "what a lovely happy superb day")
+    figures = [plotly_figure(c) for c in at.get("plotly_chart")]
+    words = [a.text for a in figures[1].layout.annotations]
+    assert words == ["what", "a", "lovely", "happy", "superb", "day"]  # the text, word by word
+    bars = figures[2].data[0]
+    assert sorted(bars.x) == pytest.approx(sorted(w["effect"] for w in want["words"]))
 
 
 def test_many_lines_are_many_texts_in_a_table_and_a_csv(app, reviews, downloads):

@@ -799,7 +799,7 @@ def raw_output_figure(values: np.ndarray, names: list[str]) -> go.Figure:
 
 
 def own_model_view() -> None:
-    """Upload a .keras image model made elsewhere and try it on an image."""
+    """Upload a .keras model made elsewhere and try it: on an image, rows of numbers, texts, or a window."""
     import hashlib
 
     file = st.file_uploader("A Keras model (.keras)", type=["keras"], key="predict_own_model",
@@ -807,7 +807,8 @@ def own_model_view() -> None:
                             help=f"A Keras 3 model saved with `model.save('model.keras')`, up to {max_model_mb()} MB. "
                                  "Loaded in safe mode: models with Lambda layers are refused.")
     if file is None:
-        st.caption("Image models only: the page reads the input size from the model.")
+        st.caption("Image, table (rows of numbers), text (string input) and sequence models with one input: "
+                   "the page reads what to ask for from the model's input.")
         return
     with errors.guard():
         data = file.getvalue()
@@ -816,55 +817,175 @@ def own_model_view() -> None:
         check_model_params(model, file.name)
         shape = model.input_shape
         st.caption(f"Input {shape} → output {model.output_shape} · {model.count_params():,} parameters.")
-        if isinstance(shape, (list, dict)) or len(shape) != 4:
-            st.info("Only image models (one input of shape batch × height × width × channels) can be tried here.",
-                    icon=":material/info:")
+        kind = own_input_kind(model)
+        if kind is None:
+            st.info("Only models with one input can be tried here: an image (batch × height × width × channels), "
+                    "rows of numbers (batch × features), texts (a string input) or sequences "
+                    "(batch × steps × features).", icon=":material/info:")
             return
-        _, h, w, c = shape
-        c = c or 3
-        if c not in (1, 3):
-            st.info(f"The model takes {c} channels per pixel; only grayscale (1) or colour (3) images can be tried here.",
-                    icon=":material/info:")
-            return
-        cols = st.columns(3)
-        if h is None or w is None:
-            h = cols[0].number_input("Height", 4, 1024, 224, key="predict_own_h", help="The model takes any size.")
-            w = cols[0].number_input("Width", 4, 1024, 224, key="predict_own_w")
-        scale = cols[1].radio("Pixel values", list(SCALES), key="predict_own_scale",
-                              help="What the model expects; Layerlab's own models take 0–255.")
-        names_text = cols[2].text_input("Class names (optional)", key="predict_own_names",
-                                        placeholder="cat, dog, …", help="Comma-separated, in the model's output order.")
-        image = st.file_uploader("An image", type=IMAGE_TYPES, key="predict_own_image")
-        if image is None:
-            st.info("Upload an image to see the model's output.", icon=":material/upload:")
-            return
-        img = _decode_for(image.getvalue(), int(h), int(w), int(c), image.name)
-        factor, offset = SCALES[scale]
-        with lock:
-            out = np.asarray(model(img[None].astype("float32") * factor + offset, training=False), dtype="float64")
-        vec = out.reshape(len(out), -1)[0]
+        names_text = st.text_input("Output names (optional)", key="predict_own_names", placeholder="cat, dog, …",
+                                   help="Comma-separated, in the model's output order.")
         names = [n.strip() for n in names_text.split(",") if n.strip()]
-        if len(names) != len(vec):
-            names = [str(i) for i in range(len(vec))]
+        {"image": _own_image, "rows": _own_rows, "text": _own_texts, "window": _own_window}[kind](model, lock, names)
+
+
+def own_input_kind(model: Any) -> str | None:
+    """What a foreign model takes, from its single input: image, rows, text or window (None: not one of those)."""
+    shape = model.input_shape
+    if isinstance(shape, (list, dict)) or len(getattr(model, "inputs", []) or [None]) != 1:
+        return None
+    dtype = str(getattr(model.inputs[0], "dtype", "float32"))
+    if "string" in dtype:
+        return "text" if len(shape) in (1, 2) else None
+    if len(shape) == 4:
+        return "image" if (shape[3] or 3) in (1, 3) else None
+    if len(shape) == 2 and shape[1]:
+        return "rows"
+    if len(shape) == 3 and shape[2]:
+        return "window"
+    return None
+
+
+def _run_own(model: Any, lock: Any, x: np.ndarray) -> np.ndarray:
+    with lock:
+        out = np.asarray(model(x, training=False), dtype="float64")
+    return out.reshape(len(out), -1)
+
+
+def _output_names(names: list[str], n: int) -> list[str]:
+    return names if len(names) == n else [str(i) for i in range(n)]
+
+
+def _own_output(vec: np.ndarray, names: list[str], key: str) -> None:
+    """One output vector: a value, or the top output with its probabilities (or raw values)."""
+    names = _output_names(names, len(vec))
+    if len(vec) == 1:
+        st.metric("Output", f"{vec[0]:.4g}", help="The model's single output value.")
+    else:
+        k = int(np.argmax(vec))
+        probs = bool(np.all(vec >= 0) and abs(vec.sum() - 1) < 1e-3)
+        st.metric("Top class", names[k], help="The output with the highest value.")
+        st.caption(f"{'probability' if probs else 'output'} {vec[k]:.4g} · output {k} of {len(vec)}")
+        if probs:
+            st.plotly_chart(charts.probability_figure(dict(zip(names, vec.tolist())), 5), width="stretch", key=key)
+        else:
+            st.plotly_chart(raw_output_figure(vec, names), width="stretch", key=f"{key}_raw")
+    with st.expander("Raw output"):
+        st.dataframe(pd.DataFrame({"output": names[:1000], "value": vec[:1000]}), hide_index=True, width="content")
+
+
+def _own_outputs_table(out: np.ndarray, names: list[str], inputs: list[str]) -> None:
+    """Many outputs (one per row or text): a table with the top output per input, downloadable."""
+    names = _output_names(names, out.shape[1])
+    df = pd.DataFrame(out, columns=names)
+    if out.shape[1] > 1:
+        df.insert(0, "top", [names[i] for i in out.argmax(axis=1)])
+    df.insert(0, "input", inputs)
+    st.dataframe(df.head(1000), hide_index=True, width="stretch")
+    st.download_button("Download as CSV", df.to_csv(index=False).encode("utf-8"), "predictions.csv", "text/csv",
+                       key="predict_own_download", icon=":material/download:")
+
+
+def _own_image(model: Any, lock: Any, names: list[str]) -> None:
+    _, h, w, c = model.input_shape
+    c = c or 3
+    cols = st.columns(2)
+    if h is None or w is None:
+        h = cols[0].number_input("Height", 4, 1024, 224, key="predict_own_h", help="The model takes any size.")
+        w = cols[0].number_input("Width", 4, 1024, 224, key="predict_own_w")
+    scale = cols[1].radio("Pixel values", list(SCALES), key="predict_own_scale",
+                          help="What the model expects; Layerlab's own models take 0–255.")
+    image = st.file_uploader("An image", type=IMAGE_TYPES, key="predict_own_image")
+    if image is None:
+        st.info("Upload an image to see the model's output.", icon=":material/upload:")
+        return
+    img = _decode_for(image.getvalue(), int(h), int(w), int(c), image.name)
+    factor, offset = SCALES[scale]
+    vec = _run_own(model, lock, img[None].astype("float32") * factor + offset)[0]
+    with st.container(border=True):
+        left, right = st.columns([1, 3], vertical_alignment="center")
+        with left:
+            st.image(display_image(img, DISPLAY_PX), caption=f"{image.name} — as the model sees it ({w}×{h})")
+        with right:
+            _own_output(vec, names, "predict_own_probs")
+
+
+def _numbers(lines: list[str], width: int, what: str) -> np.ndarray:
+    """Rows of `width` numbers from text lines (commas, semicolons, tabs or spaces), or a DataError."""
+    import re
+
+    rows = []
+    for i, line in enumerate(lines, 1):
+        cells = [c for c in re.split(r"[,;\t ]+", line.strip()) if c]
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
+            bad = next(c for c in cells if not _is_number(c))
+            raise DataError(f"{what} {i} holds {bad!r}, which is not a number.",
+                            f"Give {width} numbers per line, separated by commas.") from None
+        if len(values) != width:
+            raise DataError(f"{what} {i} has {len(values)} number(s); the model takes {width}.",
+                            f"Give {width} numbers per line, in the order the model was trained on.")
+        rows.append(values)
+    return np.asarray(rows, dtype="float32")
+
+
+def _own_rows(model: Any, lock: Any, names: list[str]) -> None:
+    width = int(model.input_shape[1])
+    raw = st.text_area(f"Rows of {width} numbers, one row per line", key="predict_own_rows", height=140,
+                       placeholder=", ".join(["0"] * min(width, 8)) + (", …" if width > 8 else ""),
+                       help="Commas, semicolons, tabs or spaces between the numbers; scaled as the model expects.")
+    lines = [ln for ln in raw.splitlines() if ln.strip()]
+    if not lines:
+        st.info(f"Type or paste rows of {width} numbers to see the model's output.", icon=":material/edit_note:")
+        return
+    check_batch_rows(len(lines), "The pasted rows")
+    x = _numbers(lines, width, "Row")
+    out = _run_own(model, lock, x)
+    if len(out) == 1:
         with st.container(border=True):
-            left, right = st.columns([1, 3], vertical_alignment="center")
-            with left:
-                st.image(display_image(img, DISPLAY_PX), caption=f"{image.name} — as the model sees it ({w}×{h})")
-            with right:
-                if len(vec) == 1:
-                    st.metric("Output", f"{vec[0]:.4g}", help="The model's single output value.")
-                else:
-                    k = int(np.argmax(vec))
-                    probs = bool(np.all(vec >= 0) and abs(vec.sum() - 1) < 1e-3)
-                    st.metric("Top class", names[k], help="The output with the highest value.")
-                    st.caption(f"{'probability' if probs else 'output'} {vec[k]:.4g} · output {k} of {len(vec)}")
-                    if probs:
-                        st.plotly_chart(charts.probability_figure(dict(zip(names, vec.tolist())), 5), width="stretch",
-                                        key="predict_own_probs")
-                    else:
-                        st.plotly_chart(raw_output_figure(vec, names), width="stretch", key="predict_own_raw")
-        with st.expander("Raw output"):
-            st.dataframe(pd.DataFrame({"output": names[:1000], "value": vec[:1000]}), hide_index=True, width="content")
+            _own_output(out[0], names, "predict_own_probs")
+    else:
+        _own_outputs_table(out, names, [ln.strip()[:80] for ln in lines])
+
+
+def _own_texts(model: Any, lock: Any, names: list[str]) -> None:
+    raw = st.text_area("Texts, one per line", key="predict_own_texts", height=140, placeholder="Type or paste a text…")
+    texts = [ln.strip() for ln in raw.splitlines() if ln.strip()]
+    if not texts:
+        st.info("Type or paste texts, one per line, to see the model's output.", icon=":material/edit_note:")
+        return
+    check_batch_rows(len(texts), "The pasted text", "texts")
+    from layerlab.tf_only import as_model_inputs  # string tensors: a string input is TensorFlow's
+
+    x = np.array(texts, dtype=object)
+    if len(model.input_shape) == 2:
+        x = x.reshape(-1, 1)
+    out = _run_own(model, lock, as_model_inputs(x))
+    if len(out) == 1:
+        with st.container(border=True):
+            _own_output(out[0], names, "predict_own_probs")
+    else:
+        _own_outputs_table(out, names, [t[:80] for t in texts])
+
+
+def _own_window(model: Any, lock: Any, names: list[str]) -> None:
+    _, steps, width = model.input_shape
+    need = f"{steps} lines" if steps else "one line per step"
+    raw = st.text_area(f"One sequence: {need} of {width} number(s), oldest first", key="predict_own_window",
+                       height=180, help="Commas, semicolons, tabs or spaces between the numbers of a step.")
+    lines = [ln for ln in raw.splitlines() if ln.strip()]
+    if not lines:
+        st.info(f"Type or paste a sequence ({need} of {width} number(s)) to see the model's output.",
+                icon=":material/edit_note:")
+        return
+    if steps and len(lines) != steps:
+        raise DataError(f"The sequence has {len(lines)} step(s); the model takes {steps}.",
+                        f"Give exactly {steps} lines, the oldest first.")
+    x = _numbers(lines, int(width), "Step")
+    vec = _run_own(model, lock, x[None])[0]
+    with st.container(border=True):
+        _own_output(vec, names, "predict_own_probs")
 
 
 def _decode_for(data: bytes, h: int, w: int, c: int, name: str) -> np.ndarray:

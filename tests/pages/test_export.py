@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -174,8 +175,18 @@ def keras_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     lam = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Lambda(lambda x: x * 2.0), keras.layers.Flatten(),
                             keras.layers.Dense(2, activation="softmax")])
     table = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
-    return {"plain": _save(plain, folder / "plain.keras"), "lambda": _save(lam, folder / "lam.keras"),
-            "table": _save(table, folder / "table.keras")}
+    classes = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    window = keras.Sequential([keras.Input((4, 2)), keras.layers.GRU(3), keras.layers.Dense(1)])
+    vectorize = keras.layers.TextVectorization(max_tokens=50, output_sequence_length=4)
+    vectorize.adapt(["a lovely day", "a dreadful night"])
+    words = keras.Input((1,), dtype="string")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 4)(vectorize(words)))
+    text = keras.Model(words, keras.layers.Dense(2, activation="softmax")(x))
+    a, b = keras.Input((2,)), keras.Input((3,))
+    two = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    models = {"plain": plain, "lambda": lam, "table": table, "classes": classes, "window": window, "text": text,
+              "two": two}
+    return {name: _save(m, folder / f"{name}.keras") for name, m in models.items()}
 
 
 def _upload_model(at, name: str, data: bytes):
@@ -231,9 +242,72 @@ def test_a_zip_that_is_not_a_model_and_a_non_image_model(app, digits, keras_file
     at = _upload_model(open_page(app, digits), "notes.keras", buf.getvalue())
     assert "has no config.json" in error_text(at)
 
+    at = _upload_model(open_page(app, digits), "two.keras", keras_files["two"])
+    assert not at.exception and not at.error
+    assert any("Only models with one input" in i.value for i in at.info)
+
+
+def _own_model(name: str, data: bytes):
+    import keras
+
+    path = Path(tempfile.mkdtemp()) / f"{name}.keras"
+    path.write_bytes(data)
+    return keras.saving.load_model(path)
+
+
+def test_a_table_model_from_elsewhere_predicts_typed_rows(app, digits, keras_files):
     at = _upload_model(open_page(app, digits), "table.keras", keras_files["table"])
     assert not at.exception and not at.error
-    assert "Only image models" in at.info[0].value or any("Only image models" in i.value for i in at.info)
+    at.text_area(key="predict_own_rows").input("1, 2, 3, 4, 5").run()
+
+    assert not at.exception and not at.error
+    want = float(_own_model("table", keras_files["table"]).predict(np.array([[1, 2, 3, 4, 5]], "float32"))[0, 0])
+    assert float(next(m for m in at.metric if m.label == "Output").value) == pytest.approx(want, rel=1e-3)
+
+    at.text_area(key="predict_own_rows").input("1, 2, 3, 4, 5\n0;0;0;0;0\n1 1 1 1 1").run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["input"]) == ["1, 2, 3, 4, 5", "0;0;0;0;0", "1 1 1 1 1"]
+
+    at.text_area(key="predict_own_rows").input("1, 2, 3\n4, x, 5, 6, 7").run()
+    assert not at.exception
+    assert "Row 1 has 3 number(s); the model takes 5" in error_text(at)
+    at.text_area(key="predict_own_rows").input("4, x, 5, 6, 7").run()
+    assert "Row 1 holds 'x', which is not a number" in error_text(at)
+
+
+def test_a_classifier_of_rows_shows_its_top_class_with_the_given_names(app, digits, keras_files):
+    at = _upload_model(open_page(app, digits), "classes.keras", keras_files["classes"])
+    at.text_input(key="predict_own_names").input("low, high")
+    at.text_area(key="predict_own_rows").input("0.5, -1, 2").run()
+
+    assert not at.exception and not at.error
+    probs = _own_model("classes", keras_files["classes"]).predict(np.array([[0.5, -1, 2]], "float32"))[0]
+    assert next(m for m in at.metric if m.label == "Top class").value == ["low", "high"][int(np.argmax(probs))]
+
+
+def test_a_text_model_from_elsewhere_classifies_typed_texts(app, digits, keras_files):
+    at = _upload_model(open_page(app, digits), "text.keras", keras_files["text"])
+    assert not at.exception and not at.error
+    at.text_area(key="predict_own_texts").input("a lovely day").run()
+
+    assert not at.exception and not at.error
+    assert next(m for m in at.metric if m.label == "Top class").value in ("0", "1")
+    at.text_area(key="predict_own_texts").input("a lovely day\na dreadful night").run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["input"]) == ["a lovely day", "a dreadful night"]
+
+
+def test_a_sequence_model_from_elsewhere_takes_a_typed_window(app, digits, keras_files):
+    at = _upload_model(open_page(app, digits), "window.keras", keras_files["window"])
+    assert not at.exception and not at.error
+    at.text_area(key="predict_own_window").input("1,2\n3,4\n5,6").run()
+    assert "The sequence has 3 step(s); the model takes 4" in error_text(at)
+
+    at.text_area(key="predict_own_window").input("1,2\n3,4\n5,6\n7,8").run()
+    assert not at.exception and not at.error
+    x = np.array([[[1, 2], [3, 4], [5, 6], [7, 8]]], "float32")
+    want = float(_own_model("window", keras_files["window"]).predict(x)[0, 0])
+    assert float(next(m for m in at.metric if m.label == "Output").value) == pytest.approx(want, rel=1e-3)
 
 
 def test_check_keras_file_refuses_oversized_uploads(monkeypatch):

@@ -27,8 +27,12 @@ def _check_inputs(pred: Any, n: int = 5) -> list[Any]:
         return [pred.prepare_image_array(src.decode(i)).astype("float32") for i in ev.get("test_source_indices", ev["test_indices"])[:n]]
     if info.kind == "series":
         return [np.asarray(info.extra["last_window"], dtype="float32")]
-    raise LayerlabError(f"TFLite export is not available for {info.kind} models yet.",
-                        "Download the .keras file or the SavedModel instead.")
+    why = ("it takes raw strings and splits them into words itself (TextVectorization), and TensorFlow Lite has "
+           "no string operations for that" if info.kind == "text" else
+           "it takes a row of named raw columns and encodes and scales them itself (category lookups on strings "
+           "among them), which TensorFlow Lite cannot run")
+    raise LayerlabError(f"TensorFlow Lite export is not available for {info.kind} models: {why}.",
+                        "Download the .keras file or the SavedModel instead: both take raw inputs.")
 
 
 def export_run(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:

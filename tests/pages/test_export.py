@@ -93,7 +93,7 @@ def test_a_model_that_cannot_convert_gets_the_message_naming_the_problem(app, pe
     at = click(open_page(app, penguins), "predict_export_tflite_convert")
 
     assert not at.exception
-    assert "TFLite export is not available for table models" in error_text(at)
+    assert "TensorFlow Lite export is not available for table models" in error_text(at)
     assert "predict_export_tflite_download" not in [b.key for b in at.download_button]
 
 

@@ -1,4 +1,7 @@
-"""Fifty short runs through one server process: its memory after the last stays within 20% of after the fifth."""
+"""Fifty short runs through one server process: its memory after the last stays within 20% of after the fifth.
+
+Every fifth round each session also opens Evaluate and Predict on its newest run (each loads that
+run's model into the server) and predicts an image, so the model caches' growth is counted too."""
 
 from __future__ import annotations
 
@@ -10,12 +13,25 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from layerlab.train.store import RunStore
-from tests.e2e.conftest import open_page, serve_app, server_memory_mb, wait_idle
+from tests.e2e.conftest import assert_no_exception, goto_page, open_page, serve_app, server_memory_mb, upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RUNS = 50
 SESSIONS = 2  # two people taking turns, so the two cores stay busy
+VISIT_EVERY = 5  # rounds; the first visit (round 2) comes before memory is first measured
+
+
+def _visit_evaluate_and_predict(page, base: str, digit_png: Path) -> None:
+    """What a user does with each new run: look at it on Evaluate, try it on Predict, go back to Train."""
+    goto_page(page, base, "Evaluate")
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text(re.compile("Confusion matrix", re.IGNORECASE)).first).to_be_visible(timeout=60_000)
+    goto_page(page, base, "Predict")
+    upload(page, digit_png)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Predicted class").first).to_be_visible(timeout=60_000)
+    assert_no_exception(page)
+    goto_page(page, base, "Train")
 
 
 def test_fifty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,8 +48,14 @@ def test_fifty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, mon
             box.press("Enter")
             wait_idle(page)
             pages.append(page)
+        from PIL import Image
+
+        from layerlab.data.images import open_images
+
+        digit = tmp_path / "digit.png"
+        Image.fromarray(open_images("sample:digits").decode(7)[..., 0]).save(digit)
         store = RunStore(tmp_path / "home" / "runs")
-        done, after_fifth = 0, None
+        done, after_fifth, rounds, visits = 0, None, 0, 0
         while done < RUNS:
             for page in pages:
                 start = page.get_by_role("button", name=re.compile("Start training"))
@@ -47,8 +69,14 @@ def test_fifty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, mon
                     break
                 time.sleep(0.3)
             assert len(runs) == done and all(r.status == "completed" for r in runs), [(r.status, r.message) for r in runs]
+            rounds += 1
+            if rounds % VISIT_EVERY == 2:
+                for page in pages:
+                    _visit_evaluate_and_predict(page, base, digit)
+                visits += 1
             if after_fifth is None and done >= 5:
                 after_fifth = server_memory_mb(base)
         last = server_memory_mb(base)
-        print(f"server memory after run 5: {after_fifth:.0f} MB, after run {done}: {last:.0f} MB")
+        print(f"server memory after run 5: {after_fifth:.0f} MB, after run {done}: {last:.0f} MB "
+              f"({visits} rounds of Evaluate + Predict visits)")
         assert last <= after_fifth * 1.2

@@ -149,7 +149,10 @@ st.title("Runs")
 with errors.guard():
     store = state.run_store()
     store.reap()
-    runs = store.list()
+    # This session's runs, the command line's, and the current run (one opened from a shared link);
+    # other sessions' runs are theirs: not listed, and never stoppable or deletable from here.
+    me, current = state.owner(), state.run_id()
+    runs = [r for r in store.list() if r.owner in (None, "cli", me) or r.id == current]
     if not runs:
         st.info("No runs yet — train one on the **Train** page.", icon=":material/info:")
         nav.link("Train", "Go to Train")

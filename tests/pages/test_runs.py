@@ -180,6 +180,26 @@ def test_another_sessions_id_is_never_shown(app, home):
         store.delete(run.id, owner=other)
 
 
+def test_other_sessions_runs_are_not_listed_unless_opened_from_a_link(app, home):
+    store = RunStore()
+    other = store.create(digits_spec(), owner="fedcba9876543210", name="a neighbour's run")
+    mine = store.create(digits_spec(), owner=OWNER, name="my run")
+    cli = store.create(digits_spec(), owner="cli", name="from the terminal")
+    for run in (other, mine, cli):
+        store.set_status(run.id, "failed", "Training failed: ValueError: boom.")
+    try:
+        at = _open(app)
+        assert not at.exception
+        names = set(at.dataframe[0].value["Name"])
+        assert {"my run", "from the terminal"} <= names and "a neighbour's run" not in names
+
+        at = _open(app, run_id=other.id)  # a shared link makes it the current run: shown, read-only
+        assert "a neighbour's run" in set(at.dataframe[0].value["Name"])
+    finally:
+        for run in (other, mine, cli):
+            store.delete(run.id, owner=run.owner)
+
+
 MARKDOWN_NAME = "**bold** [link](http://x) <b>b</b> _i_ :red[r]"
 
 

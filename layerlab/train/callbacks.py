@@ -253,16 +253,13 @@ class LastCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.run_dir, self.every_s = Path(run_dir), every_s
         self.history = {k: list(v) for k, v in (history or {}).items()}
-        self._pending = False
         self._last_write = 0.0
         self._interval = every_s
-        self.saved_epochs = len(self.history.get("loss") or [])
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         values = _floats(logs)
         for k, v in values.items():
             self.history.setdefault(k, []).append(v)
-        self._pending = True
         if math.isfinite(values.get("loss", 0.0)) and time.time() - self._last_write >= self._interval:
             self.write()
 
@@ -289,6 +286,5 @@ class LastCheckpoint(keras.callbacks.Callback):
         part = self.run_dir / "history.partial.json"
         part.write_text(json.dumps(self.history, indent=1), encoding="utf-8")
         os.replace(part, history)
-        self.saved_epochs = len(self.history.get("loss") or [])
-        self._pending, self._last_write = False, time.time()
+        self._last_write = time.time()
         self._interval = max(self.every_s, 30 * (self._last_write - started))

@@ -372,7 +372,7 @@ class RunStore:
     def reap(self, stale_after: float = HEARTBEAT_STALE_S) -> list[str]:
         """Mark active runs whose worker is gone: dead pid → failed; machine restarted or silent → interrupted.
 
-        Either way the message says whether a checkpoint was kept to continue from."""
+        A dead worker's or a restart's message says whether a checkpoint was kept to continue from."""
         reaped = []
         now = time.time()
         booted = _boot_time()

@@ -5,7 +5,7 @@ timed training starts from the same state a Layerlab worker starts from:
 
 * `plain-fit SPEC.json --out OUT.json` — the baseline for the training-speed ratio: the
   same model (engine build_model + prepared.train_model + compile_model), the same data
-  and tf.data pipeline (tf_only.make_dataset), trained with a plain `model.fit` and one
+  and tf.data pipeline (tf_pipeline.make_dataset), trained with a plain `model.fit` and one
   callback that only records epoch times.
 * `variants SPEC.json --out OUT.json` — the same fit in one process with the worker's
   pieces added one at a time (StoreCallback at two flush rates, ModelCheckpoint, both),
@@ -206,8 +206,8 @@ def _fit_setup(spec_path: str) -> dict[str, Any]:
     """Everything a worker does before fit(), the same way: seed, prepare, build, compile, datasets."""
     import keras
 
-    from layerlab import tf_only
-    from layerlab.data.prepare import prepare
+    from layerlab.prep import tf_pipeline
+    from layerlab.prep.prepare import prepare
     from layerlab.device import NO_GPU, describe_training_device
     from layerlab.models.build import build_model, compile_model
     from layerlab.spec import load_spec
@@ -230,8 +230,8 @@ def _fit_setup(spec_path: str) -> dict[str, Any]:
 
     return {
         "spec": spec, "keras": keras, "new_model": new_model, "n_train": int(len(y_tr)),
-        "train_ds": tf_only.make_dataset(info, x_tr, y_tr, spec, training=True),
-        "val_ds": tf_only.make_dataset(info, x_va, y_va, spec, training=False),
+        "train_ds": tf_pipeline.make_dataset(info, x_tr, y_tr, spec, training=True),
+        "val_ds": tf_pipeline.make_dataset(info, x_va, y_va, spec, training=False),
         "steps": math.ceil(len(y_tr) / spec.train.batch_size),
     }
 
@@ -396,7 +396,7 @@ def fit_variants(spec_path: str, out: str, reps: int, variants: list[str]) -> No
     """Fits with the worker's pieces added one at a time, interleaved, in this one process."""
     import tempfile
 
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
 
     s = _fit_setup(spec_path)
     keras, spec = s["keras"], s["spec"]
@@ -421,7 +421,7 @@ def fit_variants(spec_path: str, out: str, reps: int, variants: list[str]) -> No
 def live_fit(spec_path: str, runs_dir: str, run_id: str, flush: float, keepalive: bool) -> None:
     """Train like the worker but with a chosen StoreCallback flush interval (for the latency benchmark)."""
     from layerlab.train.callbacks import StoreCallback
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
 
     s = _fit_setup(spec_path)
     keras, spec = s["keras"], s["spec"]

@@ -132,8 +132,8 @@ TRAIN_PLAN = {
 
 
 def _layerlab_run(spec: Any, runs: Path) -> dict[str, Any]:
-    from layerlab.train import runner
-    from layerlab.train.store import RunStore
+    from layerlab.runs import runner
+    from layerlab.runs.store import RunStore
 
     store = RunStore(runs)
     launched = time.time()
@@ -321,7 +321,7 @@ def _b_gap_table(ctx: Ctx) -> dict[str, Any]:
 def _b_pipeline(ctx: Ctx) -> dict[str, Any]:
     import keras
 
-    from layerlab import tf_only
+    from layerlab.prep import tf_pipeline
 
     aug = [{"type": "rotation", "params": {}}, {"type": "zoom", "params": {}}]
     epochs, reps = (3, 1) if ctx.quick else (6, 3)
@@ -329,7 +329,7 @@ def _b_pipeline(ctx: Ctx) -> dict[str, Any]:
     spec_plain = spec_aug.edit(**{"prepare.augment": []})
     s = C._fit_setup(str(spec_aug.save(ctx.tmp / "aug.json")))
     steps = s["steps"]
-    from layerlab.data.prepare import prepare
+    from layerlab.prep.prepare import prepare
 
     prepared = prepare(spec_plain)
     x_tr, y_tr = prepared.part("train")
@@ -337,7 +337,7 @@ def _b_pipeline(ctx: Ctx) -> dict[str, Any]:
 
     options = tf.data.Options()
     options.threading.private_threadpool_size = 1
-    ds = {"aug": s["train_ds"], "noaug": tf_only.make_dataset(prepared.info, x_tr, y_tr, spec_plain, training=True),
+    ds = {"aug": s["train_ds"], "noaug": tf_pipeline.make_dataset(prepared.info, x_tr, y_tr, spec_plain, training=True),
           "pool1": s["train_ds"].with_options(options)}
     models = {"aug": s["new_model"](), "noaug": s["new_model"](), "pool1": s["new_model"]()}
     times: dict[str, list[float]] = {k: [] for k in ("pipe_aug", "pipe_noaug", "train_aug", "train_noaug", "train_pool1")}
@@ -705,8 +705,8 @@ def _poll_run(store: Any, run_id: str, proc: subprocess.Popen | None = None, pol
 
 @bench("latency", "latency", "Live latency: worker batch end → metric readable in the store (polled every 20 ms)")
 def _b_latency(ctx: Ctx) -> dict[str, Any]:
-    from layerlab.train import runner
-    from layerlab.train.store import RunStore
+    from layerlab.runs import runner
+    from layerlab.runs.store import RunStore
 
     epochs = 4 if ctx.quick else 15
     spec = C.sample_spec("sample:digits", epochs=epochs)
@@ -743,8 +743,8 @@ def _b_latency(ctx: Ctx) -> dict[str, Any]:
 def _b_stop(ctx: Ctx) -> dict[str, Any]:
     """What the Stop button does (runner.stop_run), timed to the status a page reads; the
     test evaluation and model.keras are written before the status, so they are counted."""
-    from layerlab.train import runner
-    from layerlab.train.store import RunStore
+    from layerlab.runs import runner
+    from layerlab.runs.store import RunStore
 
     store = RunStore(ctx.tmp / "runs")
     figures, details = [], {}
@@ -780,7 +780,7 @@ def _b_latency_page(ctx: Ctx) -> dict[str, Any]:
     pages = {p["title"]: p for p in _pages()}
     if "Train" not in pages or not (ROOT / pages["Train"]["path"]).exists():
         raise Skip("no Train page")
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
 
     home = ctx.tmp / "home"
     # A digits project with small batches so each epoch lasts a few seconds, opened through the URL (?p=…).
@@ -944,7 +944,7 @@ def _b_predict(ctx: Ctx) -> dict[str, Any]:
 
     from layerlab.predict import load_predictor
     from layerlab.samples import get_sample
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     store = RunStore(ctx.tmp / "runs")
@@ -1007,7 +1007,7 @@ def _accuracy(ctx: Ctx, name: str, template: str | None = None) -> dict[str, Any
     """Test metric vs the naive baseline of one sample's project at defaults (or with another template)."""
     import keras  # noqa: F401 - imported before the clock starts, as the worker has it loaded
 
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     spec = C.sample_spec(f"sample:{name}", epochs=2 if ctx.quick else None)

@@ -214,7 +214,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
         Server, _launch_browser, _wait_ready = tools
 
     from layerlab.spec import load_spec
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
 
     home = workdir / "home"
     for name, value in (env or {}).items():
@@ -336,7 +336,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
             if first_epoch_t is None:
                 tail = log.read_text("utf-8")[-2000:] if log.exists() else ""
                 raise RuntimeError(f"no first epoch: the run is {run.status}: {run.message}\n{tail}")
-            from layerlab.train.runner import kill_run
+            from layerlab.runs.runner import kill_run
 
             kill_run(store, run.id)  # the first epoch is what is measured: no need to wait for the test evaluation
             server_peak = _status(spid).get("VmHWM", 0.0) if resettable else max(r for _, r in server_samples)

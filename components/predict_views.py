@@ -956,7 +956,7 @@ def _own_texts(model: Any, lock: Any, names: list[str]) -> None:
         st.info("Type or paste texts, one per line, to see the model's output.", icon=":material/edit_note:")
         return
     check_batch_rows(len(texts), "The pasted text", "texts")
-    from layerlab.tf_only import as_model_inputs  # string tensors: a string input is TensorFlow's
+    from layerlab.prep.tf_pipeline import as_model_inputs  # string tensors: a string input is TensorFlow's
 
     x = np.array(texts, dtype=object)
     if len(model.input_shape) == 2:

@@ -26,7 +26,7 @@ from components.errors import edit, flag, guard
 from components.markup import md
 from components.param_widgets import entry_widgets, param_widget
 from components.table_view import plain, read_frame, source_stamp
-from layerlab.augment import AUGMENTATIONS, steps_for
+from layerlab.prep.augment import AUGMENTATIONS, steps_for
 from layerlab.errors import LayerlabError
 from layerlab.registry import Param
 from layerlab.settings import limits
@@ -231,7 +231,7 @@ def _words(ids: np.ndarray, vocab: list[str], before: np.ndarray | None = None) 
 def text_aug_preview(source: str, stamp: tuple[float, int], text: str, target: str, prep_json: str,
                      split_json: str, steps_json: str, seed: int) -> pd.DataFrame:
     """A few training texts as word sequences the model reads, before and after the augmentation."""
-    from layerlab.augment import preview_arrays
+    from layerlab.prep.augment import preview_arrays
     from layerlab.prep.text import vectorize
 
     fit, sample, _ = _text_fit(source, stamp, text, target, prep_json, split_json)
@@ -251,7 +251,7 @@ def table_rows_preview(source: str, stamp: tuple[float, int], data_json: str, pr
                        steps_json: str, seed: int) -> dict[str, Any]:
     """A few rows: raw numbers, the prepared numbers (filled, scaled) and the same after augmentation."""
     from components.roles_editor import describe
-    from layerlab.augment import preview_arrays
+    from layerlab.prep.augment import preview_arrays
 
     spec = _spec_of(data_json, json.loads(prepare_json))
     df = read_frame(source, stamp)["frame"]
@@ -303,7 +303,7 @@ def _window_counts(n: int, prep: SeriesPrep, split: Any) -> dict[str, Any]:
 def series_plan(source: str, stamp: tuple[float, int], data_json: str, series_json: str,
                 split_json: str) -> dict[str, Any]:
     """Windows per part, where the parts start, the filled series (for the chart) and a few training windows."""
-    from layerlab.data.prepare import series_columns
+    from layerlab.prep.prepare import series_columns
     from layerlab.data.series import fill_gaps, prepare_series
     from layerlab.prep.series import make_windows
 
@@ -340,7 +340,7 @@ def series_plan(source: str, stamp: tuple[float, int], data_json: str, series_js
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def series_aug_preview(window: list[list[float]], steps_json: str, seed: int) -> list[list[float]]:
-    from layerlab.augment import preview_arrays
+    from layerlab.prep.augment import preview_arrays
 
     steps = [StepSpec.model_validate(s) for s in json.loads(steps_json)]
     x = np.asarray(window, dtype="float32")[None]

@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from components.table_view import plain
 from layerlab.train import insights
-from layerlab.train.store import Run, RunStore
+from layerlab.runs.store import Run, RunStore
 
 COLORS = ["#0F766E", "#4F46E5", "#F59E0B", "#DC2626", "#0EA5E9", "#A855F7", "#65A30D", "#DB2777", "#78716C",
           "#0891B2"]

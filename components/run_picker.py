@@ -11,7 +11,7 @@ from datetime import datetime
 import streamlit as st
 
 from components import nav, state
-from layerlab.train.store import Run, RunStore
+from layerlab.runs.store import Run, RunStore
 
 USABLE = ("completed", "stopped", "interrupted")
 

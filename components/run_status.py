@@ -9,8 +9,8 @@ import streamlit as st
 from components.markup import md
 
 from layerlab.train import insights
-from layerlab.train.store import Run
-from layerlab.train.worker import PREPARING
+from layerlab.runs.store import Run
+from layerlab.runs.worker import PREPARING
 
 # status → (label, badge colour, icon)
 STATUS = {

@@ -81,7 +81,7 @@ PAGE_BUSY_S = 5.0
 
 def run_store():
     """The run store as pages use it (see PAGE_BUSY_S)."""
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
 
     return RunStore(busy_timeout_s=PAGE_BUSY_S)
 

@@ -17,7 +17,7 @@ from components.markup import md
 from layerlab import device
 from layerlab.spec import ProjectSpec
 from layerlab.train import insights
-from layerlab.train.store import Run, RunStore, saved_epochs
+from layerlab.runs.store import Run, RunStore, saved_epochs
 
 ERROR_FLAG = "train_settings_error"
 GPU_NOTE = "needs an NVIDIA GPU; this machine trains on the CPU"
@@ -279,7 +279,7 @@ def can_continue(run: Run) -> bool:
 
 def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
     """Continue this run for N more epochs, or fine-tune a new run from it."""
-    from layerlab.train import runner
+    from layerlab.runs import runner
 
     if not run.has_model:  # cut off mid-run (killed, a restart): its checkpoint was never evaluated
         st.caption(f"This run ended before its test evaluation. Its checkpoint holds "

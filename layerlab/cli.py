@@ -49,7 +49,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from layerlab.spec import load_spec
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     spec = load_spec(Path(args.project))

@@ -47,18 +47,18 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]
     if fmt == "keras":
         shutil.copyfile(run_dir / "model.keras", out)
         return {"format": fmt, "path": str(out)}
-    from layerlab import tf_only
+    from layerlab import tf_export
 
     if fmt == "savedmodel":
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "model" / "1"  # TF Serving layout: <name>/<version>/
-            signature = tf_only.export_savedmodel(pred.model, pred.info, folder)
+            signature = tf_export.export_savedmodel(pred.model, pred.info, folder)
             base = str(out.with_suffix("")) if out.suffix == ".zip" else str(out)
             made = shutil.make_archive(base, "zip", Path(tmp))
         return {"format": fmt, "path": made, "signature": signature}
     check = _check_inputs(pred)
     try:
-        report = tf_only.export_tflite(pred.model, pred.info, out, check)
+        report = tf_export.export_tflite(pred.model, pred.info, out, check)
     except RuntimeError as exc:
         raise LayerlabError(f"The model could not be converted to TensorFlow Lite: {exc}.",
                             "Download the .keras file or the SavedModel instead.") from None

@@ -74,7 +74,7 @@ def _sessions_with_active_runs(root: Path | None) -> set[str] | None:
     if not (runs / "runs.db").exists():
         return set()
     try:
-        from layerlab.train.store import ACTIVE, RunStore
+        from layerlab.runs.store import ACTIVE, RunStore
 
         return {r.owner for r in RunStore(runs, busy_timeout_s=5.0).list(statuses=ACTIVE) if r.owner}
     except Exception:  # noqa: BLE001 - a locked or damaged database: delete nothing rather than guess

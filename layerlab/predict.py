@@ -26,7 +26,7 @@ class Predictor:
 
     def _outputs(self, batch: Any) -> np.ndarray:
         if self.info.kind in ("table", "text"):
-            from layerlab.tf_only import as_model_inputs
+            from layerlab.prep.tf_pipeline import as_model_inputs
 
             batch = as_model_inputs(batch)
         with self.lock:

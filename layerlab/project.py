@@ -36,7 +36,7 @@ def describe_data(spec: ProjectSpec, frame: Any = None) -> DataInfo:
         return DataInfo(kind="images", task="classification",
                         input_shape=(prep.height, prep.width, 1 if prep.color == "grayscale" else 3),
                         class_names=list(src.class_names))
-    from layerlab.data import prepare as P
+    from layerlab.prep import prepare as P
 
     df = frame if frame is not None else P.load_frame(spec)
     if kind == "table":
@@ -155,7 +155,7 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
         data = DataSpec(kind="images", source=source)
         frame = None
     else:
-        from layerlab.data.prepare import load_frame
+        from layerlab.prep.prepare import load_frame
 
         if frame is None:
             frame = load_frame(load_spec({"data": {"kind": "table", "source": source}}))

@@ -161,7 +161,7 @@ class ProjectSpec(_Base):
     @model_validator(mode="after")
     def _check_registries(self) -> "ProjectSpec":
         # Imported here: the registries import this module's types for their own checks.
-        from layerlab.augment import AUGMENTATIONS
+        from layerlab.prep.augment import AUGMENTATIONS
         from layerlab.models.layers import LAYERS
 
         for i, layer in enumerate(self.model.layers):

@@ -172,7 +172,8 @@ def _join(*sources: str) -> str:
 
 
 def _engine_source_split() -> str:
-    from layerlab.data import prepare, split
+    from layerlab.prep import prepare
+    from layerlab.data import split
 
     return _join(_source(split.Split), _source(split.split_indices), _source(split.drop_test_duplicates),
                  _source(prepare._dedupe, ("    from layerlab.data.split import drop_test_duplicates\n\n", "")))
@@ -321,14 +322,14 @@ def _images_prep() -> list[str]:
 
 
 def _labels_source() -> str:
-    from layerlab.data import prepare
+    from layerlab.prep import prepare
 
     return _join(_source(prepare._labels), _source(prepare._natural), _source(prepare._check_column),
                  _source(prepare._drop_missing_target))
 
 
 def _table_prep() -> list[str]:
-    from layerlab.data import prepare
+    from layerlab.prep import prepare
     from layerlab.prep import tabular
 
     return [
@@ -382,7 +383,7 @@ def series_values(df: pd.DataFrame, features: list[str]) -> tuple[pd.DataFrame, 
 
 
 def _series_prep() -> list[str]:
-    from layerlab.data import prepare
+    from layerlab.prep import prepare
     from layerlab.prep import series
 
     return [_limits_literal(), _SERIES_LOAD, "",
@@ -433,7 +434,7 @@ def _model_part(spec: ProjectSpec, info: DataInfo) -> str:
 
 def _augmentation(spec: ProjectSpec, info: DataInfo) -> str:
     """`augmentation()`: the project's augmentation layers (they act only while training)."""
-    from layerlab.augment import AUGMENTATIONS
+    from layerlab.prep.augment import AUGMENTATIONS
     from layerlab.models.code import _render
 
     seed = spec.train.seed

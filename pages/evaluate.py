@@ -24,7 +24,7 @@ from components.markup import md
 from components.model_cache import get_predictor, model_mtime
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec, load_spec
-from layerlab.train.store import Run, RunStore, saved_epochs
+from layerlab.runs.store import Run, RunStore, saved_epochs
 
 _LOG = logging.getLogger("layerlab.ui")
 TASKS = ("classification", "regression", "forecasting")

@@ -77,7 +77,7 @@ def _preview(source: str, prep_json: str, split_json: str, steps_json: str, seed
     """(class name, [prepared image, variant 1, …]) for training images of a few classes."""
     import numpy as np
 
-    from layerlab import augment
+    from layerlab.prep import augment
     from layerlab.data.images import open_images
     from layerlab.data.split import split_indices
 

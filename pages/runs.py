@@ -14,8 +14,8 @@ import streamlit as st
 from components import errors, nav, run_compare, run_status, state
 from components.markup import md
 from layerlab.train import insights
-from layerlab.train.runner import stop_run
-from layerlab.train.store import Run, RunStore
+from layerlab.runs.runner import stop_run
+from layerlab.runs.store import Run, RunStore
 
 
 def _data_label(source: str | None) -> str:

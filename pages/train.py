@@ -15,8 +15,8 @@ import streamlit as st
 from components import errors, nav, run_compare, run_status, state, train_controls, training_chart
 from components.markup import md
 from layerlab.train import insights
-from layerlab.train.runner import start_run, stop_run
-from layerlab.train.store import Run, RunStore
+from layerlab.runs.runner import start_run, stop_run
+from layerlab.runs.store import Run, RunStore
 
 
 _STAMP = re.compile(r"^\d\d:\d\d:\d\d  ")

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import keras
 
 from layerlab.train import insights
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 
 
 def _floats(logs: dict[str, Any] | None) -> dict[str, float]:

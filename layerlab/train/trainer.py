@@ -20,7 +20,7 @@ import numpy as np
 
 from layerlab.errors import LayerlabError
 from layerlab.spec import load_spec
-from layerlab.train.store import Run, RunStore
+from layerlab.runs.store import Run, RunStore
 
 
 class RunLog:
@@ -78,8 +78,9 @@ def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | Non
 def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     import keras
 
-    from layerlab import tf_only
-    from layerlab.data.prepare import prepare
+    from layerlab.prep import tf_pipeline
+    from layerlab.train import tf_distribution
+    from layerlab.prep.prepare import prepare
     from layerlab.device import describe_training_device
     from layerlab.models.build import build_model, compile_model
     from layerlab.train.callbacks import BestCheckpoint, LastCheckpoint, StoreCallback
@@ -110,7 +111,7 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     sizes = prepared.split.sizes()
     log(f"Split: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test.")
 
-    scope, n_gpus = tf_only.distribution_scope()
+    scope, n_gpus = tf_distribution.distribution_scope()
     with scope:  # several GPUs: the model is mirrored on each and batches are split between them
         core = build_model(spec, info)
         model = prepared.train_model(core)
@@ -133,9 +134,9 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     x_va, y_va = prepared.part("validation")
     x_te, y_te = prepared.part("test")
     batch = spec.train.batch_size
-    train_ds = tf_only.make_dataset(info, x_tr, y_tr, spec, training=True)
-    val_ds = tf_only.make_dataset(info, x_va, y_va, spec, training=False)
-    test_ds = tf_only.make_dataset(info, x_te, y_te, spec, training=False)
+    train_ds = tf_pipeline.make_dataset(info, x_tr, y_tr, spec, training=True)
+    val_ds = tf_pipeline.make_dataset(info, x_va, y_va, spec, training=False)
+    test_ds = tf_pipeline.make_dataset(info, x_te, y_te, spec, training=False)
     steps = math.ceil(len(y_tr) / batch)
 
     best_path = run_dir / "best.keras"

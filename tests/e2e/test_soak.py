@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.e2e.conftest import assert_no_exception, goto_page, open_page, serve_app, server_memory_mb, upload, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -48,7 +48,7 @@ def tiny_spec() -> Callable[..., Any]:
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One real finished digits run (3 epochs, in-process), shared by tests that only read it."""
     from layerlab.project import new_project
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     store = RunStore(tmp_path_factory.mktemp("digits-runs"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 
 
 def _model():

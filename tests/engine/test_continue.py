@@ -10,8 +10,8 @@ import pytest
 
 from layerlab.project import new_project
 from layerlab.train import insights
-from layerlab.train.runner import continue_run
-from layerlab.train.store import RunStore
+from layerlab.runs.runner import continue_run
+from layerlab.runs.store import RunStore
 from layerlab.train.trainer import run_training
 
 
@@ -24,7 +24,7 @@ def continued(tmp_path_factory: pytest.TempPathFactory):
     assert run.status == "completed", run.message
     first = store.metrics(run.id)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("layerlab.train.runner.dispatch", lambda store: [])  # the worker's part runs below
+        mp.setattr("layerlab.runs.runner.dispatch", lambda store: [])  # the worker's part runs below
         queued = continue_run(store, run.id, 1, owner="a")
     assert queued.status == "queued" and queued.epoch == 2  # its progress is kept while it waits
     done = run_training(store, run.id)
@@ -118,7 +118,7 @@ def test_continuing_drops_the_rows_of_a_session_cut_off_before_its_checkpoint(tm
     rows += [("epoch", e, 2 * e, 0.0, {"loss": loss}) for e, loss in ((1, 0.9), (2, 0.5), (3, 0.4))]
     store.add_metrics(run.id, rows)
     store.set_status(run.id, "interrupted", "The machine restarted.", epoch=3, step=5)
-    monkeypatch.setattr("layerlab.train.runner.dispatch", lambda store: [])
+    monkeypatch.setattr("layerlab.runs.runner.dispatch", lambda store: [])
     continue_run(store, run.id, 2, owner="a")
     assert json.loads((run.path / "continue.json").read_text()) == {"from_epoch": 2, "epochs": 2}
     assert max(r["epoch"] for r in store.metrics(run.id)) == 2
@@ -146,8 +146,8 @@ def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(
     import time
 
     from layerlab.predict import load_predictor
-    from layerlab.train.runner import start_run, wait
-    from layerlab.train.store import saved_epochs
+    from layerlab.runs.runner import start_run, wait
+    from layerlab.runs.store import saved_epochs
 
     store = RunStore(tmp_path)
     run = start_run(new_project("sample:digits").edit(**{"train.epochs": 500, "train.batch_size": 16}), store,

@@ -23,7 +23,7 @@ def test_image_occlusion_highlights_where_the_digit_is(digits_run):
 def _table_run(tmp_path, sample: str):
     from layerlab.predict import load_predictor
     from layerlab.project import new_project
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     store = RunStore(tmp_path)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _train(tmp_path_factory, sample: str, epochs: int):
     from layerlab.project import new_project
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     store = RunStore(tmp_path_factory.mktemp(f"{sample}-runs"))

@@ -107,7 +107,7 @@ def test_an_abandoned_sessions_project_and_uploads_are_swept(tmp_path):
 
 def test_a_session_with_a_queued_or_running_run_is_never_swept(tmp_path):
     from layerlab.project import new_project
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
 
     project, upload = _session(tmp_path, "busy", days=5)
     store = RunStore(tmp_path / "runs")

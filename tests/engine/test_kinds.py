@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerlab.data.prepare import prepare
+from layerlab.prep.prepare import prepare
 from layerlab.predict import load_predictor
 from layerlab.project import new_project
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from layerlab.train.trainer import run_training
 
 ROOT = Path(__file__).resolve().parents[2]

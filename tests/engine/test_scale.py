@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from layerlab.data.images import ImageRows, load_images, open_images, unpack_images
-from layerlab.data.prepare import prepare
+from layerlab.prep.prepare import prepare
 from layerlab.project import new_project
 from layerlab.spec import ImagePrep
 from tests.engine.imagezips import class_image, encode, make_class_zip
@@ -107,7 +107,7 @@ def test_prepare_streams_a_large_set_and_its_parts_stay_on_disk(shapes, home, mo
 
 
 def test_the_streamed_dataset_yields_the_same_batches_as_the_in_memory_one(shapes, home, monkeypatch):
-    from layerlab import tf_only
+    from layerlab.prep import tf_pipeline
 
     spec = _project(shapes, **{"prepare.image.rescale": True})
     small = prepare(spec)
@@ -116,7 +116,7 @@ def test_the_streamed_dataset_yields_the_same_batches_as_the_in_memory_one(shape
 
     def batches(p, part, training):
         x, y = p.part(part)
-        ds = tf_only.make_dataset(p.info, x, y, spec, training=training)
+        ds = tf_pipeline.make_dataset(p.info, x, y, spec, training=training)
         return [(np.asarray(a), np.asarray(b)) for a, b in ds]
 
     for part in ("train", "test"):
@@ -139,7 +139,7 @@ def test_the_streamed_dataset_yields_the_same_batches_as_the_in_memory_one(shape
 
 @pytest.mark.slow
 def test_a_run_trains_on_a_streamed_zip(tmp_path, home, monkeypatch):
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     zpath = make_class_zip(tmp_path / "shapes.zip", classes=3, per_class=30, size=16)
@@ -230,9 +230,9 @@ def test_the_listing_matches_sorted_rglob(tmp_path):
 
 def test_the_worker_reports_decoding_as_the_runs_message(shapes, home, monkeypatch, tmp_path):
     from components.run_status import progress_text
-    from layerlab.data import prepare as P
-    from layerlab.train.store import RunStore
-    from layerlab.train.worker import PREPARING, _report_preparation
+    from layerlab.prep import prepare as P
+    from layerlab.runs.store import RunStore
+    from layerlab.runs.worker import PREPARING, _report_preparation
 
     store = RunStore(tmp_path / "runs")
     run = store.create(_project(shapes))
@@ -286,9 +286,9 @@ def test_raw_inputs_give_the_same_strings_as_one_str_per_row():
 def test_string_columns_reach_the_model_as_the_same_batches(monkeypatch, codes):
     import tensorflow as tf
 
-    from layerlab import tf_only
+    from layerlab.prep import tf_pipeline
 
-    monkeypatch.setattr(tf_only, "CODES_FROM_ROWS", 0 if codes else 10**9)
+    monkeypatch.setattr(tf_pipeline, "CODES_FROM_ROWS", 0 if codes else 10**9)
     from layerlab.data.info import DataInfo
     from layerlab.spec import load_spec
 
@@ -299,7 +299,7 @@ def test_string_columns_reach_the_model_as_the_same_batches(monkeypatch, codes):
     spec = load_spec({"data": {"kind": "table", "source": "sample:test"}, "train": {"batch_size": 16}})
     info = DataInfo("table", "classification", (2,), ["0", "1"])
     for training in (False, True):
-        got = list(tf_only.make_dataset(info, x, y, spec, training=training))
+        got = list(tf_pipeline.make_dataset(info, x, y, spec, training=training))
         old = tf.data.Dataset.from_tensor_slices(({"c0": x["c0"], "c1": tf.constant(x["c1"].astype(str))}, y))
         if training:
             old = old.shuffle(50, seed=spec.train.seed, reshuffle_each_iteration=True)
@@ -336,7 +336,7 @@ def test_a_prepared_table_keeps_only_its_test_rows_and_shows_the_same_examples(t
 def test_labels_from_distinct_values_match_one_str_per_row():
     import pandas as pd
 
-    from layerlab.data.prepare import _labels
+    from layerlab.prep.prepare import _labels
 
     for values in (["b", "a", "b", "10", "9"], [3.0, 1.0, 3.0, 2.5], np.array([1, "1", "x", 2], dtype=object),
                    [True, False, False]):
@@ -348,20 +348,20 @@ def test_labels_from_distinct_values_match_one_str_per_row():
 
 def test_rows_sorted_by_class_are_mixed_when_there_are_more_than_the_shuffle_buffer():
     """A buffer of 10,000 alone left a sorted file's epochs starting on one class (or topic)."""
-    from layerlab import tf_only
+    from layerlab.prep import tf_pipeline
     from layerlab.data.info import DataInfo
     from layerlab.spec import load_spec
 
-    n = 3 * tf_only.SHUFFLE_BUFFER
+    n = 3 * tf_pipeline.SHUFFLE_BUFFER
     y = np.repeat(np.arange(3), n // 3)  # sorted: all of class 0, then 1, then 2
     x = {"v": y.astype("float32").reshape(-1, 1), "id": np.arange(n).reshape(-1, 1)}
     spec = load_spec({"data": {"kind": "table", "source": "sample:test"}, "train": {"batch_size": 256}})
     info = DataInfo("table", "classification", (2,), ["0", "1", "2"])
-    first = [b for _, b in tf_only.make_dataset(info, x, y, spec, training=True).take(2)]
+    first = [b for _, b in tf_pipeline.make_dataset(info, x, y, spec, training=True).take(2)]
     assert all(set(np.asarray(b).tolist()) == {0, 1, 2} for b in first)
-    seen = np.concatenate([np.asarray(a["id"]).ravel() for a, _ in tf_only.make_dataset(info, x, y, spec, training=True)])
+    seen = np.concatenate([np.asarray(a["id"]).ravel() for a, _ in tf_pipeline.make_dataset(info, x, y, spec, training=True)])
     assert sorted(seen.tolist()) == list(range(n)), "every row once an epoch"
-    (xa, ya), = [next(iter(tf_only.make_dataset(info, x, y, spec, training=True)))]
+    (xa, ya), = [next(iter(tf_pipeline.make_dataset(info, x, y, spec, training=True)))]
     assert np.array_equal(np.asarray(xa["v"]).ravel(), np.asarray(ya, dtype="float32")), "rows keep their labels"
-    evaluated = next(iter(tf_only.make_dataset(info, x, y, spec, training=False)))[1]
+    evaluated = next(iter(tf_pipeline.make_dataset(info, x, y, spec, training=False)))[1]
     assert set(np.asarray(evaluated).tolist()) == {0}, "evaluation keeps the order"

@@ -4,7 +4,7 @@ import sys
 import time
 
 from layerlab.spec import load_spec
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 
 SPEC = load_spec({"data": {"source": "sample:digits"}, "name": "Digits"})
 
@@ -102,7 +102,7 @@ def test_two_stores_on_one_file_see_each_other(tmp_path):
 
 
 def test_runs_cut_off_by_a_machine_restart_are_interrupted(tmp_path, monkeypatch):
-    import layerlab.train.store as store_mod
+    import layerlab.runs.store as store_mod
 
     store = RunStore(tmp_path)
     run = store.create(SPEC)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from layerlab.project import new_project
-from layerlab.train.runner import dispatch, start_run, stop_run, wait
-from layerlab.train.store import RunStore
+from layerlab.runs.runner import dispatch, start_run, stop_run, wait
+from layerlab.runs.store import RunStore
 from layerlab.train.trainer import run_training
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +191,7 @@ def test_cli_trains_a_zip_of_500_rgb_images_in_8_classes(tmp_path):
 
 
 def test_continue_training_appends_epochs_in_the_same_run(tmp_path):
-    from layerlab.train.runner import continue_run
+    from layerlab.runs.runner import continue_run
 
     store = RunStore(tmp_path)
     run = run_training(store, store.create(digits(epochs=2), owner="a").id)
@@ -263,8 +263,8 @@ def test_runs_outlive_the_process_that_started_them(tmp_path):
     """A server restarted mid-run: the worker is in its own session and finishes on its own."""
     spec_path = tmp_path / "p.json"
     digits(epochs=2).save(spec_path)
-    code = ("import sys; from layerlab.spec import load_spec; from layerlab.train.store import RunStore;"
-            "from layerlab.train.runner import start_run;"
+    code = ("import sys; from layerlab.spec import load_spec; from layerlab.runs.store import RunStore;"
+            "from layerlab.runs.runner import start_run;"
             f"r = start_run(load_spec({str(spec_path)!r}), RunStore({str(tmp_path / 'runs')!r})); print(r.id)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     run_id = out.stdout.strip().splitlines()[-1]

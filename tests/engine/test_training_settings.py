@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from layerlab.project import new_project
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from layerlab.train.trainer import run_training
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from layerlab.samples import get_sample
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.formats import FORMATS, accented, table_bytes
 from tests.pages.markdown import plain
 

@@ -10,7 +10,7 @@ import pytest
 
 from components import evaluation_views as views
 from layerlab.data.images import open_images
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.trained import (
     OWNER,
     digits_spec,

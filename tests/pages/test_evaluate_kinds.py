@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from components import evaluation_views as views
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.trained import OWNER, plotly_figure
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 

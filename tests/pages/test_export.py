@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.test_predict_kinds import downloads, error_text, open_page, train  # noqa: F401 - fixture
 from tests.pages.trained import OWNER, digit_png, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture

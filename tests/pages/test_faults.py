@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from components import state
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.markdown import plain
 from tests.pages.test_train import _epoch_rows
 from tests.pages.trained import OWNER, digits_spec
@@ -115,7 +115,7 @@ def test_a_restarted_server_reattaches_to_a_worker_that_lives_on(app, home, fini
 
 
 def test_a_run_cut_off_by_a_machine_restart_is_interrupted_not_failed(app, finished, monkeypatch):
-    import layerlab.train.store as store_mod
+    import layerlab.runs.store as store_mod
 
     store = RunStore()
     run = _running(store, 999_999, time.time() - 120)

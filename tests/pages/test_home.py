@@ -40,7 +40,7 @@ def test_home_says_what_layerlab_does_and_links_every_step(app):
 def test_home_marks_the_steps_that_are_done(app):
     spec = new_project("sample:digits")
     at = app(state={"project": spec, "pid": "0123456789abcdef"})
-    from layerlab.train.store import RunStore
+    from layerlab.runs.store import RunStore
 
     store = RunStore()
     store.create(spec, owner="0123456789abcdef")

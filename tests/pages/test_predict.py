@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digit_png, digits_spec, page_links, plotly_figure, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture

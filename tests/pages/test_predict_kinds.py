@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, plotly_figure
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture

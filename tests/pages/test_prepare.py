@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from components.param_widgets import widget_kind
-from layerlab.augment import AUGMENTATIONS
+from layerlab.prep.augment import AUGMENTATIONS
 from layerlab.data.images import open_images
 from layerlab.data.split import split_indices
 from layerlab.models.layers import LAYERS

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture

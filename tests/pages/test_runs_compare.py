@@ -8,7 +8,7 @@ import time
 import pytest
 
 from components import run_compare
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.trained import OWNER, digits_spec, plotly_figure
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from layerlab.device import NO_GPU, gpu_names_quick
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, plotly_figure
 

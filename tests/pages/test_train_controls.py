@@ -9,7 +9,7 @@ import pytest
 
 from components import train_controls
 from layerlab.spec import load_spec
-from layerlab.train.store import RunStore
+from layerlab.runs.store import RunStore
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, plotly_figure, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
@@ -39,7 +39,7 @@ def misfit(home):
 def no_workers(monkeypatch: pytest.MonkeyPatch) -> list:
     """Start and continue queue runs without launching worker processes; records dispatches."""
     calls: list = []
-    monkeypatch.setattr("layerlab.train.runner.dispatch", lambda store: calls.append(store) or [])
+    monkeypatch.setattr("layerlab.runs.runner.dispatch", lambda store: calls.append(store) or [])
     return calls
 
 

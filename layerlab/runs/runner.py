@@ -11,7 +11,7 @@ from pathlib import Path
 
 from layerlab.settings import limits
 from layerlab.spec import ProjectSpec
-from layerlab.train.store import Run, RunStore, saved_epochs
+from layerlab.runs.store import Run, RunStore, saved_epochs
 
 
 def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | None = None,
@@ -34,7 +34,7 @@ def dispatch(store: RunStore) -> list[str]:
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         log = open(run.path / "worker.out", "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "layerlab.train.worker", run.id, "--runs-dir", str(store.root)],
+            [sys.executable, "-m", "layerlab.runs.worker", run.id, "--runs-dir", str(store.root)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=root,
             start_new_session=True,
         )

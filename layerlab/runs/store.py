@@ -16,9 +16,12 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from layerlab.settings import runs_dir
+
+if TYPE_CHECKING:
+    from layerlab.runs.files import RunFiles
 
 ACTIVE = ("queued", "starting", "running")
 FINISHED = ("completed", "stopped", "failed", "interrupted")
@@ -120,8 +123,15 @@ class Run:
         return (self.ended or time.time()) - self.started
 
     @property
+    def files(self) -> "RunFiles":
+        """The run's folder, read through the one object that knows its file names."""
+        from layerlab.runs.files import RunFiles
+
+        return RunFiles(self.path)
+
+    @property
     def has_model(self) -> bool:
-        return (self.path / "model.keras").exists()
+        return self.files.has_model
 
 
 _RUN_FIELDS = {f.name for f in fields(Run)}
@@ -402,13 +412,9 @@ class RunStore:
 
 def saved_epochs(run_dir: Path) -> int:
     """Epochs held by the run's last checkpoint (last.weights.h5 with history.json), 0 when none."""
-    try:
-        if not (run_dir / "last.weights.h5").exists():
-            return 0
-        history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
-        return len(history.get("loss") or [])
-    except (OSError, ValueError, AttributeError):
-        return 0
+    from layerlab.runs.files import RunFiles
+
+    return RunFiles(run_dir).saved_epochs()
 
 
 def _boot_time() -> float:

@@ -263,7 +263,7 @@ def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     def train_model(core: Any) -> Any:
         import keras
 
-        from layerlab.augment import pipeline
+        from layerlab.prep.augment import pipeline
 
         inputs = {k: keras.Input(shape=(1,), name=k, dtype=t.dtype) for k, t in pre.input.items()} \
             if isinstance(pre.input, dict) else pre.input

@@ -1,4 +1,4 @@
-"""The training worker: `python -m layerlab.train.worker RUN_ID --runs-dir DIR`.
+"""The training worker: `python -m layerlab.runs.worker RUN_ID --runs-dir DIR`.
 
 One process per run, started with a new session by the runner: TensorFlow state and
 memory die with it, and the web server never trains in its own process.
@@ -19,8 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from layerlab.train.runner import dispatch
-    from layerlab.train.store import RunStore
+    from layerlab.runs.runner import dispatch
+    from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
     store = RunStore(args.runs_dir)
@@ -44,7 +44,7 @@ def _report_preparation(store, run_id: str, every_s: float = 0.5) -> None:
     which the Train page shows until training starts; each report is also a heartbeat."""
     import time
 
-    from layerlab.data.prepare import report_progress_to
+    from layerlab.prep.prepare import report_progress_to
 
     last = [0.0]
 

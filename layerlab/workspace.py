@@ -1,0 +1,122 @@
+"""The workspace's folder layout under LAYERLAB_HOME, and where a project's data may come from.
+
+Every path under LAYERLAB_HOME is built here (runs have their own root, `settings.runs_dir`), so the
+app, the CLI, housekeeping and a remote worker agree on it, and no page builds one itself:
+
+    projects/<session>.json      a browser session's saved project (so a reload finds it)
+    uploads/<session>/           what that session uploaded
+    extracted/<digest>/          an image zip, unpacked once
+    image-cache/<digest>/        images decoded once for training
+
+`Source` parses a project's `data.source` (`sample:NAME` or a path) once; `check_source` holds the
+rule that an imported project may only open a bundled sample or the session's own uploads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerlab.errors import LayerlabError
+from layerlab.settings import home
+
+SAMPLE_PREFIX = "sample:"
+SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A project's data source: a bundled sample (by name) or a file or folder (by path)."""
+
+    raw: str
+
+    @property
+    def sample(self) -> str | None:
+        """The sample's name (`sample:digits` → `digits`), None for a path."""
+        return self.raw[len(SAMPLE_PREFIX):] if self.raw.startswith(SAMPLE_PREFIX) else None
+
+    @property
+    def is_sample(self) -> bool:
+        return self.sample is not None
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.is_sample else Path(self.raw)
+
+    @property
+    def display_name(self) -> str:
+        """What a person calls it: the sample's name, or the file's name without the server's folders."""
+        return self.sample if self.is_sample else Path(self.raw).name
+
+    @property
+    def exists(self) -> bool:
+        return self.is_sample or Path(self.raw).exists()
+
+    @classmethod
+    def of_sample(cls, name: str) -> "Source":
+        return cls(SAMPLE_PREFIX + name)
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+def source_of(raw: str | Source) -> Source:
+    return raw if isinstance(raw, Source) else Source(str(raw))
+
+
+def _dir(*parts: str) -> Path:
+    path = home().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def projects_dir() -> Path:
+    return _dir("projects")
+
+
+def project_file(session: str) -> Path:
+    """Where a session's project is kept between reloads."""
+    return projects_dir() / f"{_checked(session)}.json"
+
+
+def uploads_dir(session: str) -> Path:
+    """The session's own upload folder (created on first use)."""
+    return _dir("uploads", _checked(session))
+
+
+def extracted_dir() -> Path:
+    return _dir("extracted")
+
+
+def image_cache_dir() -> Path:
+    return _dir("image-cache")
+
+
+def _checked(session: str) -> str:
+    if not SESSION_ID.match(session or ""):
+        raise LayerlabError(f"Invalid session id received: {session!r}. Expected 16 hexadecimal characters.")
+    return session
+
+
+def is_own_upload(path: str | Path, session: str) -> bool:
+    """True when `path` lies inside this session's upload folder (after resolving links and `..`)."""
+    try:
+        return Path(path).resolve().is_relative_to(uploads_dir(session).resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def check_source(raw: str | Source, session: str) -> Source:
+    """A project file may name any path: open only bundled samples and this session's own uploads,
+    never another file on the server (another user's upload, /etc/…)."""
+    from layerlab.errors import SpecError
+
+    source = source_of(raw)
+    if source.is_sample or is_own_upload(Path(source.raw).expanduser(), session):
+        return source
+    shown = source.raw if len(source.raw) <= 80 else source.raw[:60] + "…"
+    raise SpecError("data.source", f"`{shown}` is neither a bundled sample nor a file uploaded in this session, "
+                    "so Layerlab does not open it.",
+                    "Open your data on the Data page (upload it, or pick a sample), or use a project file whose "
+                    "data is a bundled sample (`sample:…`).")

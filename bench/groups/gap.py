@@ -70,16 +70,10 @@ def _gap(quick: bool, kind: str) -> dict[str, Any]:
                                             "summary": summary}}
 
 
-@benchmark("gap_digits", "gap", "Where a training gap comes from (digits): worker pieces added one at a time")
-def gap_digits(quick: bool) -> dict[str, Any]:
-    return _gap(quick, "images")
-
-
-@benchmark("gap_text", "gap", "Where a training gap comes from (default text model)")
-def gap_text(quick: bool) -> dict[str, Any]:
-    return _gap(quick, "text")
-
-
-@benchmark("gap_table", "gap", "Where a training gap comes from (default table MLP)")
-def gap_table(quick: bool) -> dict[str, Any]:
-    return _gap(quick, "table")
+# One benchmark per data kind's default model: (kind, name, title).
+for _kind, _name, _title in (
+    ("images", "gap_digits", "Where a training gap comes from (digits): worker pieces added one at a time"),
+    ("text", "gap_text", "Where a training gap comes from (default text model)"),
+    ("table", "gap_table", "Where a training gap comes from (default table MLP)"),
+):
+    benchmark(_name, "gap", _title)(lambda quick, _k=_kind: _gap(quick, _k))

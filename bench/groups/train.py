@@ -137,16 +137,10 @@ def _train_ratio(quick: bool, kind: str) -> dict[str, Any]:
             "details": {"data": what, "train_samples": n, "epochs": epochs, "pairs": [{k: rnd(v) for k, v in r.items()} for r in rows]}}
 
 
-@benchmark("train_digits", "train", "Training speed ratio: digits CNN, Layerlab run vs plain model.fit")
-def train_digits(quick: bool) -> dict[str, Any]:
-    return _train_ratio(quick, "images")
-
-
-@benchmark("train_text", "train", "Training speed ratio: default text model")
-def train_text(quick: bool) -> dict[str, Any]:
-    return _train_ratio(quick, "text")
-
-
-@benchmark("train_table", "train", "Training speed ratio: default table MLP")
-def train_table(quick: bool) -> dict[str, Any]:
-    return _train_ratio(quick, "table")
+# One benchmark per data kind's default model: (kind, name, title).
+for _kind, _name, _title in (
+    ("images", "train_digits", "Training speed ratio: digits CNN, Layerlab run vs plain model.fit"),
+    ("text", "train_text", "Training speed ratio: default text model"),
+    ("table", "train_table", "Training speed ratio: default table MLP"),
+):
+    benchmark(_name, "train", _title)(lambda quick, _k=_kind: _train_ratio(quick, _k))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import harness.machine  # noqa: F401 - puts the repository root on sys.path for `layerlab`
-
 
 def sample_spec(source: str, *, epochs: int | None = None, **edits: Any) -> Any:
     """The project the app would create for `source` (defaults inferred), with dotted-path edits."""

@@ -242,14 +242,14 @@ def _variant_callbacks(variant: str, store: Any, spec: Any, steps: int, folder: 
 
 
 def fit_variants(spec_path: str, out: str, reps: int, variants: list[str]) -> None:
-    """Fits with the worker's pieces added one at a time, interleaved, in this one process."""
-    import tempfile
+    """Fits with the worker's pieces added one at a time, interleaved, in this one process.
 
+    Their run store and checkpoints go beside `out` (in the benchmark's scratch folder, removed after it)."""
     from layerlab.runs.store import RunStore
 
     s = fit_setup(spec_path)
     keras, spec = s["keras"], s["spec"]
-    tmp = Path(tempfile.mkdtemp(prefix="layerlab-bench-variants-"))
+    tmp = Path(out).parent / "variants"
     store = RunStore(tmp / "runs")
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for rep in range(reps):

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
+from harness.machine import python_child, tail
 
 _CHILD = r"""
 import json, sys, time
@@ -67,10 +63,9 @@ def make_csv(path: Path, rows: int = 1_000_000, seed: int = 0) -> Path:
 
 
 def measure(path: Path) -> dict:
-    path_var = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONPATH": path_var}
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], cwd=REPO, env=env,
-                         capture_output=True, text=True, check=True)
+    out = python_child(["-c", _CHILD, str(path)], timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"the ingest child failed:\n{tail(out.stderr)}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

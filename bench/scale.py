@@ -26,7 +26,6 @@ import argparse
 import io
 import json
 import os
-import sys
 import tempfile
 import time
 import zipfile
@@ -34,9 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
-
+from harness.server import Server, launch_browser, wait_ready
 
 # ---- data ---------------------------------------------------------------------------------------
 
@@ -162,59 +159,31 @@ if upload is not None:
 def streamlit_upload_cost(browser: Any, file: Path, workdir: Path) -> float:
     """MB that a bare Streamlit server (a page with one file_uploader and nothing else) holds
     once `file` is uploaded: what any Streamlit app pays for an upload, before it reads a byte."""
-    import socket
-    import subprocess
-    import urllib.request
-
     app = workdir / "bare_upload_app.py"
     app.write_text(_BARE_APP, encoding="utf-8")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                             "--server.maxUploadSize", str(int(file.stat().st_size / 1e6) + 50)],
-                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server(workdir / "bare-home", workdir / "bare_upload_app.log", app=str(app), cwd=workdir,
+                    args=["--server.maxUploadSize", str(int(file.stat().st_size / 1e6) + 50)])
     page = browser.new_page()
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        page.goto(f"http://127.0.0.1:{port}/")
+        server.wait_healthy()
+        page.goto(f"{server.url}/")
         page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached")
-        base = _settle(proc.pid, quiet_s=1.0)
+        base = _settle(server.proc.pid, quiet_s=1.0)
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(file))
         page.get_by_text("bytes").first.wait_for(timeout=60_000)
-        return _settle(proc.pid, quiet_s=1.0) - base
+        return _settle(server.proc.pid, quiet_s=1.0) - base
     finally:
         page.close()
-        try:
-            os.killpg(proc.pid, 15)
-            proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, 9)
+        server.stop()
 
 
 def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: float = 300,
-                 env: dict[str, str] | None = None, tools: Any = None) -> dict[str, Any]:
-    """Upload → Data page → Train page Start → first epoch, in headless Chromium against `streamlit run app.py`.
-
-    `tools` is (Server, launch_browser, wait_ready) from bench/run.py (imported from there when not given).
-    """
+                 env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Upload → Data page → Train page Start → first epoch, in headless Chromium against `streamlit run app.py`."""
     from playwright.sync_api import sync_playwright
 
-    if tools is None:
-        sys.path.insert(0, str(REPO / "bench"))
-        from run import Server, _launch_browser, _wait_ready
-    else:
-        Server, _launch_browser, _wait_ready = tools
-
-    from layerlab.spec import load_spec
     from layerlab.runs.store import RunStore
+    from layerlab.spec import load_spec
 
     home = workdir / "home"
     for name, value in (env or {}).items():
@@ -240,7 +209,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
                     texts.append(line)
 
     with sync_playwright() as pw:
-        browser = _launch_browser(pw)
+        browser = launch_browser(pw)
         held = streamlit_upload_cost(browser, file, workdir)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         server = Server(home, workdir / "streamlit.log")
@@ -248,7 +217,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
             server.wait_healthy()
             spid = server.proc.pid
             page.goto(f"{server.url}/data", wait_until="commit")
-            _wait_ready(page, "data", "Data", None, 90)
+            wait_ready(page, "data", "Data", None, 90)
             base = _settle(spid)  # after the server's background warm-up imports
             resettable = _reset_peak(spid)
             base = _status(spid)["VmRSS"]
@@ -270,7 +239,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
                         ".getAttribute('data-test-script-state') === 'notRunning'"):
                     break
                 time.sleep(0.1)
-            _wait_ready(page, "data", None, None, timeout_s)
+            wait_ready(page, "data", None, None, timeout_s)
             marks["data_page_s"] = time.time() - t0
             if started is None:
                 raise RuntimeError("never saw the Data page's spinner for the upload")
@@ -286,7 +255,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
             spec.save(projects[0])  # as if set on the Train page: one epoch, a large batch
             pid = projects[0].stem
             page.goto(f"{server.url}/train?p={pid}", wait_until="commit")
-            _wait_ready(page, "train", "Train", None, 60)
+            wait_ready(page, "train", "Train", None, 60)
             button = page.get_by_role("button", name="Start training")
             button.first.click()
             marks["start_clicked_s"] = time.time() - t0
@@ -327,7 +296,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
                     for title, path in (("Data", "data"), ("Train", "train")):
                         t = time.perf_counter()
                         page.get_by_test_id("stSidebarNavLink").filter(has=page.get_by_text(title, exact=True)).click()
-                        marks[f"switch_to_{path}_while_training_s"] = _wait_ready(page, path, title, None, 60) - t
+                        marks[f"switch_to_{path}_while_training_s"] = wait_ready(page, path, title, None, 60) - t
                 if first_epoch_t is not None and switched or not run.active:
                     break
                 time.sleep(0.02)
@@ -372,7 +341,7 @@ def _timeline(samples: list[tuple[float, float]], t0: float, base: float, step_m
 
 
 def measure(kind: str, n: int, batch: int, workdir: Path, timeout_s: float = 300, env: dict[str, str] | None = None,
-            keep: Path | None = None, tools: Any = None) -> dict[str, Any]:
+            keep: Path | None = None) -> dict[str, Any]:
     """Generate the data (or reuse `keep`), then go from upload to a first epoch through the browser."""
     t = time.perf_counter()
     if keep is not None and keep.exists():
@@ -382,7 +351,7 @@ def measure(kind: str, n: int, batch: int, workdir: Path, timeout_s: float = 300
     else:
         file = make_table_csv(keep or workdir / "table-2m.csv", n)
     generate_s = time.perf_counter() - t
-    result = browser_side(kind, file, batch, workdir, timeout_s, env, tools)
+    result = browser_side(kind, file, batch, workdir, timeout_s, env)
     result["generate_s"] = generate_s
     result["items"] = n
     return result

@@ -1,7 +1,5 @@
-"""Helpers for bench/run.py: the machine, statistics, sample projects, and the child scripts.
-
-Child scripts run in fresh processes (`python bench/common.py COMMAND ...`) so that every
-timed training starts from the same state a Layerlab worker starts from:
+"""Training children for the training benchmarks: each fit runs in a fresh process
+(`python bench/fits.py COMMAND ...`) so it starts from the same state a Layerlab worker starts from.
 
 * `plain-fit SPEC.json --out OUT.json` — the baseline for the training-speed ratio: the
   same model (engine build_model + prepared.train_model + compile_model), the same data
@@ -10,175 +8,26 @@ timed training starts from the same state a Layerlab worker starts from:
 * `variants SPEC.json --out OUT.json` — the same fit in one process with the worker's
   pieces added one at a time (StoreCallback at two flush rates, ModelCheckpoint, both),
   interleaved, to find where a gap between Layerlab and plain Keras comes from.
+* `live-fit SPEC.json --runs-dir DIR --run-id ID` — train like the worker with a chosen
+  StoreCallback flush interval (the latency benchmark's proposed settings).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
-import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from harness.machine import BENCH_DIR
+from harness.measure import alternating
 
-
-# ---- environment and machine ------------------------------------------------------------------
+SCRIPT = BENCH_DIR / "fits.py"
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment a Layerlab worker gets (runner.dispatch), for every benchmark child."""
-    env = dict(os.environ)
-    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.update(extra)
-    return env
-
-
-def _version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _gpu_names() -> list[str]:
-    """GPU names from nvidia-smi (no TensorFlow import); [] when there is none."""
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [ln.strip() for ln in out.stdout.splitlines() if ln.strip()] if out.returncode == 0 else []
-
-
-def machine_info() -> dict[str, Any]:
-    """What the figures were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count()
-    gpus = _gpu_names()
-    tf_dist = next((d for d in ("tensorflow", "tensorflow-cpu", "tf-nightly") if _version(d)), "tensorflow")
-    return {
-        "cpu": cpu,
-        "cores": cores,
-        "ram_gb": ram_gb,
-        "gpu": ", ".join(gpus) if gpus else "none",
-        "tensorflow": _version(tf_dist),
-        "keras": _version("keras"),
-        "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
-        "streamlit": _version("streamlit"),
-        "python": platform.python_version(),
-        "os": platform.platform(terse=True),
-    }
-
-
-def now_iso() -> str:
-    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-# ---- statistics -------------------------------------------------------------------------------
-
-
-def median(values: Iterable[float]) -> float | None:
-    vals = [v for v in values if v is not None and math.isfinite(v)]
-    return statistics.median(vals) if vals else None
-
-
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """Linear-interpolated percentile, q in [0, 100]."""
-    vals = sorted(v for v in values if v is not None and math.isfinite(v))
-    if not vals:
-        return None
-    k = (len(vals) - 1) * q / 100.0
-    lo, hi = math.floor(k), math.ceil(k)
-    return vals[lo] + (vals[hi] - vals[lo]) * (k - lo)
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
-
-
-def rnd(x: Any, digits: int = 4) -> Any:
-    return round(x, digits) if isinstance(x, float) and math.isfinite(x) else x
-
-
-# ---- projects ---------------------------------------------------------------------------------
-
-
-def sample_spec(source: str, *, epochs: int | None = None, **edits: Any) -> Any:
-    """The project the app would create for `source` (defaults inferred), with dotted-path edits."""
-    from layerlab.project import new_project
-
-    spec = new_project(source)
-    changes = dict(edits)
-    if epochs is not None:
-        changes["train.epochs"] = epochs
-    return spec.edit(**changes) if changes else spec
-
-
-def wine_csv(dest: Path) -> str:
-    """sklearn's wine data written as a CSV (the table fallback when no table sample is bundled)."""
-    import pandas as pd
-    from sklearn.datasets import load_wine
-
-    bunch = load_wine(as_frame=True)
-    frame = bunch.frame.rename(columns={"target": "cultivar"})
-    frame["cultivar"] = frame["cultivar"].map(lambda i: f"class_{i}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(dest, index=False)
-    return str(dest)
-
-
-def available_samples() -> dict[str, str]:
-    """{name: kind} of the bundled samples, read without importing TensorFlow."""
-    from layerlab.samples import SAMPLES
-
-    return {name: s.kind for name, s in SAMPLES.items()}
-
-
-def python_child(args: list[str], *, timeout: float, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
-                          env=env or child_env(), cwd=str(cwd or ROOT))
-
-
-def tail(text: str, lines: int = 15) -> str:
-    return "\n".join((text or "").strip().splitlines()[-lines:])
-
-
-# ---- child: plain model.fit -------------------------------------------------------------------
-
-
-def _epoch_timer(keras: Any) -> Any:
+def epoch_timer(keras: Any) -> Any:
     class EpochTimer(keras.callbacks.Callback):
         """Records epoch begin/end wall times; overrides no batch hook (keeps Keras' async path)."""
 
@@ -202,14 +51,14 @@ def _epoch_timer(keras: Any) -> Any:
     return EpochTimer()
 
 
-def _fit_setup(spec_path: str) -> dict[str, Any]:
+def fit_setup(spec_path: str) -> dict[str, Any]:
     """Everything a worker does before fit(), the same way: seed, prepare, build, compile, datasets."""
     import keras
 
-    from layerlab.prep import tf_pipeline
-    from layerlab.prep.prepare import prepare
     from layerlab.device import NO_GPU, describe_training_device
     from layerlab.models.build import build_model, compile_model
+    from layerlab.prep import tf_pipeline
+    from layerlab.prep.prepare import prepare
     from layerlab.spec import load_spec
 
     spec = load_spec(spec_path)
@@ -229,7 +78,7 @@ def _fit_setup(spec_path: str) -> dict[str, Any]:
         return model
 
     return {
-        "spec": spec, "keras": keras, "new_model": new_model, "n_train": int(len(y_tr)),
+        "spec": spec, "keras": keras, "new_model": new_model, "n_train": len(y_tr),
         "train_ds": tf_pipeline.make_dataset(info, x_tr, y_tr, spec, training=True),
         "val_ds": tf_pipeline.make_dataset(info, x_va, y_va, spec, training=False),
         "steps": math.ceil(len(y_tr) / spec.train.batch_size),
@@ -237,10 +86,10 @@ def _fit_setup(spec_path: str) -> dict[str, Any]:
 
 
 def plain_fit(spec_path: str, out: str, launched: float) -> None:
-    s = _fit_setup(spec_path)
+    s = fit_setup(spec_path)
     keras, spec = s["keras"], s["spec"]
     model = s["new_model"]()
-    timer = _epoch_timer(keras)
+    timer = epoch_timer(keras)
     model.fit(s["train_ds"], validation_data=s["val_ds"], epochs=spec.train.epochs, callbacks=[timer],
               verbose=0, shuffle=False)
     Path(out).write_text(json.dumps({
@@ -393,21 +242,21 @@ def _variant_callbacks(variant: str, store: Any, spec: Any, steps: int, folder: 
 
 
 def fit_variants(spec_path: str, out: str, reps: int, variants: list[str]) -> None:
-    """Fits with the worker's pieces added one at a time, interleaved, in this one process."""
-    import tempfile
+    """Fits with the worker's pieces added one at a time, interleaved, in this one process.
 
+    Their run store and checkpoints go beside `out` (in the benchmark's scratch folder, removed after it)."""
     from layerlab.runs.store import RunStore
 
-    s = _fit_setup(spec_path)
+    s = fit_setup(spec_path)
     keras, spec = s["keras"], s["spec"]
-    tmp = Path(tempfile.mkdtemp(prefix="layerlab-bench-variants-"))
+    tmp = Path(out).parent / "variants"
     store = RunStore(tmp / "runs")
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for rep in range(reps):
-        order = variants if rep % 2 == 0 else list(reversed(variants))
+        order = alternating(variants, rep)
         for variant in order:
             model = s["new_model"]()
-            timer = _epoch_timer(keras)
+            timer = epoch_timer(keras)
             extra = _variant_callbacks(variant, store, spec, s["steps"], tmp, keras)
             inside = _time_callbacks(extra)
             model.fit(s["train_ds"], validation_data=s["val_ds"], epochs=spec.train.epochs, callbacks=[timer, *extra],
@@ -420,10 +269,10 @@ def fit_variants(spec_path: str, out: str, reps: int, variants: list[str]) -> No
 
 def live_fit(spec_path: str, runs_dir: str, run_id: str, flush: float, keepalive: bool) -> None:
     """Train like the worker but with a chosen StoreCallback flush interval (for the latency benchmark)."""
-    from layerlab.train.callbacks import StoreCallback
     from layerlab.runs.store import RunStore
+    from layerlab.train.callbacks import StoreCallback
 
-    s = _fit_setup(spec_path)
+    s = fit_setup(spec_path)
     keras, spec = s["keras"], s["spec"]
     store = RunStore(runs_dir)
     store.update(run_id, status="running", started=time.time())
@@ -436,50 +285,20 @@ def live_fit(spec_path: str, runs_dir: str, run_id: str, flush: float, keepalive
     store.set_status(run_id, "completed", "bench live-fit done")
 
 
-def steady_epoch_seconds(begin: list[float], end: list[float]) -> float | None:
-    """Median epoch duration (begin → end, validation included), first epoch (tracing) left out."""
-    return median([e - b for b, e in list(zip(begin, end))[1:]])
 
 
-def steady_cpu_seconds(cpu_end: list[float]) -> float | None:
-    """CPU seconds per epoch from the end of epoch 2 to the end of the last (same window as the wall cycle)."""
-    if len(cpu_end) < 3:
-        return None
-    return (cpu_end[-1] - cpu_end[1]) / (len(cpu_end) - 2)
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), from /proc; None once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def interpolate(samples: list[tuple[float, float]], t: float) -> float | None:
-    """Linear interpolation of (time, value) samples sorted by time."""
-    import bisect
-
-    if not samples or t < samples[0][0] or t > samples[-1][0]:
-        return None
-    i = bisect.bisect_left([x for x, _ in samples], t)
-    if samples[i][0] == t or i == 0:
-        return samples[i][1]
-    (t0, v0), (t1, v1) = samples[i - 1], samples[i]
-    return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
 
 
-def steady_cycle_seconds(end: list[float]) -> float | None:
-    """Median time between consecutive epoch ends from the 3rd on: includes end-of-epoch work
-    (checkpoint saving, store writes) that epoch_seconds does not see."""
-    return median([b - a for a, b in zip(end[1:], end[2:])])
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="bench/common.py")
+    p = argparse.ArgumentParser(prog="bench/fits.py")
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("plain-fit")
     a.add_argument("spec")

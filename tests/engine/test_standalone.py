@@ -12,7 +12,7 @@ import pytest
 
 from layerlab.errors import LayerlabError
 from layerlab.project import describe_data, new_project
-from layerlab.standalone import training_script
+from layerlab.codegen.script import training_script
 
 SAMPLES = ["digits", "penguins", "diabetes", "tweets", "sunspots", "co2"]
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from layerlab.codegen.templates.images import PREP
-from layerlab.codegen.templates.project import DataError
+from layerlab.codegen.templates.project import SPEC, DataError
 from layerlab.data.images import decode_image
 
 # ---- the script starts here ----
@@ -58,7 +57,7 @@ def load_image_folder(source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     for k, name in enumerate(names):
         for f in classes[name]:
             try:
-                images.append(decode_image(f, PREP))
+                images.append(decode_image(f, SPEC.prepare.image))
                 labels.append(k)
             except DataError as exc:
                 print(f"skipped {f.name}: {exc}")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from layerlab.codegen.templates.project import SPEC, limits
+from layerlab.codegen.templates.project import limits
 
 # ---- the script starts here ----
-PREP = SPEC.prepare.image
 
 
 def _configure_pillow(max_pixels: int | None = None) -> None:

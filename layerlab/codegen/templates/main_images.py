@@ -8,7 +8,6 @@ import keras
 import numpy as np
 
 from layerlab.codegen.templates.generated import build_model, compile_model, load_data
-from layerlab.codegen.templates.images import PREP
 from layerlab.codegen.templates.labels import _dedupe
 from layerlab.codegen.templates.project import SPEC
 from layerlab.codegen.templates.training import (
@@ -36,7 +35,8 @@ def main() -> None:
                                     dtype=object), notes, "images")
     for note in notes:
         print(note)
-    x = images.astype("float32") * (1.0 / 255.0 if PREP.rescale else 1.0)
+    prep = SPEC.prepare.image
+    x = images.astype("float32") * (1.0 / 255.0 if prep.rescale else 1.0)
     sizes = {k: len(getattr(split, k)) for k in ("train", "validation", "test")}
     print(f"Split: {sizes}")
     core = build_model(x.shape[1:])
@@ -53,7 +53,7 @@ def main() -> None:
     h, w, c = x.shape[1:]
     raw = keras.Input(shape=(None, None, c), name="pixels")
     z = keras.layers.Resizing(h, w, interpolation="bilinear", name="resize")(raw)
-    if PREP.rescale:
+    if prep.rescale:
         z = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(z)
     keras.Model(raw, core(z), name="layerlab_inference").save(args.out)
     print(f"Saved {args.out}; classes: {class_names}")

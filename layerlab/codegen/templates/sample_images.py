@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from layerlab.codegen.templates.generated import sample_loader
-from layerlab.codegen.templates.images import PREP, _resize_array
+from layerlab.codegen.templates.images import _resize_array
+from layerlab.codegen.templates.project import SPEC
 
 # ---- the script starts here ----
 SAMPLE_LOADER = sample_loader
@@ -14,4 +15,4 @@ SAMPLE_LOADER = sample_loader
 def load_data(source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The bundled sample, resized and converted as the project says."""
     images, labels, class_names = SAMPLE_LOADER()
-    return np.stack([_resize_array(a, PREP) for a in images]), labels, class_names
+    return np.stack([_resize_array(a, SPEC.prepare.image) for a in images]), labels, class_names

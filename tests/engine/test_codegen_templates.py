@@ -215,3 +215,17 @@ def test_learning_rate_schedules_are_the_engines(schedule, monkeypatch):
             assert [w.schedule(e, 0.0) for e in range(6)] == [g.schedule(e, 0.0) for e in range(6)]
         else:
             assert (w.factor, w.patience, w.min_lr, w.monitor) == (g.factor, g.patience, g.min_lr, g.monitor)
+
+
+def test_wrapper_folders_are_descended_as_the_engine_does(tmp_path, monkeypatch):
+    from layerlab.codegen.templates import image_folder as t_image_folder
+    from layerlab.data import images
+
+    monkeypatch.setattr(t_image_folder, "_IGNORED", sorted(images._IGNORED))
+    for layout in (["outer/inner/cats/a.png", "outer/inner/dogs/b.png", "__MACOSX/x"],
+                   ["cats/a.png", "dogs/b.png"], ["only/cats/a.png", "only/readme.txt"]):
+        root = tmp_path / str(len(list(tmp_path.iterdir())))
+        for rel in layout:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(b"")
+        assert t_image_folder._class_folders(root) == images._class_root(root)

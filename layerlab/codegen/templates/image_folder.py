@@ -1,4 +1,8 @@
-"""Template: reading a folder (or .zip) of class folders with Pillow (Layerlab's reader also caches and checks more)."""
+"""Template: reading a folder (or .zip) of class folders with Pillow (Layerlab's reader also caches and checks more).
+
+`_class_folders` copies the private `layerlab.data.images._class_root`; tests/engine/test_codegen_templates.py
+asserts the same folder for the same layouts.
+"""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 A template (`templates/NAME.py`) is a valid, importable module. Above its `MARKER` line
 sit its docstring and the imports that make it lint and import on its own; only the part
-below the marker goes into a script. Placeholders are module-level constants (`DATA = ""`)
-that `template(NAME, DATA=...)` replaces by name, so the file stays importable.
+below the marker goes into a script (without its `# noqa` comments). Placeholders are
+module-level constants (`DATA = ""`) that `template(NAME, DATA=...)` replaces by name
+(keeping a comment at the end of the line), so the file stays importable.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from layerlab.errors import LayerlabError
 TEMPLATES = Path(__file__).parent / "templates"
 MARKER = "# ---- the script starts here ----"
 _BUG = "This is a bug in Layerlab: update layerlab/codegen."
+_NOQA = re.compile(r"[ \t]+# noqa\b[^\n]*$", re.MULTILINE)
 
 
 @cache
@@ -37,11 +39,11 @@ def template(name: str, **values: str) -> str:
     text = _read(name)
     if text.count(MARKER) != 1:
         raise LayerlabError(f"The training script cannot be written: the template {name} has no `{MARKER}` line.", _BUG)
-    body = text.split(MARKER, 1)[1]
+    body = _NOQA.sub("", text.split(MARKER, 1)[1])  # they are for linting the template on its own
     for key, source in values.items():
-        pattern = re.compile(rf"^{re.escape(key)}(?:: [^=\n]+)? = .*$", re.MULTILINE)
+        pattern = re.compile(rf"^{re.escape(key)}(?:: [^=\n]+)? = .*?(?P<comment>  # .*)?$", re.MULTILINE)
         line = f"{key} = {source}"
-        body, count = pattern.subn(lambda _m, line=line: line, body, count=2)
+        body, count = pattern.subn(lambda m, line=line: line + (m["comment"] or ""), body, count=2)
         if count != 1:
             raise LayerlabError(f"The training script cannot be written: the template {name} should set `{key}` "
                                 f"once (found {count}).", _BUG)

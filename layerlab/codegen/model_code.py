@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from layerlab.codegen.fill import engine_source, join, template
 from layerlab.data.info import DataInfo
 from layerlab.spec import ProjectSpec
 
@@ -58,7 +59,6 @@ def model_definitions(spec: ProjectSpec, info: DataInfo, shape_parameter: bool =
     Raises:
         BuildError: when the model itself cannot be built (same message as build_model).
     """
-    from layerlab.codegen.fill import engine_source, join, template
     from layerlab.models import blocks
     from layerlab.models.build import HEAD, HEAD_RESHAPE, build_model, loss_for
 

@@ -55,10 +55,10 @@ def converted(run_dir: str, model_mtime: float, fmt: str) -> dict[str, Any]:
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def script_bytes(run_dir: str, project_mtime: float) -> bytes:
-    """The run's standalone training script (see layerlab.standalone)."""
+    """The run's standalone training script (see layerlab.codegen.script)."""
     from layerlab.data.info import DataInfo
     from layerlab.spec import load_spec
-    from layerlab.standalone import training_script
+    from layerlab.codegen.script import training_script
 
     run = Path(run_dir)
     return training_script(load_spec(run / "project.json"), DataInfo.load(run / "info.json")).encode("utf-8")

@@ -43,7 +43,7 @@ def _check(spec_json: str, info_json: str) -> Any:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _code(spec_json: str, info_json: str) -> str:
     from layerlab.data.info import DataInfo
-    from layerlab.models.code import model_code
+    from layerlab.codegen.model_code import model_code
 
     return model_code(load_spec(spec_json), DataInfo.from_dict(json.loads(info_json)))
 

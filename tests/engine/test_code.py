@@ -85,8 +85,8 @@ def _cases(tiny_info, tiny_spec):
 
 
 def test_scripts_rebuild_the_same_models_outside_layerlab(tiny_info, tiny_spec, tmp_path):
+    from layerlab.codegen.model_code import model_code
     from layerlab.models.build import build_model
-    from layerlab.models.code import model_code
 
     expected, paths = {}, []
     for name, spec, info in _cases(tiny_info, tiny_spec):
@@ -113,8 +113,8 @@ def test_scripts_rebuild_the_same_models_outside_layerlab(tiny_info, tiny_spec, 
 
 
 def test_a_script_runs_on_its_own(tiny_info, tiny_spec, tmp_path):
+    from layerlab.codegen.model_code import model_code
     from layerlab.models.build import build_model
-    from layerlab.models.code import model_code
 
     info = tiny_info("text", **KIND_INFO["text"])
     spec = tiny_spec(info, [(layer.type, layer.params) for layer in template_layers("transformer", info)])
@@ -129,7 +129,7 @@ def test_a_script_runs_on_its_own(tiny_info, tiny_spec, tmp_path):
 
 
 def test_script_reads_like_keras(tiny_info, tiny_spec):
-    from layerlab.models.code import model_code
+    from layerlab.codegen.model_code import model_code
 
     info = tiny_info("images", **KIND_INFO["images"])
     code = model_code(tiny_spec(info, SINKS["images"], optimizer="sgd", learning_rate=0.05), info)
@@ -145,8 +145,8 @@ def test_script_reads_like_keras(tiny_info, tiny_spec):
 
 
 def test_a_model_that_cannot_be_built_has_no_code(tiny_info, tiny_spec):
+    from layerlab.codegen.model_code import model_code
     from layerlab.models.build import BuildError
-    from layerlab.models.code import model_code
 
     info = tiny_info("table")
     with pytest.raises(BuildError, match="Conv2D"):

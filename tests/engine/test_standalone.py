@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from layerlab.codegen.script import training_script
 from layerlab.errors import LayerlabError
 from layerlab.project import describe_data, new_project
-from layerlab.standalone import training_script
 
 SAMPLES = ["digits", "penguins", "diabetes", "tweets", "sunspots", "co2"]
 

@@ -1,9 +1,10 @@
-"""Export the model as a standalone Keras script, so users can leave Layerlab with their work.
+"""The model as a standalone Keras script, so users can leave Layerlab with their work.
 
 The script is generated from the model build_model actually builds, not from a second
 description of each layer: every layer is written as its Keras class with the arguments
 that differ from that class's defaults (read from `get_config`), and Layerlab's custom
-blocks are copied in verbatim. So the script cannot drift from what Layerlab trains.
+blocks are copied in verbatim (their public source; `_l1l2` from templates/regularizers.py).
+So the script cannot drift from what Layerlab trains.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from layerlab.codegen.fill import engine_source, join, template
 from layerlab.data.info import DataInfo
 from layerlab.spec import ProjectSpec
 
@@ -30,41 +32,12 @@ def model_code(spec: ProjectSpec, info: DataInfo) -> str:
     Raises:
         BuildError: when the model itself cannot be built (same message as build_model).
     """
-    from layerlab.models import blocks
-    from layerlab.models.build import HEAD, HEAD_RESHAPE, build_model, loss_for
-
-    model = build_model(spec, info)
-    custom: list[type] = []
-    lines: list[str] = []
-    inp = model.inputs[0]
-    shape = tuple(int(d) for d in inp.shape[1:])
-    lines.append(f"    inputs = keras.Input(shape={shape!r}, dtype={_dtype(inp.dtype)!r}, name='input')")
-    var = "inputs"
-    for layer in model.layers[1:]:
-        if type(layer).__module__ == blocks.__name__ and type(layer) not in custom:
-            custom.append(type(layer))
-        forced = {"dtype": "float32"} if layer.name in (HEAD, HEAD_RESHAPE) else {}
-        lines.append(f"    x = {_render(layer, forced)}({var})")
-        var = "x"
-    lines.append("    return keras.Model(inputs, x, name=" + repr(model.name) + ")")
-
-    metrics = ["accuracy"] if info.task == "classification" else ["mae"]
-    optimizer = _OPTIMIZERS[spec.train.optimizer].format(lr=spec.train.learning_rate)
-    parts = [_docstring(spec, info), "import keras", ""]
-    sources = [inspect.getsource(cls).rstrip() for cls in custom]
-    if any("_l1l2(" in src for src in sources):
-        sources.insert(0, inspect.getsource(blocks._l1l2).rstrip())
-    for src in sources:
-        parts += ["", src, ""]
-    parts += [
-        "",
-        "def build_model() -> keras.Model:",
-        '    """The core model: inputs arrive already prepared (see the top of this file)."""',
-        *lines,
+    return "\n".join([
+        _docstring(spec, info),
+        "import keras",
         "",
         "",
-        "def compile_model(model: keras.Model) -> None:",
-        f"    model.compile(optimizer={optimizer}, loss={loss_for(info)!r}, metrics={metrics!r})",
+        model_definitions(spec, info),
         "",
         "",
         'if __name__ == "__main__":',
@@ -73,8 +46,52 @@ def model_code(spec: ProjectSpec, info: DataInfo) -> str:
         "    # model.summary()  # layer by layer",
         "    print(model.count_params())",
         "",
-    ]
-    return "\n".join(parts)
+    ])
+
+
+def model_definitions(spec: ProjectSpec, info: DataInfo, shape_parameter: bool = False) -> str:
+    """`build_model()` and `compile_model(model)`, after the source of the Layerlab blocks the model uses.
+
+    Args:
+        shape_parameter: `build_model(input_shape=...)` takes the input shape (defaulting to
+            the project's), for a script that learns the shape from the data it prepares.
+
+    Raises:
+        BuildError: when the model itself cannot be built (same message as build_model).
+    """
+    from layerlab.models import blocks
+    from layerlab.models.build import HEAD, HEAD_RESHAPE, build_model, loss_for
+
+    model = build_model(spec, info)
+    custom: list[type] = []
+    lines: list[str] = []
+    inp = model.inputs[0]
+    shape = tuple(int(d) for d in inp.shape[1:])
+    shape_arg = "input_shape" if shape_parameter else repr(shape)
+    lines.append(f"    inputs = keras.Input(shape={shape_arg}, dtype={_dtype(inp.dtype)!r}, name='input')")
+    var = "inputs"
+    for layer in model.layers[1:]:
+        if type(layer).__module__ == blocks.__name__ and type(layer) not in custom:
+            custom.append(type(layer))
+        forced = {"dtype": "float32"} if layer.name in (HEAD, HEAD_RESHAPE) else {}
+        lines.append(f"    x = {render_layer(layer, forced)}({var})")
+        var = "x"
+    lines.append("    return keras.Model(inputs, x, name=" + repr(model.name) + ")")
+
+    metrics = ["accuracy"] if info.task == "classification" else ["mae"]
+    optimizer = _OPTIMIZERS[spec.train.optimizer].format(lr=spec.train.learning_rate)
+    sources = [engine_source(cls) for cls in custom]
+    if any("_l1l2(" in src for src in sources):
+        sources.insert(0, template("regularizers"))
+    signature = f"input_shape: tuple = {shape!r}" if shape_parameter else ""
+    return join(*sources, "\n".join([
+        f"def build_model({signature}) -> keras.Model:",
+        '    """The core model: inputs arrive already prepared (see the top of this file)."""',
+        *lines,
+    ]), "\n".join([
+        "def compile_model(model: keras.Model) -> None:",
+        f"    model.compile(optimizer={optimizer}, loss={loss_for(info)!r}, metrics={metrics!r})",
+    ]))
 
 
 def _docstring(spec: ProjectSpec, info: DataInfo) -> str:
@@ -102,7 +119,7 @@ def _dtype(dtype: Any) -> str:
     return str(getattr(dtype, "name", dtype))
 
 
-def _render(layer: Any, forced: dict[str, Any] | None = None, named: bool = True,
+def render_layer(layer: Any, forced: dict[str, Any] | None = None, named: bool = True,
             skip: tuple[str, ...] = ()) -> str:
     """`keras.layers.X(arg=value, ...)` with only the arguments that differ from X's defaults."""
     import keras
@@ -110,7 +127,7 @@ def _render(layer: Any, forced: dict[str, Any] | None = None, named: bool = True
     cls = type(layer)
     if isinstance(layer, keras.layers.Bidirectional):
         # Bidirectional sets zero_output_for_mask on its copies itself.
-        inner = _render(layer.forward_layer, named=False, skip=("zero_output_for_mask",))
+        inner = render_layer(layer.forward_layer, named=False, skip=("zero_output_for_mask",))
         extra = "" if layer.merge_mode == "concat" else f", merge_mode={layer.merge_mode!r}"
         return f"keras.layers.Bidirectional({inner}{extra}, name={layer.name!r})"
     config = layer.get_config()
@@ -146,7 +163,7 @@ def _reference_config(cls: type, args: dict[str, Any], layer: Any) -> dict[str, 
     try:
         with _no_weights():
             ref.build(layer.input.shape)
-    except Exception:  # noqa: BLE001 - an unbuilt reference is still a fair comparison
+    except Exception:  # noqa: BLE001, S110 - an unbuilt reference is still a fair comparison
         pass
     return ref.get_config()
 

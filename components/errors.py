@@ -2,14 +2,15 @@
 
 `show_error(exc)` renders what went wrong and what to do; `guard()` wraps a block of
 page code so a LayerlabError (or an unexpected bug) becomes such a message and the rest
-of the page still renders. `edit(flag, **changes)` applies a validated spec change from
-a widget callback and keeps a refusal to show next to the widget that caused it.
+of the page still renders. `edit(flag, **changes)` is the UI's one way to change the
+project (through `ProjectSpec.edit`, the engine's one way): from a widget callback, it
+keeps a refusal to show next to the widget that caused it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,11 +98,12 @@ def guard(where: Any = None) -> Iterator[None]:
         show_error(exc, where)
 
 
-def edit(flag: str, **changes: Any) -> bool:
+def edit(flag: str, check: Callable[[Any], Any] | None = None, **changes: Any) -> bool:
     """Apply dotted-path changes to the project (validated); for use in widget callbacks.
 
-    On refusal the old project is kept and the error is stored under `flag` for
-    `show_flagged(flag)` to render beside the widgets (a callback's own output would
+    `check(new_spec)` may refuse the change further (against the data, say) by raising a
+    LayerlabError. On refusal the old project is kept and the error is stored under `flag`
+    for `show_flagged(flag)` to render beside the widgets (a callback's own output would
     land at the top of the page). Returns True when the change was saved.
     """
     spec = state.project()
@@ -109,6 +111,8 @@ def edit(flag: str, **changes: Any) -> bool:
         return False
     try:
         new = spec.edit(**changes)
+        if check is not None:
+            check(new)
     except LayerlabError as exc:
         st.session_state[flag] = exc
         return False

@@ -1,27 +1,38 @@
-"""Widgets generated from registry Params: one generator for layers and augmentation steps.
+"""Widgets generated from registry Params: one generator for layer and augmentation
+settings (`entry_widgets`) and for the project's own fields (`spec_widget`).
 
-Widgets are *controlled*: the project spec holds the value, and before a widget is drawn
-its session-state value is set from the spec. A user's change goes through a callback
-into the spec (validated); a refused change snaps back to the spec's value on the next
-run. That way moving, deleting or replacing layers never leaves stale widget values.
+A spec field becomes a Param through `layerlab.spec_meta`, so its label, help, choices
+and limits come from the schema, never from here. Widgets are *controlled*: the project
+spec holds the value, and before a widget is drawn its session-state value is set from
+the spec. A user's change goes through a callback into the spec (validated); a refused
+change snaps back to the spec's value on the next run. That way moving, deleting or
+replacing layers never leaves stale widget values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import streamlit as st
 
+from components.errors import edit
+from layerlab import spec_meta
 from layerlab.registry import Entry, Param
+from layerlab.spec import ProjectSpec
 
 _SLIDER_MAX_STEPS = 200
 
 
 def _sync(key: str, value: Any) -> None:
-    """Make the widget under `key` show `value` (must run before the widget is drawn)."""
-    if key not in st.session_state or st.session_state[key] != value:
-        st.session_state[key] = value
+    """Make the widget under `key` show `value` (must run before the widget is drawn).
+
+    Set on every run, even when unchanged: a value set through the Session State API is
+    sent to the browser only in the run that set it, and a run cut short by a rerun never
+    reaches the browser, which would then show a stale value while the spec holds another.
+    """
+    st.session_state[key] = value
 
 
 def _decimals(step: float) -> int:
@@ -59,7 +70,7 @@ def param_widget(param: Param, key: str, value: Any, *, on_change: Callable[...,
     if kind == "selectbox":
         options = list(param.choices)
         _sync(key, value if value in options else options[0])
-        return st.selectbox(param.title, options, **common)
+        return st.selectbox(param.title, options, format_func=param.choice_label, **common)
     if kind == "text":
         _sync(key, "" if value is None else str(value))
         return st.text_input(param.title, max_chars=200, **common)
@@ -110,3 +121,22 @@ def entry_widgets(entry: Entry, values: dict[str, Any], prefix: str,
                                            on_change=changed, kwargs={"name": param.name, "key": key},
                                            disabled=disabled)
     return out
+
+
+def _edit_field(flag: str, path: str, key: str) -> None:
+    edit(flag, **{path: st.session_state[key]})
+
+
+def spec_widget(spec: ProjectSpec, path: str, flag: str, *, key: str | None = None, param: Param | None = None,
+                on_change: Callable[[str, str], None] | None = None, disabled: bool = False) -> Any:
+    """The widget for the project field at a dotted `path` (e.g. "train.epochs"), bound to `spec`.
+
+    Label, help, choices and limits come from the schema (`spec_meta.field_param`); pass
+    `param` to narrow them (fewer choices, say). A change is written through the spec's
+    validation, a refusal kept under `flag`; `on_change(path, key)` replaces that write
+    (to check the change against the data first). The key defaults to the path.
+    """
+    key = key or path
+    return param_widget(param or spec_meta.field_param(path), key, spec_meta.value_at(spec, path),
+                        on_change=on_change or partial(_edit_field, flag), kwargs={"path": path, "key": key},
+                        disabled=disabled)

@@ -31,7 +31,7 @@ def _cmd_templates(args: argparse.Namespace) -> int:
     from layerlab.models.templates import TEMPLATES
 
     for t in TEMPLATES:
-        print(f"{t.name:<22} {t.kind:<8} {t.title}: {t.description}")
+        print(f"{t.name:<22} {t.group:<8} {t.title}: {t.help}")
     return 0
 
 

@@ -26,10 +26,16 @@ class Param:
     step: float | None = None
     log: bool = False
     label: str = ""
+    # Words shown for each choice, as (value, words) pairs (a choice without words shows itself).
+    choice_labels: tuple[tuple[Any, str], ...] = ()
 
     @property
     def title(self) -> str:
         return self.label or self.name.replace("_", " ").capitalize()
+
+    def choice_label(self, value: Any) -> str:
+        """The words a widget shows for one choice."""
+        return next((words for v, words in self.choice_labels if v == value), str(value))
 
     def expected(self) -> str:
         if self.kind == "choice":
@@ -81,7 +87,10 @@ def _fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """A registered layer or step: what it is, what it takes, how to build it."""
+    """A registered layer, step or template: what it is, what it takes, how to build it.
+
+    `meta` holds what only some registries need (a template's `title`, say).
+    """
 
     name: str
     group: str
@@ -89,6 +98,11 @@ class Entry:
     params: tuple[Param, ...]
     build: Callable[..., Any]
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        """The name a list shows: `meta["title"]` where the registry gives one, else the name."""
+        return self.meta.get("title") or self.name
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -26,6 +26,15 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _ui(label: str, **extra: Any) -> dict[str, Any]:
+    """A field's words for the UI (read by spec_meta): its label, and optionally `choices`
+    ({value: words}), `step`, `log`, or `limit` (the server limit that caps it)."""
+    return {"label": label, **extra}
+
+
+SCALES = {"standardize": "Standardise (mean 0, spread 1)", "minmax": "Min–max (0 to 1)", "none": "No scaling"}
+
+
 class DataSpec(_Base):
     """Where the data comes from and what each part of it means."""
 
@@ -40,29 +49,56 @@ class DataSpec(_Base):
 
 
 class ImagePrep(_Base):
-    height: int = Field(32, ge=4, le=512)
-    width: int = Field(32, ge=4, le=512)
-    color: Literal["grayscale", "rgb"] = "rgb"
-    rescale: bool = Field(True, description="divide pixel values by 255 so they lie in [0, 1]")
+    height: int = Field(32, ge=4, le=512, json_schema_extra=_ui("Height"), description=(
+        "Height every image is resized to, in pixels. Smaller trains faster; too small loses detail."))
+    width: int = Field(32, ge=4, le=512, json_schema_extra=_ui("Width"),
+                       description="Width every image is resized to, in pixels.")
+    color: Literal["grayscale", "rgb"] = Field("rgb", json_schema_extra=_ui("Colour"), description=(
+        "Grayscale keeps one channel (faster, enough for digits or scans); RGB keeps colour."))
+    rescale: bool = Field(True, json_schema_extra=_ui("Rescale pixels to 0–1"), description=(
+        "Divide pixel values by 255 so they lie between 0 and 1: networks learn much better from small numbers."))
 
 
 class TablePrep(_Base):
-    impute_numeric: Literal["mean", "median", "constant"] = "median"
-    fill_value: float = Field(0.0, ge=-1e12, le=1e12, description="used when impute_numeric is 'constant'")
-    impute_categorical: Literal["most_frequent", "missing_token"] = "missing_token"
-    scale: Literal["standardize", "minmax", "none"] = "standardize"
-    encode: Literal["one_hot", "integer", "embedding"] = "one_hot"
-    embedding_dim: int = Field(4, ge=1, le=64)
-    drop_constant_and_ids: bool = True
+    impute_numeric: Literal["mean", "median", "constant"] = Field(
+        "median", description="What replaces a missing number. The median is robust to outliers.",
+        json_schema_extra=_ui("Fill missing numbers with", choices={
+            "median": "Median (middle value)", "mean": "Mean (average)", "constant": "A fixed value"}))
+    fill_value: float = Field(0.0, ge=-1e12, le=1e12, json_schema_extra=_ui("Fill value", step=1.0),
+                              description="The number that replaces missing numbers (impute_numeric 'constant').")
+    impute_categorical: Literal["most_frequent", "missing_token"] = Field(
+        "missing_token", description="What replaces a missing category.",
+        json_schema_extra=_ui("Fill missing categories with", choices={
+            "missing_token": "Its own category, “[missing]”", "most_frequent": "The most frequent category"}))
+    scale: Literal["standardize", "minmax", "none"] = Field(
+        "standardize", json_schema_extra=_ui("Scale numbers", choices=SCALES), description=(
+            "Networks learn best from numbers of similar size; scaling is learned on the training rows."))
+    encode: Literal["one_hot", "integer", "embedding"] = Field(
+        "one_hot", description="How categories become numbers. One-hot suits few categories; an embedding suits many.",
+        json_schema_extra=_ui("Encode categories", choices={
+            "one_hot": "One-hot (one 0/1 value per category)", "integer": "Integer (one number)",
+            "embedding": "Embedding (learned vectors)"}))
+    embedding_dim: int = Field(4, ge=1, le=64, json_schema_extra=_ui("Embedding size"),
+                               description="Length of the learned vector per category.")
+    drop_constant_and_ids: bool = Field(True, json_schema_extra=_ui("Drop constant and ID-like columns"), description=(
+        "Leave out columns with the same value everywhere, and ID-like columns where every row differs: they teach "
+        "the model nothing."))
 
 
 class TextPrep(_Base):
-    lowercase: bool = True
-    strip_punctuation: bool = True
+    lowercase: bool = Field(True, json_schema_extra=_ui("Lower-case"),
+                            description="“Good” and “good” become the same word.")
+    strip_punctuation: bool = Field(True, json_schema_extra=_ui("Strip punctuation"),
+                                    description="Remove punctuation so “good!” and “good” are the same word.")
     # The upper bound is the server's LAYERLAB_VOCABULARY limit, read when a spec is validated (not at import).
-    vocab_size: int = Field(10_000, ge=100)
-    sequence_length: int = Field(120, ge=4, le=2_000)
-    ngrams: Literal[1, 2] = 1
+    vocab_size: int = Field(10_000, ge=100, json_schema_extra=_ui("Vocabulary size", step=500, log=True,
+                                                                   limit="vocabulary"), description=(
+        "How many of the most frequent words the model knows; the rest become one 'unknown' word."))
+    sequence_length: int = Field(120, ge=4, le=2_000, json_schema_extra=_ui("Sequence length"), description=(
+        "Words per text the model reads: longer texts are cut, shorter ones padded."))
+    ngrams: Literal[1, 2] = Field(1, json_schema_extra=_ui("Tokens", choices={
+        1: "Single words", 2: "Single words and word pairs"}), description=(
+        "Word pairs (“not good”) capture a little word order, at the cost of a larger vocabulary."))
 
     @field_validator("vocab_size")
     @classmethod
@@ -75,21 +111,38 @@ class TextPrep(_Base):
 
 
 class SeriesPrep(_Base):
-    fill: Literal["interpolate", "ffill", "drop"] = "interpolate"
-    scale: Literal["standardize", "minmax", "none"] = "standardize"
-    window: int = Field(24, ge=2, le=2_000)
-    horizon: int = Field(1, ge=1, le=500)
-    stride: int = Field(1, ge=1, le=500)
+    fill: Literal["interpolate", "ffill", "drop"] = Field(
+        "interpolate", description="Missing time steps are added at the series' frequency, then filled this way.",
+        json_schema_extra=_ui("Fill missing time steps", choices={
+            "interpolate": "Interpolate (a straight line between neighbours)", "ffill": "Repeat the last known value",
+            "drop": "Drop the rows (no filling)"}))
+    scale: Literal["standardize", "minmax", "none"] = Field(
+        "standardize", json_schema_extra=_ui("Scale values", choices=SCALES),
+        description="Scaling is learned on the training part of the series only.")
+    window: int = Field(24, ge=2, le=2_000, json_schema_extra=_ui("Window length"),
+                        description="How many past time steps each forecast looks at.")
+    horizon: int = Field(1, ge=1, le=500, json_schema_extra=_ui("Horizon"),
+                         description="How many steps ahead to forecast.")
+    stride: int = Field(1, ge=1, le=500, json_schema_extra=_ui("Stride"), description=(
+        "Steps between the starts of two windows: 1 uses every window; more gives fewer, less similar examples."))
     predict: Literal["change", "level"] = Field(
-        "change", description="change: learn each window relative to its last value (robust to trends); level: raw levels")
+        "change", json_schema_extra=_ui("Learn to forecast", choices={
+            "change": "The change from the last value", "level": "The values themselves"}), description=(
+            "Learning the change from each window's last value copes with trends the training part never reached "
+            "(a rising CO₂ level, growing sales); the values themselves suit series that stay in one range."))
     targets: list[str] | None = Field(None, description="columns to forecast; None means the data's target column")
 
 
 class SplitSpec(_Base):
-    validation: float = Field(0.15, ge=0.05, le=0.5)
-    test: float = Field(0.15, ge=0.05, le=0.5)
-    seed: int = Field(42, ge=0, le=2**31 - 1)
-    stratify: bool = True
+    validation: float = Field(0.15, ge=0.05, le=0.5, json_schema_extra=_ui("Validation share", step=0.05),
+                              description="Share held back during training to watch for overfitting "
+                                          "(checked after every epoch).")
+    test: float = Field(0.15, ge=0.05, le=0.5, json_schema_extra=_ui("Test share", step=0.05),
+                        description="Share kept aside until the end, for an honest final score.")
+    seed: int = Field(42, ge=0, le=2**31 - 1, json_schema_extra=_ui("Random seed"),
+                      description="The same seed gives the same split every time.")
+    stratify: bool = Field(True, json_schema_extra=_ui("Keep class balance in each split"),
+                           description="Keep each class's share the same in every split.")
 
     @model_validator(mode="after")
     def _leave_training_data(self) -> "SplitSpec":
@@ -128,24 +181,45 @@ class PrepareSpec(_Base):
 
 
 class ModelSpec(_Base):
-    template: str = Field("small_cnn", max_length=100)
+    template: str = Field("small_cnn", max_length=100, json_schema_extra=_ui("Template"),
+                          description="The starting model the layers came from.")
     layers: list[LayerSpec] = Field(default_factory=list, max_length=200)
 
 
 class TrainSpec(_Base):
-    epochs: int = Field(15, ge=1, le=1000)
-    batch_size: int = Field(32, ge=1, le=4096)
-    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
-    learning_rate: float = Field(1e-3, gt=0, le=1.0)
-    seed: int = Field(42, ge=0, le=2**31 - 1)
-    lr_schedule: Literal["constant", "plateau", "cosine", "exponential"] = "constant"
-    lr_decay: float = Field(0.5, gt=0, lt=1, description="plateau: factor per cut; exponential: factor per epoch")
-    early_stopping_patience: int = Field(0, ge=0, le=100, description="0 turns early stopping off")
-    early_stopping_metric: Literal["val_loss", "val_accuracy", "val_mae"] = "val_loss"
-    restore_best_weights: bool = True
-    keep_best_checkpoint: bool = True
-    mixed_precision: bool = Field(False, description="float16 compute on a GPU (no effect on a CPU)")
-    xla: bool = Field(False, description="compile the training step with XLA (helps most on a GPU)")
+    epochs: int = Field(15, ge=1, le=1000, json_schema_extra=_ui("Epochs"),
+                        description="Passes over the training data.")
+    batch_size: int = Field(32, ge=1, le=4096, json_schema_extra=_ui("Batch size"), description=(
+        "Examples per training step. Larger is faster per epoch but needs more memory."))
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = Field(
+        "adam", description="How the weights are updated from the gradients. Adam is a good default.",
+        json_schema_extra=_ui("Optimizer", choices={
+            "adam": "Adam", "adamw": "AdamW", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}))
+    learning_rate: float = Field(1e-3, gt=0, le=1.0, json_schema_extra=_ui("Learning rate", log=True), description=(
+        "Step size of the optimizer (log scale). Too high: the loss jumps or rises; too low: it barely moves."))
+    seed: int = Field(42, ge=0, le=2**31 - 1, json_schema_extra=_ui("Seed"),
+                      description="The same seed and settings give the same run (on the same machine).")
+    lr_schedule: Literal["constant", "plateau", "cosine", "exponential"] = Field(
+        "constant", description="How the learning rate changes during the run.",
+        json_schema_extra=_ui("Schedule", choices={
+            "constant": "Constant", "plateau": "Lower on plateau", "cosine": "Cosine decay",
+            "exponential": "Exponential decay"}))
+    lr_decay: float = Field(0.5, gt=0, lt=1, json_schema_extra=_ui("Decay factor"),
+                            description="plateau: the factor per cut; exponential: the factor per epoch.")
+    early_stopping_patience: int = Field(0, ge=0, le=100, json_schema_extra=_ui("Patience"), description=(
+        "Stop after this many epochs without a better value (counted in epochs); 0 turns early stopping off."))
+    early_stopping_metric: Literal["val_loss", "val_accuracy", "val_mae"] = Field(
+        "val_loss", description="The metric early stopping watches.", json_schema_extra=_ui("Watch", choices={
+            "val_loss": "validation loss", "val_accuracy": "validation accuracy", "val_mae": "validation MAE"}))
+    restore_best_weights: bool = Field(True, json_schema_extra=_ui("Finish with the best weights"), description=(
+        "At the end, go back to the best epoch's weights (from early stopping or the kept checkpoint) instead of "
+        "the last epoch's."))
+    keep_best_checkpoint: bool = Field(True, json_schema_extra=_ui("Keep the best checkpoint"), description=(
+        "Save the weights of the epoch with the lowest validation loss (best.keras)."))
+    mixed_precision: bool = Field(False, json_schema_extra=_ui("Mixed precision (float16)"), description=(
+        "Compute in float16 with float32 weights: faster and lighter on recent GPUs (no effect on a CPU)."))
+    xla: bool = Field(False, json_schema_extra=_ui("XLA compilation"), description=(
+        "Compile the training step with XLA; some layers (augmentation, LSTM) turn it off."))
     init_from_run: str | None = Field(None, max_length=64, pattern=r"^[0-9]{8}-[0-9]{6}-[a-f0-9]{6}$",
                                       description="fine-tune: start from this run's best weights")
 

@@ -3,7 +3,7 @@
 Each block is registered as `layerlab>Name` so saved `.keras` models load without
 Layerlab's code paths, builds its sublayers in an explicit `build()` (Keras 3 warns
 about unbuilt state otherwise), and takes only plain numbers, so its config is plain
-JSON and `layerlab.models.code` can copy the class verbatim into a standalone script.
+JSON and `layerlab.codegen.model_code` can copy the class verbatim into a standalone script.
 Each class uses only `keras.` names and the `_l1l2` helper, for that reason.
 
 This module imports Keras at the top: only builders and build.py import it, lazily.

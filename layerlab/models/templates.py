@@ -8,79 +8,32 @@ huge Dense layer. No Keras here: templates are plain data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from layerlab.data.info import DataInfo
 from layerlab.errors import SpecError
 from layerlab.models.layers import LAYERS
+from layerlab.registry import Entry, Registry
 from layerlab.spec import LayerSpec
 
 Body = list[dict[str, Any]]
 
-
-@dataclass(frozen=True)
-class Template:
-    """A named starting model for one data kind; `body(info)` gives the layer dicts."""
-
-    name: str
-    kind: str
-    title: str
-    description: str
-    body: Callable[[DataInfo], Body]
-
-    # The same attribute names as registry Entries, so generic UI code can list both.
-    @property
-    def group(self) -> str:
-        return self.kind
-
-    @property
-    def help(self) -> str:
-        return self.description
+# Entries in the same Registry as layers: name, group = the data kind, help = one line,
+# meta title = what lists show, build(info) = the body's layer dicts. No parameters: a
+# template's sizes come from the data.
+TEMPLATES = Registry("template")
 
 
-class Templates:
-    """Name → Template in registration order (the order the UI lists them in)."""
+def _template(name: str, kind: str, title: str, help: str):
+    return TEMPLATES.register(name, kind, help, title=title)
 
-    def __init__(self) -> None:
-        self._entries: dict[str, Template] = {}
-
-    def register(self, name: str, kind: str, title: str, description: str) -> Callable:
-        def wrap(fn: Callable[[DataInfo], Body]) -> Callable[[DataInfo], Body]:
-            if name in self._entries:
-                raise ValueError(f"template `{name}` is registered twice")
-            self._entries[name] = Template(name, kind, title, description, fn)
-            return fn
-
-        return wrap
-
-    def get(self, name: str, where: str = "model.template") -> Template:
-        try:
-            return self._entries[name]
-        except KeyError:
-            raise SpecError(where, f"unknown template `{name}`; expected one of: {', '.join(self._entries)}.") from None
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
-    def __iter__(self) -> Iterator[Template]:
-        return iter(self._entries.values())
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def names(self) -> list[str]:
-        return list(self._entries)
-
-
-TEMPLATES = Templates()
 
 _DEFAULTS = {"images": "small_cnn", "text": "bag_of_embeddings", "table": "mlp", "series": "lstm_forecaster"}
 
 
-def templates_for(kind: str) -> list[Template]:
+def templates_for(kind: str) -> list[Entry]:
     """Templates for one data kind, the default first."""
-    found = [t for t in TEMPLATES if t.kind == kind]
+    found = TEMPLATES.groups().get(kind, [])
     return sorted(found, key=lambda t: t.name != _DEFAULTS.get(kind))
 
 
@@ -97,13 +50,13 @@ def template_layers(name: str, info: DataInfo) -> list[LayerSpec]:
     Raises:
         SpecError: unknown template, or one made for another kind of data.
     """
-    template = TEMPLATES.get(name)
-    if template.kind != info.kind:
+    template = TEMPLATES.get(name, "model.template")
+    if template.group != info.kind:
         others = ", ".join(t.name for t in templates_for(info.kind))
-        raise SpecError("model.template", f"the template `{name}` is for {template.kind} data, "
+        raise SpecError("model.template", f"the template `{name}` is for {template.group} data, "
                         f"but this project's data is {info.kind}.", f"Choose one of: {others}.")
     out = []
-    for i, layer in enumerate(template.body(info)):
+    for i, layer in enumerate(template.build(info)):
         entry = LAYERS.get(layer["type"])
         params = entry.validate(layer.get("params", {}), f"template {name} layer {i}")
         out.append(LayerSpec(type=layer["type"], params=params))
@@ -138,7 +91,7 @@ def _to_vector(h: int, w: int, stages: int) -> dict[str, Any]:
 # ---- images -----------------------------------------------------------------------------------
 
 
-@TEMPLATES.register("small_cnn", "images", "Small CNN",
+@_template("small_cnn", "images", "Small CNN",
                     "Two to four Conv2D + pooling stages, then a small Dense layer: fast and strong on small images.")
 def _small_cnn(info: DataInfo) -> Body:
     h, w = _image_size(info)
@@ -155,7 +108,7 @@ def _small_cnn(info: DataInfo) -> Body:
     return body
 
 
-@TEMPLATES.register("deeper_cnn", "images", "Deeper CNN (VGG-style)",
+@_template("deeper_cnn", "images", "Deeper CNN (VGG-style)",
                     "Pairs of Conv2D + BatchNorm per stage with dropout: more capacity for bigger photo sets.")
 def _deeper_cnn(info: DataInfo) -> Body:
     h, w = _image_size(info)
@@ -173,7 +126,7 @@ def _deeper_cnn(info: DataInfo) -> Body:
     return body
 
 
-@TEMPLATES.register("tiny_vit", "images", "Tiny Vision Transformer",
+@_template("tiny_vit", "images", "Tiny Vision Transformer",
                     "Cuts the image into patches and relates them with two attention blocks.")
 def _tiny_vit(info: DataInfo) -> Body:
     h, w = _image_size(info)
@@ -193,26 +146,26 @@ def _tiny_vit(info: DataInfo) -> Body:
 # ---- text -------------------------------------------------------------------------------------
 
 
-@TEMPLATES.register("bag_of_embeddings", "text", "Bag of embeddings",
+@_template("bag_of_embeddings", "text", "Bag of embeddings",
                     "Averages word vectors: very fast, a strong baseline for topics and sentiment.")
 def _bag(info: DataInfo) -> Body:
     return [_l("Embedding", output_dim=64), _l("GlobalAveragePooling1D"),
             _l("Dense", units=64, activation="relu"), _l("Dropout", rate=0.3)]
 
 
-@TEMPLATES.register("bilstm", "text", "Bidirectional LSTM",
+@_template("bilstm", "text", "Bidirectional LSTM",
                     "Reads the text both ways with memory: catches word order and negation.")
 def _bilstm(info: DataInfo) -> Body:
     return [_l("Embedding", output_dim=64), _l("Bidirectional", cell="LSTM", units=32),
             _l("Dropout", rate=0.3), _l("Dense", units=32, activation="relu")]
 
 
-@TEMPLATES.register("gru", "text", "GRU", "A single recurrent GRU layer: order-aware and lighter than an LSTM.")
+@_template("gru", "text", "GRU", "A single recurrent GRU layer: order-aware and lighter than an LSTM.")
 def _gru(info: DataInfo) -> Body:
     return [_l("Embedding", output_dim=64), _l("GRU", units=64), _l("Dropout", rate=0.3)]
 
 
-@TEMPLATES.register("transformer", "text", "Transformer", "Token + position embedding and one self-attention block.")
+@_template("transformer", "text", "Transformer", "Token + position embedding and one self-attention block.")
 def _text_transformer(info: DataInfo) -> Body:
     return [_l("TokenAndPositionEmbedding", embed_dim=64),
             _l("TransformerEncoder", heads=4, key_dim=16, ff_dim=128, dropout=0.1),
@@ -222,19 +175,19 @@ def _text_transformer(info: DataInfo) -> Body:
 # ---- table ------------------------------------------------------------------------------------
 
 
-@TEMPLATES.register("mlp", "table", "Multi-layer perceptron", "Two Dense layers: the classic model for tables.")
+@_template("mlp", "table", "Multi-layer perceptron", "Two Dense layers: the classic model for tables.")
 def _mlp(info: DataInfo) -> Body:
     return [_l("Dense", units=64, activation="relu"), _l("Dense", units=32, activation="relu")]
 
 
-@TEMPLATES.register("mlp_bn_dropout", "table", "MLP with BatchNorm and Dropout",
+@_template("mlp_bn_dropout", "table", "MLP with BatchNorm and Dropout",
                     "Wider Dense layers kept in check by batch normalisation and dropout.")
 def _mlp_bn(info: DataInfo) -> Body:
     return [_l("Dense", units=128, activation="relu"), _l("BatchNormalization"), _l("Dropout", rate=0.3),
             _l("Dense", units=64, activation="relu"), _l("BatchNormalization"), _l("Dropout", rate=0.3)]
 
 
-@TEMPLATES.register("residual_mlp", "table", "Residual MLP",
+@_template("residual_mlp", "table", "Residual MLP",
                     "Dense blocks with skip connections: depth without the training trouble.")
 def _residual_mlp(info: DataInfo) -> Body:
     return [_l("Dense", units=64, activation="relu"),
@@ -246,13 +199,13 @@ def _residual_mlp(info: DataInfo) -> Body:
 # ---- series -----------------------------------------------------------------------------------
 
 
-@TEMPLATES.register("lstm_forecaster", "series", "LSTM forecaster",
+@_template("lstm_forecaster", "series", "LSTM forecaster",
                     "An LSTM reads the window step by step; a Dense layer turns its memory into the forecast.")
 def _lstm_forecaster(info: DataInfo) -> Body:
     return [_l("LSTM", units=64), _l("Dense", units=32, activation="relu")]
 
 
-@TEMPLATES.register("cnn_1d", "series", "1D CNN", "Conv1D filters find local patterns in the window: fast to train.")
+@_template("cnn_1d", "series", "1D CNN", "Conv1D filters find local patterns in the window: fast to train.")
 def _cnn_1d(info: DataInfo) -> Body:
     window = int(info.input_shape[0])
     body: Body = [_l("Conv1D", filters=32, kernel_size=3, padding="same", activation="relu"),
@@ -267,7 +220,7 @@ def _cnn_1d(info: DataInfo) -> Body:
     return body
 
 
-@TEMPLATES.register("transformer_series", "series", "Transformer",
+@_template("transformer_series", "series", "Transformer",
                     "Projects each step, adds positions and relates steps with self-attention.")
 def _transformer_series(info: DataInfo) -> Body:
     return [_l("Dense", units=32, activation="linear"), _l("PositionEmbedding"),

@@ -28,12 +28,12 @@ def test_init_takes_every_template(name: str, tmp_path: Path):
 
     template = TEMPLATES.get(name)
     out = tmp_path / "project.json"
-    r = _cli("init", "--data", f"sample:{SAMPLE[template.kind]}", "--template", name, "-o", str(out))
+    r = _cli("init", "--data", f"sample:{SAMPLE[template.group]}", "--template", name, "-o", str(out))
 
     assert r.returncode == 0, r.stderr
     assert f"template {name}" in r.stdout
     spec = load_spec(out)
-    assert spec.model.template == name and spec.data.kind == template.kind and spec.model.layers
+    assert spec.model.template == name and spec.data.kind == template.group and spec.model.layers
     report = check_model(spec, describe_data(spec))
     assert report.ok, report.error
 

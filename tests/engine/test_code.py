@@ -75,7 +75,7 @@ def _outside_env() -> dict[str, str]:
 def _cases(tiny_info, tiny_spec):
     cases = []
     for template in TEMPLATES:
-        info = tiny_info(template.kind, **KIND_INFO[template.kind])
+        info = tiny_info(template.group, **KIND_INFO[template.group])
         body = [(layer.type, layer.params) for layer in template_layers(template.name, info)]
         cases.append((template.name, tiny_spec(info, body), info))
     for kind, body in SINKS.items():

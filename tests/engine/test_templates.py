@@ -24,7 +24,7 @@ def test_each_kind_has_its_templates_default_first():
         assert {t.name for t in listed} == names
         assert listed[0].name == default_template(kind) == DEFAULTS[kind]
         for t in listed:
-            assert t.kind == kind and t.title and t.description
+            assert t.group == kind and t.title and t.help
     assert len(TEMPLATES) == sum(len(v) for v in EXPECTED.values())
 
 
@@ -101,13 +101,14 @@ KIND_INFO = {
 }
 
 
+@pytest.mark.slow  # fits a model
 @pytest.mark.parametrize("name", [n for names in EXPECTED.values() for n in sorted(names)])
 def test_every_template_trains_one_step(name, tiny_info, tiny_spec):
     import keras
 
     from layerlab.models.build import build_model, compile_model
 
-    kind = TEMPLATES.get(name).kind
+    kind = TEMPLATES.get(name).group
     info = tiny_info(kind, **KIND_INFO[kind])
     spec = tiny_spec(info)
     keras.utils.set_random_seed(0)

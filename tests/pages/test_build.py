@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,8 +37,13 @@ def _summary(at):
     return at.dataframe[0].value
 
 
-def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+def _figures(at) -> dict[str, str]:
+    """The check's figures as shown: parameters, trainable and memory (written out in the text)."""
+    text = " ".join(m.value for m in at.markdown)
+    found = re.search(r"\*\*([\d,]+)\*\* parameters, \*\*([\d,]+)\*\* of them trainable, and about "
+                      r"\*\*([^*]+)\*\* of memory", text)
+    assert found, "the check states the model's size"
+    return dict(zip(("Parameters", "Trainable", "Memory"), found.groups()))
 
 
 def _errors(at) -> str:
@@ -68,8 +74,8 @@ def test_build_shows_the_model_its_check_and_diagram(digits):
     assert table["Layer"].iloc[1] == "1. Conv2D" and table["Parameters"].iloc[1] == 320
     assert table["Layer"].iloc[-1] == "Output (Dense)" and table["Output shape"].iloc[-1] == "(10)"
     assert len(table) == len(spec.model.layers) + 2
-    assert _metrics(at)["Parameters"] == f"{report.total_params:,}"
-    assert _metrics(at)["Memory"].endswith("MB")
+    assert _figures(at)["Parameters"] == f"{report.total_params:,}"
+    assert _figures(at)["Memory"].endswith("MB")
     # the locked ends and one card per body layer, with the layer's shape and size
     text = " ".join(m.value for m in at.markdown)
     assert "**Input** — grayscale images of 8 × 8 pixels" in text
@@ -83,20 +89,36 @@ def test_build_shows_the_model_its_check_and_diagram(digits):
     assert any(p.proto.label == "Next: Train" for p in at.get("page_link"))
 
 
+def test_the_check_shows_its_figures_whole(app):
+    """#15 item 8: st.metric cut the figures off in the narrow check column ("397,… 397,… 48.9 …")."""
+    from layerlab.models.build import check_model
+
+    spec = new_project("sample:digits").edit(**{"model.layers": [{"type": "Flatten"},
+                                                                 {"type": "Dense", "params": {"units": 6000}}]})
+    at = app(PAGE, state={"project": spec})
+    report = check_model(spec, describe_data(spec))
+
+    assert not at.exception and report.total_params > 100_000
+    assert not at.metric, "no figure is drawn as a metric, which cuts long numbers off"
+    figures = _figures(at)
+    assert figures["Parameters"] == f"{report.total_params:,}" and figures["Trainable"] == f"{report.trainable_params:,}"
+    assert figures["Memory"].endswith("MB") and "…" not in figures["Memory"]
+
+
 def test_editing_a_layer_setting_rechecks_the_model(digits, home: Path):
     at = digits
     dense = _types(at).index("Dense")
     at.button(key=f"build.l{dense}.toggle").click().run()
     units = at.number_input(key=f"build.l{dense}.Dense.units")
     assert units.value == 64 and "neurons" in units.help
-    before = _metrics(at)["Parameters"]
+    before = _figures(at)["Parameters"]
 
     units.set_value(32).run()
 
     assert not at.exception and not at.error
     assert _spec(at).model.layers[dense].params["units"] == 32
     assert _summary(at)["Output shape"].iloc[dense + 1] == "(32)"
-    assert _metrics(at)["Parameters"] != before
+    assert _figures(at)["Parameters"] != before
     saved = load_spec(home / "projects" / f"{at.session_state['pid']}.json")
     assert saved.model.layers[dense].params["units"] == 32
 

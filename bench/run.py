@@ -942,7 +942,7 @@ def _b_scale_table(ctx: Ctx) -> dict[str, Any]:
 def _b_predict(ctx: Ctx) -> dict[str, Any]:
     import numpy as np
 
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.samples import get_sample
     from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training

@@ -45,7 +45,7 @@ def test_the_keras_file_downloads_as_it_is_and_loads_in_safe_mode(app, digits, d
     assert not at.exception
     data = downloads(f"{digits.id}.keras")
     assert data == (digits.path / "model.keras").read_bytes()
-    from layerlab.predict import load_model_file
+    from layerlab.inference.predictor import load_model_file
 
     (tmp_path / "m.keras").write_bytes(data)
     assert load_model_file(tmp_path / "m.keras").output_shape == (None, 10)
@@ -73,7 +73,7 @@ def test_the_savedmodel_is_zipped_in_the_serving_layout_with_its_signature(app, 
 def test_the_tflite_file_is_checked_and_runs_in_the_interpreter(app, digits, downloads):
     import tensorflow as tf
 
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     at = click(open_page(app, digits), "predict_export_tflite_convert")
 
@@ -215,9 +215,9 @@ def test_a_model_with_a_lambda_layer_is_refused(app, digits, keras_files):
 
 
 def test_safe_mode_itself_refuses_lambda_when_the_precheck_misses_it(app, digits, keras_files, monkeypatch):
-    import components.predict_views as views
+    import layerlab.inference.outside as views
 
-    monkeypatch.setattr(views, "_find_lambda", lambda config: None)
+    monkeypatch.setattr(views, "find_lambda", lambda config: None)
     at = _upload_model(open_page(app, digits), "sneaky.keras", keras_files["lambda"])
 
     assert not at.exception
@@ -311,7 +311,7 @@ def test_a_sequence_model_from_elsewhere_takes_a_typed_window(app, digits, keras
 
 
 def test_check_keras_file_refuses_oversized_uploads(monkeypatch):
-    import components.predict_views as views
+    import layerlab.inference.outside as views
     from layerlab.errors import LayerlabError
 
     monkeypatch.setenv("LAYERLAB_MODEL_PARAMS", "0")  # the cap follows the configured parameter limit
@@ -320,7 +320,7 @@ def test_check_keras_file_refuses_oversized_uploads(monkeypatch):
 
 
 def test_config_lambda_search_finds_nested_layers():
-    from components.predict_views import _find_lambda
+    from layerlab.inference.outside import find_lambda as _find_lambda
 
     config = {"class_name": "Functional", "config": {"layers": [
         {"class_name": "Dense", "config": {"name": "d"}},

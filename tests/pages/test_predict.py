@@ -21,7 +21,7 @@ def finished(home):
 
 @pytest.fixture(scope="module")
 def predictor(finished):
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     return load_predictor(finished.run_dir)
 
@@ -139,7 +139,8 @@ def test_draw_mode_shows_the_canvas_and_waits_for_a_drawing(app, finished):
 
 @pytest.mark.parametrize("fit", [True, False])
 def test_a_drawing_is_scaled_down_as_the_engine_does_and_classified(app, finished, predictor, fit: bool):
-    from components.predict_views import DRAWING_KEY, drawing_to_gray, fit_to_frame
+    from components.predict.images import DRAWING_KEY
+    from layerlab.inference.inputs import drawing_to_gray, fit_to_frame
 
     drawing = _drawing(3)
     at = _open(app, run_id=finished.id, predict_image_mode="Draw", predict_draw_fit=fit, **{DRAWING_KEY: drawing})
@@ -156,7 +157,7 @@ def test_a_drawing_is_scaled_down_as_the_engine_does_and_classified(app, finishe
 def test_an_empty_canvas_asks_for_a_drawing(app, finished):
     import numpy as np
 
-    from components.predict_views import DRAWING_KEY
+    from components.predict.images import DRAWING_KEY
 
     at = _open(app, run_id=finished.id, predict_image_mode="Draw",
                **{DRAWING_KEY: np.zeros((280, 280, 4), dtype="uint8")})
@@ -168,7 +169,7 @@ def test_an_empty_canvas_asks_for_a_drawing(app, finished):
 def test_drawing_to_gray_treats_transparency_as_the_black_background():
     import numpy as np
 
-    from components.predict_views import drawing_to_gray, fit_to_frame
+    from layerlab.inference.inputs import drawing_to_gray, fit_to_frame
 
     rgba = np.zeros((10, 10, 4), dtype="uint8")
     rgba[..., :3] = 255  # white everywhere, but only opaque in one block
@@ -182,7 +183,7 @@ def test_drawing_to_gray_treats_transparency_as_the_black_background():
 
 
 def test_a_small_colour_model_offers_no_canvas():
-    from components.predict_views import can_draw
+    from components.predict.images import can_draw
     from layerlab.data.info import DataInfo
 
     assert can_draw(DataInfo("images", "classification", (8, 8, 1), ["a", "b"]))

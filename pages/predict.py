@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, export_panel, nav, run_picker, state
-from components import predict
-from components.predict.outside import own_model_view
+from components import errors, export_panel, nav, predict, run_picker, state
 from components.model_cache import get_predictor
+from components.predict.outside import own_model_view
 
 
 def import_section() -> None:

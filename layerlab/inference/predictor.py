@@ -150,14 +150,14 @@ def load_model_file(path: str | Path, name: str | None = None) -> Any:
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import keras
 
-    import layerlab.models.blocks  # noqa: F401 - registers Layerlab's own serializable layers
+    import layerlab.models.blocks  # registers Layerlab's own serializable layers
     import layerlab.prep.layers  # noqa: F401
 
     path = Path(path)
     name = name or path.name
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - translated for the user, never shown raw
+    except Exception as exc:
         raise unloadable(name, exc) from None
 
 

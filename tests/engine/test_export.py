@@ -7,6 +7,8 @@ import pytest
 from layerlab.errors import LayerlabError
 from layerlab.export import export_run
 
+pytestmark = pytest.mark.slow  # every test here reads a real trained run
+
 
 def test_keras_copy_loads_in_safe_mode(digits_run, tmp_path):
     from layerlab.inference.predictor import load_model_file

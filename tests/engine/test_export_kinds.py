@@ -18,6 +18,7 @@ from layerlab.errors import LayerlabError
 from layerlab.export import export_run
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # every test here reads a real trained run
 
 
 def _train(tmp_path_factory, sample: str, epochs: int):

@@ -164,8 +164,8 @@ def test_a_window_of_recent_values_keeps_the_last_rows():
 @pytest.mark.parametrize("values, words", [
     ([[1, 10], [2, 20]], "The window needs at least 3 rows; it has 2."),
     ([[1], [2], [3]], "The window must have 2 value column(s) (temp, rain); it has shape (3, 1)."),
-    ([[1, 10], [2, "x"], [3, 30]], "The window should hold numbers, one row per step with 2 value(s) (temp, rain), "
-                                   "but has 'x'."),
+    ([[1, 10], [2, "x"], [3, 30]],
+     "The window should hold numbers, one row per step with 2 value(s) (temp, rain), but has 'x'."),
     ([[1, 10], [2, None], [3, 30]], "The window has missing values."),
     ([[1, 10], [2, float("nan")], [3, 30]], "The window has missing values."),
     ([[1, 10], [2, float("inf")], [3, 30]], "The window has infinite values."),

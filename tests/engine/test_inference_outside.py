@@ -4,6 +4,7 @@ in plain words (issue #15 item 1), raw inputs for a model made elsewhere."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -102,11 +103,19 @@ def test_the_caps_follow_the_parameter_limit(monkeypatch):
     assert outside.max_model_mb() == 2
 
 
-def test_lambda_search_finds_nested_layers():
-    config = {"config": {"layers": [{"class_name": "Sequential",
-                                     "config": {"layers": [{"class_name": "Lambda", "config": {"name": "deep"}}]}}]}}
-    assert outside.find_lambda(config) == "deep"
-    assert outside.find_lambda({"class_name": "Dense"}) is None
+def test_check_keras_file_refuses_oversized_uploads(monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MODEL_PARAMS", "0")  # the cap follows the configured parameter limit
+    with pytest.raises(LayerlabError, match="up to 1.0 MB"):
+        outside.check_keras_file(b"PK" + b"\0" * (2 << 20), "big.keras")
+
+
+def test_config_lambda_search_finds_nested_layers():
+    config = {"class_name": "Functional", "config": {"layers": [
+        {"class_name": "Dense", "config": {"name": "d"}},
+        {"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "sneaky"}}]}},
+    ]}}
+    assert outside.find_lambda(config) == "sneaky"
+    assert outside.find_lambda(json.loads('{"class_name": "Dense"}')) is None
 
 
 @pytest.mark.parametrize("lines, words", [

@@ -158,15 +158,15 @@ def load_model_file(path: str | Path, name: str | None = None) -> Any:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
-        raise unloadable(name, exc) from None
+        raise unloadable(name, exc, path) from None
 
 
-def unloadable(name: str, exc: BaseException) -> LayerlabError:
+def unloadable(name: str, exc: BaseException, path: Path | None = None) -> LayerlabError:
     """The plain message for a model file Keras could not load (its text is logged, not shown)."""
     import logging
 
     logging.getLogger("layerlab.inference").warning("loading %s failed: %s: %s", name, type(exc).__name__, exc)
-    text = str(exc)
+    text = str(exc).replace(str(path), "") if path else str(exc)  # the folder's own name must not decide
     if "Lambda" in text or "safe_mode" in text:
         return LayerlabError(f"{name} holds code that would run when loaded (a Lambda layer or a Python function), "
                              "so Layerlab refuses it (Keras safe mode).",

@@ -157,7 +157,7 @@ def load_model_file(path: str | Path, name: str | None = None) -> Any:
     name = name or path.name
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - translated for the user, never shown raw
         raise unloadable(name, exc, path) from None
 
 

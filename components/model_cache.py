@@ -14,29 +14,29 @@ from typing import Any
 import streamlit as st
 
 from layerlab.errors import LayerlabError
+from layerlab.runs.files import RunFiles
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def _load(run_dir: str, model_mtime: float) -> Any:
     # The server process must not take all GPU memory from the training workers (see NOTES).
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     return load_predictor(run_dir)
 
 
 def model_mtime(run_dir: str | Path) -> float:
     """The modification time of the run's model.keras; raises LayerlabError when there is none."""
-    path = Path(run_dir) / "model.keras"
     try:
-        return path.stat().st_mtime
+        return RunFiles(Path(run_dir)).model_path.stat().st_mtime
     except OSError:
         raise LayerlabError(f"The run folder {Path(run_dir).name} holds no trained model (model.keras).",
                             "Pick a run that has finished, or train it again.") from None
 
 
 def get_predictor(run_dir: str | Path) -> Any:
-    """The run's loaded Predictor (layerlab.predict), cached per (run folder, model.keras mtime)."""
+    """The run's loaded Predictor (layerlab.inference.predictor), cached per (run folder, model.keras mtime)."""
     return _load(str(run_dir), model_mtime(run_dir))
 
 

@@ -69,7 +69,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     predictor = load_predictor(args.run_dir)
     failed = 0

@@ -37,7 +37,7 @@ def _check_inputs(pred: Any, n: int = 5) -> list[Any]:
 
 def export_run(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
     """Write the run's model in `fmt` to `out`; returns what was written and how it was checked."""
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     if fmt not in FORMATS:
         raise LayerlabError(f"Unknown export format `{fmt}`.", f"Use one of: {', '.join(FORMATS)}.")

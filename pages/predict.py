@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, export_panel, nav, predict_views, run_picker, state
+from components import errors, export_panel, nav, predict, run_picker, state
 from components.model_cache import get_predictor
+from components.predict.outside import own_model_view
 
 
 def import_section() -> None:
@@ -19,7 +20,7 @@ def import_section() -> None:
     with right:
         st.markdown("##### Try a model made elsewhere")
         st.caption("A Keras 3 image model saved as `.keras`; the page reads its input size from the model.")
-        predict_views.own_model_view()
+        own_model_view()
 
 
 nav.ensure_app()
@@ -34,13 +35,14 @@ with errors.guard():
         import_section()
         st.stop()
     run = run_picker.pick_run(store, need="model", key="predict_run")
-    predictor = get_predictor(run.path)
-    st.caption(predict_views.describe(predictor))
+    # A model that cannot be loaded says so in the Predict tab; Export and Import stay usable.
     predict_tab, export_tab, import_tab = st.tabs([":material/online_prediction: Predict", ":material/download: Export",
                                                    ":material/upload: Import"])
     with predict_tab:
         with errors.guard():
-            predict_views.show(predictor, run.id)
+            predictor = get_predictor(run.path)
+            st.caption(predict.describe(predictor))
+            predict.show(predictor, run.id)
         nav.link("Evaluate", "See how this run did on its test set", ":material/analytics:")
     with export_tab:
         export_panel.export_panel(run.path, key="predict_export")

@@ -14,7 +14,7 @@ from harness.projects import sample_spec
 def predict(quick: bool) -> dict[str, Any]:
     import numpy as np
 
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.runs.store import RunStore
     from layerlab.samples import get_sample
     from layerlab.train.trainer import run_training

@@ -145,7 +145,7 @@ def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(
     import signal
     import time
 
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.runs.runner import start_run, wait
     from layerlab.runs.store import saved_epochs
 

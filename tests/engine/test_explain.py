@@ -3,10 +3,12 @@ import pytest
 
 from layerlab.explain import image_occlusion, overlay
 
+pytestmark = pytest.mark.slow  # every test here reads a real trained run
+
 
 def test_image_occlusion_highlights_where_the_digit_is(digits_run):
     from layerlab.data.images import open_images
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     pred = load_predictor(digits_run.path)
     img = open_images("sample:digits").decode(0)
@@ -21,7 +23,7 @@ def test_image_occlusion_highlights_where_the_digit_is(digits_run):
 
 
 def _table_run(tmp_path, sample: str):
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.project import new_project
     from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training

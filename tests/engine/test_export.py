@@ -7,9 +7,11 @@ import pytest
 from layerlab.errors import LayerlabError
 from layerlab.export import export_run
 
+pytestmark = pytest.mark.slow  # every test here reads a real trained run
+
 
 def test_keras_copy_loads_in_safe_mode(digits_run, tmp_path):
-    from layerlab.predict import load_model_file
+    from layerlab.inference.predictor import load_model_file
 
     out = export_run(digits_run.path, "keras", tmp_path / "m.keras")
     model = load_model_file(out["path"])
@@ -27,7 +29,7 @@ def test_tflite_matches_keras_on_test_images(digits_run, tmp_path):
     import tensorflow as tf
 
     from layerlab.data.images import open_images
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     out = export_run(digits_run.path, "tflite", tmp_path / "m.tflite")
     assert out["same_top_class"] and out["max_abs_diff"] < 1e-3

@@ -18,6 +18,7 @@ from layerlab.errors import LayerlabError
 from layerlab.export import export_run
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # every test here reads a real trained run
 
 
 def _train(tmp_path_factory, sample: str, epochs: int):
@@ -51,7 +52,7 @@ def _saved_model(zip_path: str, folder: Path):
 def test_a_series_model_converts_to_tflite_and_forecasts_like_keras(sunspots_run, tmp_path):
     import tensorflow as tf
 
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     out = export_run(sunspots_run.path, "tflite", tmp_path / "m.tflite")
     assert out["max_abs_diff"] < 1e-3
@@ -67,7 +68,7 @@ def test_a_series_model_converts_to_tflite_and_forecasts_like_keras(sunspots_run
 
 
 def test_a_series_savedmodel_forecasts_like_keras(sunspots_run, tmp_path):
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     out = export_run(sunspots_run.path, "savedmodel", tmp_path / "sm.zip")
     serve = _saved_model(out["path"], tmp_path / "sm")
@@ -80,7 +81,7 @@ def test_a_series_savedmodel_forecasts_like_keras(sunspots_run, tmp_path):
 def test_a_table_savedmodel_takes_a_raw_row(penguins_run, tmp_path):
     import tensorflow as tf
 
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.samples import get_sample
 
     out = export_run(penguins_run.path, "savedmodel", tmp_path / "sm.zip")
@@ -121,7 +122,7 @@ def test_cli_evaluate_prints_the_runs_test_metrics(digits_run):
 
 
 def test_cli_export_writes_each_format(digits_run, tmp_path):
-    from layerlab.predict import load_model_file
+    from layerlab.inference.predictor import load_model_file
 
     for fmt, name in (("keras", "m.keras"), ("savedmodel", "m.zip"), ("tflite", "m.tflite")):
         r = _cli("export", str(digits_run.path), "--format", fmt, "-o", str(tmp_path / name))

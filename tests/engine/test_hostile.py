@@ -157,7 +157,7 @@ def _saved(model, path: Path) -> Path:
 def test_safe_mode_refuses_lambda_layers_and_unknown_classes(tmp_path: Path):
     import keras
 
-    from layerlab.predict import load_model_file
+    from layerlab.inference.predictor import load_model_file
 
     lam = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x * 2.0), keras.layers.Dense(1)])
     with pytest.raises(LayerlabError, match="Lambda"):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from layerlab.prep.prepare import prepare
-from layerlab.predict import load_predictor
+from layerlab.inference.predictor import load_predictor
 from layerlab.project import new_project
 from layerlab.runs.store import RunStore
 from layerlab.train.trainer import run_training

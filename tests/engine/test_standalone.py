@@ -80,7 +80,7 @@ def test_table_script_prepares_like_layerlab_and_saves_an_end_to_end_model(tmp_p
     # Same columns and encoding as Layerlab (numbers first, categories one-hot).
     assert "7 input columns encoded as 14 values per row" in proc.stdout
     assert "Test: " in proc.stdout
-    from layerlab.predict import load_model_file  # Layerlab's own loader, safe mode: the layers are its own
+    from layerlab.inference.predictor import load_model_file  # Layerlab's own loader, safe mode: the layers are its own
 
     model = load_model_file(tmp_path / "model.keras")
     assert model.output_shape == (None, 3)

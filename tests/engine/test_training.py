@@ -54,7 +54,7 @@ def test_in_process_run_writes_everything(tmp_path):
 
 def test_predictor_takes_raw_images_of_any_size(tmp_path):
     from layerlab.data.images import open_images
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from tests.engine.imagezips import encode
 
     store = RunStore(tmp_path)

@@ -195,7 +195,7 @@ def test_a_model_over_the_configured_parameter_limit_is_refused(app, tmp_path: P
 
 
 def test_the_model_file_size_cap_follows_the_parameter_limit(app, monkeypatch):
-    import components.predict_views as views
+    import layerlab.inference.outside as views
 
     big = zip_bytes({"config.json": b"{}", "model.weights.h5": np.random.default_rng(0).bytes(3 << 20)},
                     compression=zipfile.ZIP_STORED)

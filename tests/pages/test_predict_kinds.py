@@ -19,6 +19,8 @@ from tests.pages.trained import shared_home  # noqa: F401 - this module's "home"
 
 PAGE = "pages/predict.py"
 
+pytestmark = pytest.mark.slow  # every test here reads a real trained run
+
 
 # ---- helpers shared with test_export.py ----------------------------------------------------------
 
@@ -85,7 +87,7 @@ def submit(at, label: str = "Predict"):
 
 @pytest.fixture(scope="module")
 def penguins(home):
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.project import new_project
 
     run = train(new_project("sample:penguins").edit(**{"train.epochs": 3}))
@@ -94,7 +96,7 @@ def penguins(home):
 
 @pytest.fixture(scope="module")
 def diabetes(home):
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.project import new_project
 
     run = train(new_project("sample:diabetes").edit(**{"train.epochs": 2}))
@@ -103,7 +105,7 @@ def diabetes(home):
 
 @pytest.fixture(scope="module")
 def reviews(home, tmp_path_factory: pytest.TempPathFactory):
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.project import new_project
 
     rng = np.random.default_rng(0)
@@ -120,7 +122,7 @@ def reviews(home, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def sunspots(home):
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
     from layerlab.project import new_project
 
     spec = new_project("sample:sunspots").edit(**{"train.epochs": 2, "prepare.series.window": 12,
@@ -432,34 +434,3 @@ def test_an_unusable_window_is_explained(app, sunspots, csv: bytes, message: str
     assert not at.exception
     assert message in error_text(at)
     assert not at.get("plotly_chart")
-
-
-# ---- pure helpers ---------------------------------------------------------------------------------
-
-
-def test_future_steps_use_the_frequency_or_the_last_spacing_or_step_numbers():
-    from components.predict_views import future_steps
-
-    assert future_steps("2001-01-07", "W-SUN", 2) == [pd.Timestamp("2001-01-14"), pd.Timestamp("2001-01-21")]
-    assert future_steps(pd.Timestamp("2000-03-01"), None, 2, previous="2000-02-01") == [
-        pd.Timestamp("2000-03-01") + pd.Timedelta(days=29) * k for k in (1, 2)]
-    assert future_steps("41", None, 3) == [42, 43, 44]
-
-
-def test_time_labels_read_like_the_steps():
-    from components.predict_views import time_labels
-
-    assert time_labels([pd.Timestamp("2009-01-01"), pd.Timestamp("2010-01-01")]) == ["2009", "2010"]
-    assert time_labels([pd.Timestamp("2009-01-01"), pd.Timestamp("2009-02-01")]) == ["2009-01-01", "2009-02-01"]
-    assert time_labels([pd.Timestamp("2009-01-01 06:00")]) == ["2009-01-01 06:00:00"]
-    assert time_labels([42, 43]) == [42, 43]
-
-
-def test_number_fields_keep_the_training_range():
-    from components.predict_views import number_field
-
-    f = number_field({"min": 13.1, "max": 21.5, "default": 17.3, "integer": False})
-    assert (f["min_value"], f["max_value"], f["value"], f["step"]) == (13.1, 21.5, 17.3, 0.01)
-    i = number_field({"min": 172.0, "max": 231.0, "default": 197.0, "integer": True})
-    assert (i["min_value"], i["max_value"], i["value"], i["step"]) == (172, 231, 197, 1)
-    assert number_field({"min": 5.0, "max": 5.0, "default": 5.0, "integer": False})["value"] == 5.0

@@ -1,4 +1,9 @@
-"""Use a trained run on new inputs, through its saved end-to-end model."""
+"""Use a trained run on new inputs, through its saved end-to-end model.
+
+`load_predictor(run_dir)` reads the run through `RunFiles`; the Predictor's methods take inputs
+already parsed by `layerlab.inference.inputs` (or raw ones they pass through it), so the page, the
+CLI and the model server give the same answers and the same messages.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ import numpy as np
 
 from layerlab.data.info import DataInfo
 from layerlab.errors import DataError, LayerlabError
-from layerlab.spec import ProjectSpec, load_spec
+from layerlab.inference import inputs
+from layerlab.runs.files import RunFiles
+from layerlab.spec import ProjectSpec
 
 
 @dataclass
@@ -47,14 +54,9 @@ class Predictor:
 
     def predict_rows(self, rows: Any) -> list[dict[str, Any]]:
         """Predictions for raw table rows (a DataFrame or a list of {column: value})."""
-        import pandas as pd
-
-        from layerlab.prep.tabular import raw_inputs
-
-        df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
-        if df.empty:
+        if len(rows) == 0:
             return []
-        return self._classes_or_values(self._outputs(raw_inputs(df, self.info.extra["columns"])))
+        return self._classes_or_values(self._outputs(inputs.rows(rows, self.info.extra["columns"])))
 
     def predict_texts(self, texts: list[str]) -> list[dict[str, Any]]:
         """Class probabilities for raw strings."""
@@ -66,16 +68,8 @@ class Predictor:
     def forecast(self, window: Any = None) -> dict[str, Any]:
         """The next `horizon` steps after `window` (rows × value columns, raw units); default: the data's end."""
         ex = self.info.extra
-        w = np.asarray(ex["last_window"] if window is None else window, dtype="float32")
-        need = (ex["window"], len(ex["features"]))
-        if w.ndim != 2 or w.shape[1] != need[1]:
-            raise DataError(f"The window must have {need[1]} value column(s) ({', '.join(ex['features'])}); "
-                            f"it has shape {w.shape}.")
-        if len(w) < need[0]:
-            raise DataError(f"The window needs at least {need[0]} rows; it has {len(w)}.", "Provide more history.")
-        if np.isnan(w).any():
-            raise DataError("The window has missing values.", "Fill them before forecasting.")
-        out = self._outputs(w[-need[0]:][None])[0].reshape(ex["horizon"], -1)
+        w = inputs.window(ex["last_window"] if window is None else window, ex)
+        out = self._outputs(w[None])[0].reshape(ex["horizon"], -1)
         return {"targets": ex["targets"], "forecast": out.tolist(), "horizon": ex["horizon"]}
 
     def predict_images(self, images: list[np.ndarray]) -> list[dict[str, Any]]:
@@ -143,32 +137,52 @@ class Predictor:
             return [{"input": str(path), "error": f"{path.name}: cannot be opened ({exc.strerror})."}]
 
 
-def load_model_file(path: str | Path) -> Any:
-    """Load a .keras file with safe mode on (no Lambda layers or arbitrary code)."""
+def load_model_file(path: str | Path, name: str | None = None) -> Any:
+    """Load a .keras file with safe mode on (no Lambda layers or arbitrary code).
+
+    Raises:
+        LayerlabError: in plain words, never Keras' own text: the file holds code (refused), or it
+        cannot be read back as a Keras model (train again, or it is not a Keras model).
+    """
     import os
 
     # In the web server too: never take all GPU memory away from training workers.
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import keras
 
-    import layerlab.models.blocks  # noqa: F401 - registers Layerlab's own serializable layers
+    import layerlab.models.blocks  # registers Layerlab's own serializable layers
     import layerlab.prep.layers  # noqa: F401
 
     path = Path(path)
+    name = name or path.name
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - translated for the user
-        raise LayerlabError(f"The model file {path.name} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}).",
-                            "Train the run again, or pick another run.") from None
+    except Exception as exc:  # noqa: BLE001 - translated for the user, never shown raw
+        raise unloadable(name, exc, path) from None
+
+
+def unloadable(name: str, exc: BaseException, path: Path | None = None) -> LayerlabError:
+    """The plain message for a model file Keras could not load (its text is logged, not shown)."""
+    import logging
+
+    logging.getLogger("layerlab.inference").warning("loading %s failed: %s: %s", name, type(exc).__name__, exc)
+    text = str(exc).replace(str(path), "") if path else str(exc)  # the folder's own name must not decide
+    if "Lambda" in text or "safe_mode" in text:
+        return LayerlabError(f"{name} holds code that would run when loaded (a Lambda layer or a Python function), "
+                             "so Layerlab refuses it (Keras safe mode).",
+                             "Rebuild the model without Lambda layers and save it again.")
+    return LayerlabError(f"The model file {name} could not be loaded: Keras could not read part of it back "
+                         "(a layer, its vocabulary or its weights), or it is not a Keras model.",
+                         "If a run made it, train the run again (or pick another run); a model made elsewhere must "
+                         "be saved with Keras 3 using built-in layers or Layerlab's own.")
 
 
 def load_predictor(run_dir: str | Path) -> Predictor:
-    run_dir = Path(run_dir)
-    model_path = run_dir / "model.keras"
-    if not model_path.exists():
-        raise LayerlabError(f"The run folder {run_dir} holds no trained model (model.keras).",
+    """The run's end-to-end model with its data facts and spec; LayerlabError when it has none or it cannot load."""
+    files = RunFiles(Path(run_dir))
+    if not files.has_model:
+        raise LayerlabError(f"The run folder {files.root} holds no trained model (model.keras).",
                             "Pick a run that has finished, stopped or been interrupted after its first epoch.")
-    spec = load_spec(run_dir / "project.json")
-    info = DataInfo.load(run_dir / "info.json")
-    return Predictor(run_dir, load_model_file(model_path), info, spec)
-
+    spec = files.spec()
+    info = files.info()
+    return Predictor(files.root, load_model_file(files.model_path), info, spec)

@@ -20,7 +20,7 @@ def _qualifies(run: Run, need: str) -> bool:
     if run.status not in USABLE:
         return False
     if need == "evaluation":
-        return (run.path / "evaluation.json").exists()
+        return run.files.has_evaluation
     return run.has_model
 
 

@@ -6,22 +6,25 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from components import errors, nav, run_compare, run_status, state
 from components.markup import md
+from layerlab import workspace
+from layerlab.runs.files import MODEL
 from layerlab.train import insights
 from layerlab.runs.runner import stop_run
 from layerlab.runs.store import Run, RunStore
 
 
 def _data_label(source: str | None) -> str:
+    """`sample:NAME` as it is; an upload by its file name, never the server's folders."""
     if not source:
         return "—"
-    return source if source.startswith("sample:") else Path(source).name
+    found = workspace.source_of(source)
+    return found.raw if found.is_sample else found.display_name
 
 
 def _best(store: RunStore, run: Run, metric: str) -> float | None:
@@ -83,11 +86,11 @@ def manage(store: RunStore, run: Run) -> None:
                 state.set_run(run.id)
                 st.rerun()
         with c2:
-            model = run.path / "model.keras"
-            st.download_button("Download model.keras", data=partial(model.read_bytes), file_name=f"{run.id}.keras",
-                               mime="application/octet-stream", icon=":material/download:", key="runs_download",
-                               on_click="ignore", disabled=not model.exists(),
-                               help=None if model.exists() else "This run saved no model.")
+            has_model = run.has_model
+            st.download_button("Download model.keras", data=partial(run.files.read_bytes, MODEL),
+                               file_name=f"{run.file_stem}.keras", mime="application/octet-stream",
+                               icon=":material/download:", key="runs_download", on_click="ignore",
+                               disabled=not has_model, help=None if has_model else "This run saved no model.")
         with c3:
             if mine and run.active and st.button("Stop", icon=":material/stop:", key="runs_stop",
                                                  disabled=bool(run.stop_requested)):

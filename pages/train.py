@@ -7,9 +7,6 @@ A finished run of this session can be continued or fine-tuned from.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import streamlit as st
 
 from components import errors, nav, run_compare, run_status, state, train_controls, training_chart
@@ -17,31 +14,6 @@ from components.markup import md
 from layerlab.train import insights
 from layerlab.runs.runner import start_run, stop_run
 from layerlab.runs.store import Run, RunStore
-
-
-_STAMP = re.compile(r"^\d\d:\d\d:\d\d  ")
-
-
-def _log_tail(run_dir: str, lines: int = 14) -> str:
-    """The last lines of the run's log.txt, without the Python tracebacks the worker appends
-    after a crash (the run's message already says what went wrong, in words)."""
-    path = Path(run_dir) / "log.txt"
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            f.seek(max(0, f.tell() - 16_384))
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    kept, in_traceback = [], False
-    for line in text.splitlines():
-        if line.startswith("Traceback (most recent call last)"):
-            in_traceback = True
-        elif _STAMP.match(line):
-            in_traceback = False
-        if not in_traceback:
-            kept.append(line)
-    return "\n".join(kept[-lines:])
 
 
 def _run_train(run: Run) -> dict:
@@ -123,7 +95,7 @@ def live_view(store: RunStore, run_id: str, active: bool) -> None:
                                          "average); 0 shows each batch as it was.")
             training_chart.show(rows, run, smoothing=smoothing, batch_size=_run_train(run).get("batch_size"),
                                 mae_scale=scale)
-            tail = _log_tail(run.run_dir)
+            tail = run.files.log_tail()
             if tail:
                 with st.expander("Log", expanded=run.active or run.status == "failed"):
                     st.code(tail, language=None)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from layerlab.settings import limits
 from layerlab.spec import ProjectSpec
-from layerlab.runs.store import Run, RunStore, saved_epochs
+from layerlab.runs.store import Run, RunStore
 
 
 def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | None = None,
@@ -62,9 +62,9 @@ def continue_run(store: RunStore, run_id: str, epochs: int, owner: str | None = 
         raise LayerlabError("That run cannot be continued from this session.")
     if run.active:
         raise LayerlabError("The run is still training.", "Wait for it to finish, or stop it first.")
-    if not (run.path / "last.weights.h5").exists():
+    if not run.files.has_checkpoint:
         raise LayerlabError("This run has no saved weights to continue from.", "Start a new run instead.")
-    done = saved_epochs(run.path) or max([r["epoch"] for r in store.metrics(run_id, scope="epoch")] or [0])
+    done = run.files.saved_epochs() or max([r["epoch"] for r in store.metrics(run_id, scope="epoch")] or [0])
     store.trim_metrics(run_id, done)
     (run.path / "continue.json").write_text(json.dumps({"from_epoch": done, "epochs": int(epochs)}), encoding="utf-8")
     store.update(run_id, status="queued", message=f"Continuing for {epochs} more epoch(s)." if epochs else "Finishing: evaluating its checkpoint.", stop_requested=0,

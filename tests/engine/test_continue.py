@@ -147,21 +147,20 @@ def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(
 
     from layerlab.predict import load_predictor
     from layerlab.runs.runner import start_run, wait
-    from layerlab.runs.store import saved_epochs
 
     store = RunStore(tmp_path)
     run = start_run(new_project("sample:digits").edit(**{"train.epochs": 500, "train.batch_size": 16}), store,
                     owner="a")
     deadline = time.time() + 180
-    while saved_epochs(run.path) < 1 and time.time() < deadline:  # the first epoch is saved at once
+    while run.files.saved_epochs() < 1 and time.time() < deadline:  # the first epoch is saved at once
         time.sleep(0.1)
-    assert saved_epochs(run.path) >= 1, (run.path / "log.txt").read_text()
+    assert run.files.saved_epochs() >= 1, (run.path / "log.txt").read_text()
     os.killpg(store.get(run.id).pid, signal.SIGKILL)
     deadline = time.time() + 30
     while not store.reap() and store.get(run.id).active and time.time() < deadline:
         time.sleep(0.2)
     cut = store.get(run.id)
-    saved = saved_epochs(run.path)
+    saved = run.files.saved_epochs()
     assert cut.status == "failed" and "ended unexpectedly" in cut.message, (cut.status, cut.message)
     assert f"checkpoint after epoch {saved} is kept" in cut.message and "continue it" in cut.message
     assert not (run.path / "model.keras").exists() and not (run.path / "evaluation.json").exists()
@@ -176,4 +175,4 @@ def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(
     continue_run(store, run.id, 1, owner="a")
     again = wait(store, run.id, timeout=180)
     assert again.status == "completed" and again.epoch == saved + 1, again.message
-    assert saved_epochs(run.path) == saved + 1
+    assert run.files.saved_epochs() == saved + 1

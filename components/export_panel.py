@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import errors
+from components import errors, shell
 from components.markup import md
 from components.model_cache import model_mtime
 from layerlab import workspace
@@ -228,6 +228,6 @@ def project_upload(key: str = "import_project") -> None:
                    "before training.", icon=":material/warning:")
     c1, c2 = st.columns(2)
     with c1:
-        nav.link("Build", "Look at the model", ":material/account_tree:")
+        nav.link(shell.BUILD, "Look at the model", ":material/account_tree:")
     with c2:
-        nav.link("Train", "Train it", ":material/model_training:")
+        nav.link(shell.TRAIN, "Train it", ":material/model_training:")

@@ -10,7 +10,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from components import errors, nav, run_compare, run_status, state
+from components import errors, nav, run_compare, run_status, shell, state
 from components.markup import md
 from layerlab import workspace
 from layerlab.runs.files import MODEL
@@ -118,10 +118,10 @@ def manage(store: RunStore, run: Run) -> None:
                         st.rerun()
                     else:
                         st.error("A run needs a name.")
-        targets = [("Train", "Curves on Train", ":material/model_training:")]
+        targets = [(shell.TRAIN, "Curves on Train", ":material/model_training:")]
         if run.has_model:
-            targets += [("Evaluate", "Evaluate", ":material/analytics:"),
-                        ("Predict", "Predict", ":material/online_prediction:")]
+            targets += [(shell.EVALUATE, "Evaluate", ":material/analytics:"),
+                        (shell.PREDICT, "Predict", ":material/online_prediction:")]
         for col, (title, label, icon) in zip(st.columns(3), targets):
             if col.button(label, icon=icon, key=f"runs_open_{title.lower()}", type="tertiary",
                           help=f"Make this the current run and open {title}."):
@@ -158,7 +158,7 @@ with errors.guard():
     runs = [r for r in store.list() if r.owner in (None, "cli", me) or r.id == current]
     if not runs:
         st.info("No runs yet — train one on the **Train** page.", icon=":material/info:")
-        nav.link("Train", "Go to Train")
+        nav.link(shell.TRAIN, "Go to Train")
         st.stop()
     ids = [r.id for r in runs]
     # The table's key follows the list, so a new or deleted run never leaves a stale row selected.

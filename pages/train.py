@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, nav, run_compare, run_status, state, train_controls, training_chart
+from components import errors, nav, run_compare, run_status, shell, state, train_controls, training_chart
 from components.markup import md
 from layerlab.train import insights
 from layerlab.runs.runner import start_run, stop_run
@@ -42,9 +42,9 @@ def _next_steps(store: RunStore, run: Run) -> None:
     if run.status != "failed" and run.has_model:
         c1, c2, _ = st.columns([1, 1, 3])
         with c1:
-            nav.link("Evaluate", "Evaluate this run", ":material/analytics:")
+            nav.link(shell.EVALUATE, "Evaluate this run", ":material/analytics:")
         with c2:
-            nav.link("Predict", "Predict with it", ":material/online_prediction:")
+            nav.link(shell.PREDICT, "Predict with it", ":material/online_prediction:")
     if train_controls.can_continue(run):
         with st.container(border=True):
             st.markdown("**Train more** — continue this run for more epochs, or fine-tune a new run from it")

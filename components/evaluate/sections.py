@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import errors, nav, run_picker, state
+from components import errors, nav, run_picker, shell, state
 from components.evaluate import classification as cls
 from components.evaluate import confusion, explanations, forecast, gallery, regression, summaries
 from components.evaluate.examples import examples_for
@@ -114,7 +114,7 @@ def show(run: Run) -> None:
         st.caption(f"This run was {run.status}: the evaluation uses the best weights it had reached.")
     BY_TASK[ev["task"]](ev, run, spec)
     kind = spec.data.kind if spec else "images"
-    nav.link("Predict", PREDICT_LINK.get(kind, "Go to Predict"), ":material/online_prediction:")
+    nav.link(shell.PREDICT, PREDICT_LINK.get(kind, "Go to Predict"), ":material/online_prediction:")
 
 
 def note_current_without_evaluation(store: RunStore) -> None:
@@ -130,4 +130,4 @@ def note_current_without_evaluation(store: RunStore) -> None:
         f"Its checkpoint holds {kept} epoch(s): on the Train page, **Evaluate it as it is** tests it, "
         "or continue training it." if kept else "Train it again to evaluate it."), icon=":material/info:")
     if kept:
-        nav.link("Train", "Go to Train")
+        nav.link(shell.TRAIN, "Go to Train")

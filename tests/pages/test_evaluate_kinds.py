@@ -115,6 +115,7 @@ def _tables(at) -> list:
 # ---- text classification -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_text_metrics_beside_the_baseline(app, tweets):
     run, ev = tweets
     at = _open(app, run)
@@ -129,6 +130,7 @@ def test_text_metrics_beside_the_baseline(app, tweets):
     assert [list(r) for r in heat.z] == ev["confusion_matrix"]
 
 
+@pytest.mark.slow
 def test_text_gallery_shows_the_texts_of_the_mistakes_and_of_a_pair(app, tweets):
     run, ev = tweets
     at = _open(app, run)
@@ -161,6 +163,7 @@ def _by_column(items: list, columns: int = 2) -> list:
     return [item for c in range(columns) for item in items[c::columns]]
 
 
+@pytest.mark.slow
 def test_text_explanation_highlights_the_words(app, tweets):
     run, ev = tweets
     at = _open(app, run)
@@ -186,6 +189,7 @@ def test_text_explanation_highlights_the_words(app, tweets):
 # ---- table classification with two classes ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_classes_show_roc_and_precision_recall(app, penguins):
     run, ev = penguins
     at = _open(app, run)
@@ -201,6 +205,7 @@ def test_two_classes_show_roc_and_precision_recall(app, penguins):
     assert list(model.y) == pytest.approx(ev["pr"]["precision"])
 
 
+@pytest.mark.slow
 def test_table_mistakes_show_the_raw_rows(app, penguins):
     run, ev = penguins
     at = _open(app, run)
@@ -221,6 +226,7 @@ def test_table_mistakes_show_the_raw_rows(app, penguins):
             assert row[c] == raw[c] or (raw[c] is None and row[c] != row[c])
 
 
+@pytest.mark.slow
 def test_table_pair_of_classes_lists_its_rows(app, penguins):
     run, ev = penguins
     at = _open(app, run)
@@ -240,6 +246,7 @@ def test_table_pair_of_classes_lists_its_rows(app, penguins):
 # ---- regression ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_regression_metrics_and_charts(app, diabetes):
     run, ev = diabetes
     at = _open(app, run)
@@ -262,6 +269,7 @@ def test_regression_metrics_and_charts(app, diabetes):
     assert list(hist.x) == pytest.approx(np.subtract(ev["pred"], ev["true"]).tolist())
 
 
+@pytest.mark.slow
 def test_regression_worst_rows_with_their_features(app, diabetes):
     run, ev = diabetes
     at = _open(app, run)
@@ -285,6 +293,7 @@ def test_regression_worst_rows_with_their_features(app, diabetes):
 # ---- forecasting --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_forecast_errors_per_step_and_the_test_span(app, sunspots):
     run, ev = sunspots
     at = _open(app, run)
@@ -307,6 +316,7 @@ def test_forecast_errors_per_step_and_the_test_span(app, sunspots):
     assert list(span["forecast (1 step ahead)"].y) == pytest.approx([row[0] for row in ev["pred"]])
 
 
+@pytest.mark.slow
 def test_the_test_span_shows_forecasts_made_further_ahead(app, sunspots):
     run, ev = sunspots
     # Windows follow each other a year apart: the forecast 3 steps ahead of window i is for window i+2's year.
@@ -337,6 +347,7 @@ def _copy_run(source, status: str, evaluation: str | None = None):
     return store.get(run.id)
 
 
+@pytest.mark.slow
 def test_a_stopped_or_interrupted_run_is_evaluated_too(app, diabetes):
     source, ev = diabetes
     for status in ("stopped", "interrupted"):
@@ -347,6 +358,7 @@ def test_a_stopped_or_interrupted_run_is_evaluated_too(app, diabetes):
         RunStore().delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 def test_a_part_missing_from_the_evaluation_is_a_note_not_a_traceback(app, tweets):
     source, ev = tweets
     damaged = dict(ev, per_class="nonsense", mistakes=[{"index": 0}])
@@ -360,6 +372,7 @@ def test_a_part_missing_from_the_evaluation_is_a_note_not_a_traceback(app, tweet
     RunStore().delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", ["[1, 2, 3]", '{"task": "clustering"}', ""])
 def test_an_evaluation_without_results_is_reported(app, diabetes, content):
     run = _copy_run(diabetes[0], "completed", content)
@@ -369,6 +382,7 @@ def test_an_evaluation_without_results_is_reported(app, diabetes, content):
     RunStore().delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 def test_a_current_run_without_an_evaluation_is_explained(app, diabetes):
     from layerlab.spec import load_spec
 
@@ -391,6 +405,7 @@ def test_a_current_run_without_an_evaluation_is_explained(app, diabetes):
     store.delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 def test_an_evaluation_that_disappears_is_reported(app, diabetes):
     run = _copy_run(diabetes[0], "completed")
     at = _open(app, run)

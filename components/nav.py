@@ -2,50 +2,32 @@
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-from typing import Iterator
-
 import streamlit as st
 
-from components import state
+from components import shell, state
 from layerlab.spec import ProjectSpec
 
-STEPS = ["Data", "Prepare", "Build", "Train", "Evaluate", "Predict"]
-
-_local = threading.local()
-
-
-@contextmanager
-def inside_app() -> Iterator[None]:
-    """Marks a script run that went through app.py's st.navigation (see `ensure_app`)."""
-    _local.active = True
-    try:
-        yield
-    finally:
-        _local.active = False
+STEPS = shell.STEPS
 
 
 def ensure_app() -> None:
-    """Route a page that Streamlit ran directly back through app.py, then stop.
+    """Route a page that Streamlit ran directly back through the shell, then stop.
 
     A folder named pages/ beside the entrypoint makes Streamlit start in its legacy
     multipage mode: until some session calls st.navigation, a deep link such as /train
     runs pages/train.py alone, without app.py (no navigation, no state restore). Every
-    page calls this first; app.run() then builds the navigation and runs the page properly.
+    page calls this first; `shell.run()` then builds the navigation and runs the page properly.
     """
-    if getattr(_local, "active", False):
+    if shell.inside_app():
         return
-    import app
-
-    app.run()
+    shell.run()
     st.stop()
 
 
 def page(title: str):
-    """The st.Page registered for `title` (for st.page_link / st.switch_page)."""
+    """The st.Page registered for `title` (for st.page_link / st.switch_page); its file outside the app."""
     pages = st.session_state.get("_pages", {})
-    return pages.get(title, f"pages/{title.lower()}.py")
+    return pages.get(title) or shell.BY_TITLE[title].file
 
 
 def link(title: str, label: str | None = None, icon: str | None = None) -> None:
@@ -57,6 +39,6 @@ def require_project() -> ProjectSpec:
     spec = state.project()
     if spec is None:
         st.info("No data chosen yet. Start on the **Data** page: pick a bundled sample or upload your own.")
-        link("Data", "Choose data")
+        link(shell.DATA, "Choose data")
         st.stop()
     return spec

@@ -7,8 +7,6 @@ tests can read them; `show` draws both for the runs selected on the Runs page.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from components.table_view import plain
 from layerlab.train import insights
+from layerlab.runs.files import RunFiles
 from layerlab.runs.store import Run, RunStore
 
 COLORS = ["#0F766E", "#4F46E5", "#F59E0B", "#DC2626", "#0EA5E9", "#A855F7", "#65A30D", "#DB2777", "#78716C",
@@ -54,18 +53,15 @@ def comparable(run: Run, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @st.cache_data(max_entries=5000, show_spinner=False)
 def _mae_scale(run_dir: str, has_info: bool) -> float | None:
-    try:
-        info = json.loads((Path(run_dir) / "info.json").read_text(encoding="utf-8")) if has_info else None
-    except (OSError, ValueError):
-        return None
-    return insights.mae_scale(info)
+    # has_info is part of the cache key only: a run that has not yet described its data is asked again.
+    return insights.mae_scale(RunFiles(run_dir).info_doc() or None) if has_info else None
 
 
 def mae_scale(run: Run) -> float | None:
     """The factor from the logged (standardized) MAE to the target's units; None if unknown."""
     if insights.main_metric(run.task) != "mae":
         return None
-    return _mae_scale(run.run_dir, (run.path / "info.json").exists())
+    return _mae_scale(run.run_dir, run.files.has_info)
 
 
 def in_units(rows: list[dict[str, Any]], scale: float | None) -> list[dict[str, Any]]:
@@ -131,10 +127,7 @@ def overlay_figure(runs: list[Run], rows: dict[str, list[dict[str, Any]]], *, wi
 
 def run_doc(run: Run) -> dict[str, Any]:
     """The run's project.json as a dict ({} when it cannot be read)."""
-    try:
-        return json.loads((run.path / "project.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    return run.files.project_doc() or {}
 
 
 def _text(value: Any) -> str:

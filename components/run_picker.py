@@ -10,7 +10,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from components import nav, state
+from components import nav, shell, state
 from layerlab.runs.store import Run, RunStore
 
 USABLE = ("completed", "stopped", "interrupted")
@@ -20,7 +20,7 @@ def _qualifies(run: Run, need: str) -> bool:
     if run.status not in USABLE:
         return False
     if need == "evaluation":
-        return (run.path / "evaluation.json").exists()
+        return run.files.has_evaluation
     return run.has_model
 
 
@@ -49,7 +49,7 @@ def pick_run(store: RunStore, *, need: str = "model", key: str = "run_picker") -
     runs = candidates(store, need)
     if not runs:
         st.info("No finished run yet — train one on the **Train** page.", icon=":material/info:")
-        nav.link("Train", "Go to Train")
+        nav.link(shell.TRAIN, "Go to Train")
         st.stop()
     ids = [r.id for r in runs]
     by_id = {r.id: r for r in runs}

@@ -15,18 +15,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from layerlab import workspace
 from layerlab.errors import LayerlabError
-from layerlab.settings import home
 from layerlab.spec import ProjectSpec, load_spec
 
-_ID = re.compile(r"^[a-f0-9]{16}$")
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-f0-9]{6}$")
-
-
-def _projects_dir() -> Path:
-    path = home() / "projects"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def owner() -> str:
@@ -37,9 +30,8 @@ def owner() -> str:
 
 
 def uploads_dir() -> Path:
-    path = home() / "uploads" / owner()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """This session's upload folder (see `workspace.uploads_dir`)."""
+    return workspace.uploads_dir(owner())
 
 
 SEEN_EVERY_S = 600.0  # how often a session in use marks itself seen on disk
@@ -49,9 +41,9 @@ def restore() -> None:
     """Reattach to the project and run named in the URL; put them back in the URL if missing."""
     qp = st.query_params
     pid = qp.get("p")
-    if "pid" not in st.session_state and pid and _ID.match(pid):
+    if "pid" not in st.session_state and pid and workspace.SESSION_ID.match(pid):
         st.session_state["pid"] = pid
-        path = _projects_dir() / f"{pid}.json"
+        path = workspace.project_file(pid)
         if path.exists():
             try:
                 st.session_state["project"] = load_spec(path)
@@ -93,7 +85,7 @@ def project() -> ProjectSpec | None:
 def set_project(spec: ProjectSpec | None) -> None:
     """Keep the spec in the session and on disk (so a reload finds it)."""
     st.session_state["project"] = spec
-    path = _projects_dir() / f"{owner()}.json"
+    path = workspace.project_file(owner())
     if spec is None:
         path.unlink(missing_ok=True)
     else:

@@ -17,7 +17,7 @@ from components.markup import md
 from layerlab import device
 from layerlab.spec import ProjectSpec
 from layerlab.train import insights
-from layerlab.runs.store import Run, RunStore, saved_epochs
+from layerlab.runs.store import Run, RunStore
 
 ERROR_FLAG = "train_settings_error"
 GPU_NOTE = "needs an NVIDIA GPU; this machine trains on the CPU"
@@ -215,10 +215,6 @@ def run_spec(run: Run) -> dict[str, Any] | None:
     return run_compare.run_doc(run) or None
 
 
-def has_weights(run: Run) -> bool:
-    return (run.path / "best.keras").exists() or (run.path / "last.weights.h5").exists()
-
-
 def finetune_candidates(store: RunStore, spec: ProjectSpec) -> list[Run]:
     """Finished runs of this session (and the current run) whose weights fit `spec`, newest first."""
     mine, current, doc = state.owner(), state.run_id(), spec.to_dict()
@@ -227,7 +223,7 @@ def finetune_candidates(store: RunStore, spec: ProjectSpec) -> list[Run]:
         if run.owner not in (None, mine) and run.id != current:
             continue
         other = run_spec(run)
-        if other is not None and has_weights(run) and insights.weights_fit(doc, other):
+        if other is not None and run.files.has_weights and insights.weights_fit(doc, other):
             out.append(run)
     return out
 
@@ -273,8 +269,8 @@ def can_continue(run: Run) -> bool:
     """A run of this session with its last weights saved: finished, stopped, cut off, or failed after a checkpoint
     (a killed worker's run goes on from it; one that a NaN loss broke from the checkpoint before it)."""
     return (run.owner in (None, state.owner()) and not run.active
-            and (run.status in CONTINUE_STATUSES or (run.status == "failed" and saved_epochs(run.path) > 0))
-            and (run.path / "last.weights.h5").exists())
+            and (run.status in CONTINUE_STATUSES or (run.status == "failed" and run.files.saved_epochs() > 0))
+            and run.files.has_checkpoint)
 
 
 def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
@@ -283,7 +279,7 @@ def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
 
     if not run.has_model:  # cut off mid-run (killed, a restart): its checkpoint was never evaluated
         st.caption(f"This run ended before its test evaluation. Its checkpoint holds "
-                   f"{saved_epochs(run.path)} epoch(s): evaluate it as it is, or train it on.")
+                   f"{run.files.saved_epochs()} epoch(s): evaluate it as it is, or train it on.")
         if st.button("Evaluate it as it is", icon=":material/analytics:", key="train_finish",
                      help="Test the checkpoint's weights and save the model that Evaluate and Predict use; "
                           "no more training."):
@@ -300,7 +296,7 @@ def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
             runner.continue_run(store, run.id, int(more), owner=state.owner())
             state.set_run(run.id)
             st.rerun(scope="app")
-    fits = (spec is not None and run.status in FINETUNE_STATUSES and has_weights(run)
+    fits = (spec is not None and run.status in FINETUNE_STATUSES and run.files.has_weights
             and insights.weights_fit(spec.to_dict(), run_spec(run) or {}))
     if spec is not None and spec.train.init_from_run == run.id:
         c3.caption(":material/check: The next run starts from these weights.")

@@ -87,11 +87,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from layerlab.runs.files import RunFiles
+
     run_dir = Path(args.run_dir)
-    path = run_dir / "evaluation.json"
-    if not path.exists():
+    files = RunFiles(run_dir)
+    if not files.has_evaluation:
         raise LayerlabError(f"{run_dir} holds no evaluation.", "Pick a run that has finished training.")
-    ev = json.loads(path.read_text(encoding="utf-8"))
+    ev = files.evaluation()
     keys = ("task", "accuracy", "loss", "baseline_accuracy", "mae", "rmse", "r2", "baseline_mae", "mae_per_step",
             "per_class", "confusion_matrix", "class_names", "n_test")
     print(json.dumps({k: ev[k] for k in keys if k in ev}), flush=True)

@@ -16,13 +16,13 @@ FORMATS = ("keras", "savedmodel", "tflite")
 
 def _check_inputs(pred: Any, n: int = 5) -> list[Any]:
     """A few real test inputs, already at the model's input size, to compare conversions on."""
-    import json
+    from layerlab.runs.files import RunFiles
 
     info = pred.info
     if info.kind == "images":
         from layerlab.data.images import open_images
 
-        ev = json.loads((pred.run_dir / "evaluation.json").read_text())
+        ev = RunFiles(pred.run_dir).evaluation()
         src = open_images(pred.spec.data.source)
         return [pred.prepare_image_array(src.decode(i)).astype("float32") for i in ev.get("test_source_indices", ev["test_indices"])[:n]]
     if info.kind == "series":

@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from layerlab.settings import home, limits, runs_dir
+from layerlab.runs.files import PROJECT
+from layerlab.settings import limits, runs_dir
+from layerlab.workspace import layout, source_of
 
 
 def _sources(spec_files: Iterable[Path]) -> set[str]:
@@ -26,11 +28,11 @@ def _sources(spec_files: Iterable[Path]) -> set[str]:
     out: set[str] = set()
     for spec_file in spec_files:
         try:
-            source = str(json.loads(spec_file.read_text(encoding="utf-8"))["data"]["source"])
+            source = source_of(str(json.loads(spec_file.read_text(encoding="utf-8"))["data"]["source"]))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if not source.startswith("sample:"):
-            out.add(str(Path(source).resolve()))
+        if source.path is not None:
+            out.add(str(source.path.resolve()))
     return out
 
 
@@ -40,7 +42,12 @@ def _runs_root(root: Path | None) -> Path:
 
 
 def _run_sources(root: Path | None) -> set[str]:
-    return _sources(_runs_root(root).glob("*/project.json"))
+    return _sources(_runs_root(root).glob(f"*/{PROJECT}"))
+
+
+def _sources_in_use(root: Path | None) -> set[str]:
+    """The data paths that any run or saved project points at."""
+    return _run_sources(root) | _sources(layout(root).projects.glob("*.json"))
 
 
 def _max_age(max_age_hours: float | None) -> float:
@@ -49,18 +56,19 @@ def _max_age(max_age_hours: float | None) -> float:
 
 def touch_session(session: str, root: Path | None = None) -> None:
     """Mark a session as seen now (its saved project and its uploads folder), so the sweep keeps them."""
-    root = root or home()
-    for path in (root / "projects" / f"{session}.json", root / "uploads" / session):
+    where = layout(root)
+    for path in (where.project_file(session), where.session_uploads(session)):
         try:
             os.utime(path)
         except OSError:  # not there (yet): nothing to keep
             pass
 
 
-def _last_seen(root: Path, session: str) -> float:
+def _last_seen(root: Path | None, session: str) -> float:
     """When a session was last seen: the newest of its saved project's and its uploads folder's times."""
     times = []
-    for path in (root / "projects" / f"{session}.json", root / "uploads" / session):
+    where = layout(root)
+    for path in (where.project_file(session), where.session_uploads(session)):
         try:
             times.append(path.stat().st_mtime)
         except OSError:
@@ -84,8 +92,7 @@ def _sessions_with_active_runs(root: Path | None) -> set[str] | None:
 def sweep_projects(max_age_hours: float | None = None, root: Path | None = None) -> list[Path]:
     """Delete the saved projects of sessions not seen for `max_age_hours`, unless one of the session's
     runs is queued or running; return what went. Their uploads then fall to `sweep_uploads`."""
-    base = root or home()
-    projects = base / "projects"
+    projects = layout(root).projects
     if not projects.is_dir():
         return []
     active = _sessions_with_active_runs(root)
@@ -95,7 +102,7 @@ def sweep_projects(max_age_hours: float | None = None, root: Path | None = None)
     removed: list[Path] = []
     for spec_file in projects.glob("*.json"):
         session = spec_file.stem
-        if session in active or _last_seen(base, session) > cutoff:
+        if session in active or _last_seen(root, session) > cutoff:
             continue
         spec_file.unlink(missing_ok=True)
         removed.append(spec_file)
@@ -106,13 +113,11 @@ def sweep_uploads(max_age_hours: float | None = None, root: Path | None = None) 
     """Delete abandoned sessions' projects (`sweep_projects`), then unreferenced uploads older than
     `max_age_hours` (default LAYERLAB_SWEEP_HOURS) and empty session folders; return what went."""
     removed_projects = sweep_projects(max_age_hours, root)
-    runs_root = root
-    root = root or home()
-    uploads = root / "uploads"
+    uploads = layout(root).uploads
     if not uploads.exists():
         return removed_projects
-    active = _sessions_with_active_runs(runs_root)
-    used = _run_sources(runs_root) | _sources((root / "projects").glob("*.json"))
+    active = _sessions_with_active_runs(root)
+    used = _sources_in_use(root)
     cutoff = time.time() - _max_age(max_age_hours) * 3600
     removed: list[Path] = removed_projects
     for session in [p for p in uploads.iterdir() if p.is_dir()]:
@@ -144,11 +149,10 @@ def sweep_derived(max_age_hours: float | None = None, root: Path | None = None) 
 
     Also an unpacking cut off half-way (a `.part` folder). Returns what went.
     """
-    used = _derived_in_use(_run_sources(root) | _sources(((root or home()) / "projects").glob("*.json")))
-    root = root or home()
+    used = _derived_in_use(_sources_in_use(root))
     cutoff = time.time() - _max_age(max_age_hours) * 3600
     removed: list[Path] = []
-    for parent in (root / "extracted", root / "image-cache"):
+    for parent in layout(root).derived:
         if not parent.is_dir():
             continue
         for folder in parent.iterdir():
@@ -164,16 +168,15 @@ def sweep_derived(max_age_hours: float | None = None, root: Path | None = None) 
 
 def delete_upload(path: str | Path, root: Path | None = None) -> str | None:
     """Delete one uploaded file now, as its user asked; returns why not, or None when it is gone."""
-    runs_root, root = root, root or home()
     path = Path(path).resolve()
-    if not path.is_relative_to((root / "uploads").resolve()) or not path.is_file():
+    if not path.is_relative_to(layout(root).uploads.resolve()) or not path.is_file():
         return "That file is not one of your uploads."
-    if str(path) in _run_sources(runs_root):
+    if str(path) in _run_sources(root):
         return "A training run still uses this file: delete those runs on the Runs page first."
     derived = _derived_in_use([str(path)])
     path.unlink()
     # Its unpacked copy goes too, unless another upload of the same zip still needs it.
-    still = _derived_in_use(_run_sources(runs_root) | _sources((root / "projects").glob("*.json")))
+    still = _derived_in_use(_sources_in_use(root))
     for folder in derived - still:
         shutil.rmtree(folder, ignore_errors=True)
     return None

@@ -22,6 +22,7 @@ from layerlab.errors import LayerlabError
 from layerlab.settings import home
 
 SAMPLE_PREFIX = "sample:"
+PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE = "projects", "uploads", "extracted", "image-cache"
 SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
 
 
@@ -72,7 +73,7 @@ def _dir(*parts: str) -> Path:
 
 
 def projects_dir() -> Path:
-    return _dir("projects")
+    return _dir(PROJECTS)
 
 
 def project_file(session: str) -> Path:
@@ -82,15 +83,15 @@ def project_file(session: str) -> Path:
 
 def uploads_dir(session: str) -> Path:
     """The session's own upload folder (created on first use)."""
-    return _dir("uploads", _checked(session))
+    return _dir(UPLOADS, _checked(session))
 
 
 def extracted_dir() -> Path:
-    return _dir("extracted")
+    return _dir(EXTRACTED)
 
 
 def image_cache_dir() -> Path:
-    return _dir("image-cache")
+    return _dir(IMAGE_CACHE)
 
 
 def _checked(session: str) -> str:
@@ -120,3 +121,35 @@ def check_source(raw: str | Source, session: str) -> Source:
                     "so Layerlab does not open it.",
                     "Open your data on the Data page (upload it, or pick a sample), or use a project file whose "
                     "data is a bundled sample (`sample:…`).")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The same folders under one root, as paths only (nothing is created and session names are not
+    checked): for housekeeping, which walks what is there, and for its tests, which give their own root."""
+
+    root: Path
+
+    @property
+    def projects(self) -> Path:
+        return self.root / PROJECTS
+
+    @property
+    def uploads(self) -> Path:
+        return self.root / UPLOADS
+
+    @property
+    def derived(self) -> tuple[Path, Path]:
+        """What Layerlab derives from image sources: unpacked zips and decoded-image caches."""
+        return self.root / EXTRACTED, self.root / IMAGE_CACHE
+
+    def project_file(self, session: str) -> Path:
+        return self.projects / f"{session}.json"
+
+    def session_uploads(self, session: str) -> Path:
+        return self.uploads / session
+
+
+def layout(root: Path | None = None) -> Layout:
+    """The folder layout under `root` (default LAYERLAB_HOME)."""
+    return Layout(Path(root) if root is not None else home())

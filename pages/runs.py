@@ -4,145 +4,10 @@ download it; select several to overlay their curves and compare their settings."
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from functools import partial
-from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from components import errors, nav, run_compare, run_status, state
-from components.markup import md
-from layerlab.train import insights
-from layerlab.runs.runner import stop_run
-from layerlab.runs.store import Run, RunStore
-
-
-def _data_label(source: str | None) -> str:
-    if not source:
-        return "—"
-    return source if source.startswith("sample:") else Path(source).name
-
-
-def _best(store: RunStore, run: Run, metric: str) -> float | None:
-    """The best `metric` of the run's epochs (MAE in the target's units); else the store's record of it."""
-    found = insights.best(run_compare.epoch_rows(store, run), metric)
-    if found:
-        return found[0]
-    if metric == "val_loss":
-        return run.best_val
-    return run.best_metric if run.best_metric_name == metric else None
-
-
-def table(store: RunStore, runs: list[Run]) -> pd.DataFrame:
-    """One row per run; accuracy columns when some run classifies, MAE columns when some run
-    predicts numbers (empty where a run's task has no such metric)."""
-    metrics = [m.removeprefix("val_") for m in run_compare.metrics_of(runs)[1:]]
-    cols: dict[str, list] = {
-        "Name": [r.name for r in runs],
-        "Data": [_data_label(r.data_source) for r in runs],
-        "Template": [r.template or "—" for r in runs],
-        "Status": [run_status.STATUS.get(r.status, (r.status,))[0] for r in runs],
-    }
-    for m in metrics:
-        cols[f"Best val. {_NAMES[m]}"] = [_best(store, r, f"val_{m}") if insights.main_metric(r.task) == m else None
-                                          for r in runs]
-    cols["Best val. loss"] = [_best(store, r, "val_loss") for r in runs]
-    for m in metrics:
-        cols[f"Test {_NAMES[m]}"] = [r.test_metrics.get(m) for r in runs]
-    cols.update({
-        "Duration": [run_status.format_duration(r.duration) if r.started else "—" for r in runs],
-        "Device": [r.device or "—" for r in runs],
-        "Started": [datetime.fromtimestamp(r.started) if r.started else None for r in runs],
-        "By": [run_status.started_by(r, state.owner()) for r in runs],
-    })
-    return pd.DataFrame(cols)
-
-
-_NAMES = {"accuracy": "accuracy", "mae": "MAE"}
-
-
-def is_mine(run: Run) -> bool:
-    return run.owner in (None, state.owner())
-
-
-def manage(store: RunStore, run: Run) -> None:
-    """Actions on the selected run; other sessions' runs can only be viewed and downloaded."""
-    mine = is_mine(run)
-    with st.container(border=True):
-        run_status.show(run, store.queue_position(run.id) if run.status == "queued" else None)
-        if not mine:
-            st.caption(f"Started by {run_status.started_by(run, state.owner())}, not this session: you can open and download it, "
-                       "but not rename, stop or delete it.")
-        c1, c2, c3, c4 = st.columns(4)
-        with c1:
-            if run.id == state.run_id():
-                st.caption(":material/check: This is the current run.")
-            elif st.button("Make current", icon=":material/push_pin:", key="runs_make_current",
-                           help="Open this run on the Train, Evaluate and Predict pages."):
-                state.set_run(run.id)
-                st.rerun()
-        with c2:
-            model = run.path / "model.keras"
-            st.download_button("Download model.keras", data=partial(model.read_bytes), file_name=f"{run.id}.keras",
-                               mime="application/octet-stream", icon=":material/download:", key="runs_download",
-                               on_click="ignore", disabled=not model.exists(),
-                               help=None if model.exists() else "This run saved no model.")
-        with c3:
-            if mine and run.active and st.button("Stop", icon=":material/stop:", key="runs_stop",
-                                                 disabled=bool(run.stop_requested)):
-                stop_run(store, run.id, owner=state.owner())
-                st.rerun()
-        with c4:
-            if mine and not run.active:
-                with st.popover("Delete…", icon=":material/delete:", key="runs_delete_popover"):
-                    st.markdown(f"Delete **{md(run.name)}** with its model, curves and log? This cannot be undone.")
-                    if st.button("Delete run", type="primary", key="runs_delete"):
-                        if store.delete(run.id, owner=state.owner()):
-                            if state.run_id() == run.id:
-                                state.set_run(None)
-                            st.toast(f"Deleted {md(run.name)}.", icon=":material/delete:")
-                            st.rerun()
-                        else:
-                            st.error("This run could not be deleted (it is active or belongs to another session).")
-        if mine:
-            with st.form("runs_rename", border=False):
-                left, right = st.columns([4, 1], vertical_alignment="bottom")
-                new_name = left.text_input("Name", value=run.name, max_chars=100, key=f"runs_name_{run.id}")
-                if right.form_submit_button("Rename", icon=":material/edit:"):
-                    if new_name.strip():
-                        store.rename(run.id, new_name)
-                        st.rerun()
-                    else:
-                        st.error("A run needs a name.")
-        targets = [("Train", "Curves on Train", ":material/model_training:")]
-        if run.has_model:
-            targets += [("Evaluate", "Evaluate", ":material/analytics:"),
-                        ("Predict", "Predict", ":material/online_prediction:")]
-        for col, (title, label, icon) in zip(st.columns(3), targets):
-            if col.button(label, icon=icon, key=f"runs_open_{title.lower()}", type="tertiary",
-                          help=f"Make this the current run and open {title}."):
-                state.set_run(run.id)
-                st.switch_page(nav.page(title))
-
-def _selection_default(ids: list[str]) -> dict | None:
-    wanted = st.session_state.get("runs_selected") or ([state.run_id()] if state.run_id() else [])
-    wanted = [wanted] if isinstance(wanted, str) else wanted
-    rows = [ids.index(i) for i in wanted if i in ids]
-    return {"selection": {"rows": rows}} if rows else None
-
-
-def _manage_pick(selected: list[Run]) -> Run:
-    """Which of several selected runs the actions apply to (the current run if selected)."""
-    by_id = {r.id: r for r in selected}
-    ids = list(by_id)
-    default = state.run_id() if state.run_id() in by_id else ids[0]
-    if st.session_state.get("runs_manage") not in by_id:
-        st.session_state["runs_manage"] = default
-    chosen = st.selectbox("Manage", ids, format_func=lambda i: by_id[i].name, key="runs_manage",
-                          help="Rename, stop, delete, download or open one of the selected runs.")
-    return by_id[chosen]
-
+from components import errors, nav, run_actions, run_compare, run_table, shell, state
 
 nav.ensure_app()
 st.title("Runs")
@@ -155,16 +20,16 @@ with errors.guard():
     runs = [r for r in store.list() if r.owner in (None, "cli", me) or r.id == current]
     if not runs:
         st.info("No runs yet — train one on the **Train** page.", icon=":material/info:")
-        nav.link("Train", "Go to Train")
+        nav.link(shell.TRAIN, "Go to Train")
         st.stop()
     ids = [r.id for r in runs]
     # The table's key follows the list, so a new or deleted run never leaves a stale row selected.
     key = "runs_table_" + hashlib.sha1(",".join(ids).encode()).hexdigest()[:10]
-    frame = table(store, runs)
+    frame = run_table.table(store, runs)
     percent = {c: st.column_config.NumberColumn(format="percent") for c in frame if c.endswith("accuracy")}
     numbers = {c: st.column_config.NumberColumn(format="%.4f") for c in frame if c.endswith(("loss", "MAE"))}
     event = st.dataframe(frame, hide_index=True, key=key, on_select="rerun", selection_mode="multi-row",
-                         placeholder="—", selection_default=_selection_default(ids), column_config={
+                         placeholder="—", selection_default=run_actions.selection_default(ids), column_config={
                              **percent, **numbers,
                              "Started": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
                              "Name": st.column_config.TextColumn(width="medium"),
@@ -179,9 +44,9 @@ with errors.guard():
                    "select several to compare their curves and settings.")
     elif len(selected) == 1:
         st.subheader("Selected run")
-        manage(store, selected[0])
+        run_actions.manage(store, selected[0])
     else:
         st.subheader(f"Compare {len(selected)} runs")
         run_compare.show(store, selected)
         st.subheader("Manage a selected run")
-        manage(store, _manage_pick(selected))
+        run_actions.manage(store, run_actions.manage_pick(selected))

@@ -1,138 +1,16 @@
-"""Train: the training settings, Start and Stop, and a live view of the current run.
+"""Train: the training settings, Start, and the live view of the current run (components/train_live.py).
 
-The live view is one top-level fragment that re-runs every second while the run is active
-(and once otherwise): status, key numbers, plain-words hints, curves, speed and the log.
-A finished run of this session can be continued or fine-tuned from.
+The data is named as its user knows it (the file's name, never the server's folder); Start is off,
+with the reason, while a run of this session is active or the data's health check finds an error.
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import streamlit as st
 
-from components import errors, nav, run_compare, run_status, state, train_controls, training_chart
+from components import errors, nav, state, train_controls, train_live, train_start
 from components.markup import md
-from layerlab.train import insights
-from layerlab.runs.runner import start_run, stop_run
-from layerlab.runs.store import Run, RunStore
-
-
-_STAMP = re.compile(r"^\d\d:\d\d:\d\d  ")
-
-
-def _log_tail(run_dir: str, lines: int = 14) -> str:
-    """The last lines of the run's log.txt, without the Python tracebacks the worker appends
-    after a crash (the run's message already says what went wrong, in words)."""
-    path = Path(run_dir) / "log.txt"
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            f.seek(max(0, f.tell() - 16_384))
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    kept, in_traceback = [], False
-    for line in text.splitlines():
-        if line.startswith("Traceback (most recent call last)"):
-            in_traceback = True
-        elif _STAMP.match(line):
-            in_traceback = False
-        if not in_traceback:
-            kept.append(line)
-    return "\n".join(kept[-lines:])
-
-
-def _run_train(run: Run) -> dict:
-    """The run's own training settings (from its project.json; read once per run and session)."""
-    cached = st.session_state.get("train_run_spec")
-    if not cached or cached[0] != run.id:
-        doc = train_controls.run_spec(run) or {}
-        cached = (run.id, doc.get("train") or {})
-        st.session_state["train_run_spec"] = cached
-    return cached[1]
-
-
-def hints(run: Run, rows: list[dict]) -> None:
-    """What the curves say, in plain words (overfitting, a flat or rising loss)."""
-    train = _run_train(run)
-    found = insights.hints([r for r in rows if r["scope"] == "epoch"],
-                           early_stopping=bool(train.get("early_stopping_patience")),
-                           schedule=train.get("lr_schedule"))
-    for hint in found:
-        icon = ":material/lightbulb:" if hint.level == "info" else ":material/warning:"
-        (st.warning if hint.level == "warning" else st.info)(hint.text, icon=icon)
-
-
-def _next_steps(store: RunStore, run: Run) -> None:
-    """After a run: Evaluate, Predict, continue it, or fine-tune a new run from it."""
-    if run.status != "failed" and run.has_model:
-        c1, c2, _ = st.columns([1, 1, 3])
-        with c1:
-            nav.link("Evaluate", "Evaluate this run", ":material/analytics:")
-        with c2:
-            nav.link("Predict", "Predict with it", ":material/online_prediction:")
-    if train_controls.can_continue(run):
-        with st.container(border=True):
-            st.markdown("**Train more** — continue this run for more epochs, or fine-tune a new run from it")
-            train_controls.train_more(store, run, state.project())
-
-
-def live_view(store: RunStore, run_id: str, active: bool) -> None:
-    """One top-level fragment: re-runs every second while the run is active, once otherwise."""
-
-    @st.fragment(run_every=1.0 if active else None)
-    def _view() -> None:
-        with errors.guard():
-            store.reap()
-            run = store.get(run_id)
-            if run is None:
-                st.warning("The current run no longer exists (it was deleted).")
-                return
-            rows = training_chart.read_new_rows(store, run.id)
-            # One container per section: the element tree keeps its shape whether the run is
-            # active or finished, so nothing from the last timed redraw lingers in a new slot.
-            status, controls, numbers, notes, after = (st.container() for _ in range(5))
-            with status:
-                run_status.show(run, store.queue_position(run.id) if run.status == "queued" else None, rows)
-            mine = run.owner in (None, state.owner())
-            with controls:
-                if run.active and not mine:
-                    st.caption(f"Started by {run_status.started_by(run, state.owner())}, not this session: "
-                               "you can watch it but not stop it.")
-                if run.active and mine and st.button("Stop", icon=":material/stop:", key="train_stop",
-                                                     disabled=bool(run.stop_requested)):
-                    if stop_run(store, run.id, owner=state.owner()):
-                        st.toast("Stopping — the run keeps its best weights.", icon=":material/stop_circle:")
-                if run.active and run.stop_requested:
-                    st.caption("Stop requested: finishing the current step…")
-            scale = run_compare.mae_scale(run)
-            with numbers:
-                if rows:
-                    run_status.key_numbers(run, run_compare.comparable(run, rows))
-            with notes:
-                hints(run, rows)
-            with after:
-                if not run.active:
-                    _next_steps(store, run)
-            head, knob = st.columns([4, 1], vertical_alignment="bottom")
-            head.markdown("**Curves** — train vs validation per epoch; the thin line is each batch, smoothed")
-            smoothing = knob.slider("Smoothing", 0.0, 0.95, 0.8, 0.05, key="train_smoothing",
-                                    help="How much the per-batch line is smoothed (an exponential moving "
-                                         "average); 0 shows each batch as it was.")
-            training_chart.show(rows, run, smoothing=smoothing, batch_size=_run_train(run).get("batch_size"),
-                                mae_scale=scale)
-            tail = _log_tail(run.run_dir)
-            if tail:
-                with st.expander("Log", expanded=run.active or run.status == "failed"):
-                    st.code(tail, language=None)
-            if not run.active and active:
-                # It just finished: rerun the page so the timer turns off and Start comes back.
-                st.rerun(scope="app")
-
-    _view()
-
+from layerlab.workspace import source_of
 
 nav.ensure_app()
 st.title("Train")
@@ -148,7 +26,8 @@ with errors.guard():
 
     gpus = train_controls.gpu_names()
     device = current.device if current and current.device else train_controls.device_label(gpus)
-    st.caption(f"Trains on: **{device}** · model {md(spec.model.template)} · data {md(spec.data.source)}")
+    data = source_of(spec.data.source).display_name  # the file's name, never the server's folders
+    st.caption(f"Trains on: **{device}** · model {md(spec.model.template)} · data {md(data)}")
     train_controls.basic(spec, disabled=busy)
     train_controls.initial_weights(store, state.project() or spec, disabled=busy)
     spec = state.project() or spec
@@ -157,14 +36,7 @@ with errors.guard():
     spec = state.project() or spec
     st.caption(f"Advanced: {train_controls.summary(spec)}")
 
-    source = store.get(spec.train.init_from_run) if spec.train.init_from_run else None
-    if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
-                 disabled=busy, help="A run is in progress: stop it or wait for it to finish." if busy
-                 else (f"A new run that starts from the weights of {md(source.name)}." if source else None)):
-        run = start_run(spec, store, owner=state.owner())
-        state.set_run(run.id)
-        st.session_state.pop("train_rows", None)
-        st.rerun()
+    train_start.start_button(store, spec, busy=busy)
 
     if current is None:
         if run_id:
@@ -172,4 +44,4 @@ with errors.guard():
         st.info("No run yet: choose the settings and press **Start training**. The curves appear here while it trains.")
     else:
         st.subheader("Current run")
-        live_view(store, current.id, active)
+        train_live.live_view(store, current.id, active)

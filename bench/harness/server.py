@@ -23,15 +23,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def app_pages() -> list[dict[str, str]]:
-    """[{path, title, url, h1}] from app.py's PAGES (parsed, not imported) and each page's st.title."""
-    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
-    pages = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PAGES" for t in node.targets):
-            for item in ast.literal_eval(node.value):
-                pages.append({"path": item[0], "title": item[1], "url": item[3] if len(item) > 3 else ""})
+    """[{path, title, url, h1}] from the app's one page list (components/shell.PAGES) and each page's st.title
+    (the page's title when its st.title is not a plain string)."""
+    import sys
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from components.shell import PAGES
+
+    pages = [{"path": p.file, "title": p.title, "url": p.url} for p in PAGES]
     for p in pages:
-        p["h1"] = None
+        p["h1"] = p["title"]
         try:
             src = ast.parse((ROOT / p["path"]).read_text(encoding="utf-8"))
         except (OSError, SyntaxError):

@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from components import errors
-from components import evaluation_views as views
+from components.evaluate import explanations as views
 from components.markup import md
 from components.predict.shared import CHUNK_ROWS, SHOWN_ROWS, TABLE_TYPES, class_result
 from layerlab.inference import inputs

@@ -68,6 +68,16 @@ class RunFiles:
         return (self.root / BEST).exists() or (self.root / LAST_WEIGHTS).exists()
 
     @property
+    def has_info(self) -> bool:
+        """The description of the data (written once the data is prepared)."""
+        return (self.root / INFO).exists()
+
+    @property
+    def has_checkpoint(self) -> bool:
+        """The last weights (last.weights.h5): what continuing a run trains on from."""
+        return (self.root / LAST_WEIGHTS).exists()
+
+    @property
     def has_evaluation(self) -> bool:
         return (self.root / EVALUATION).exists()
 

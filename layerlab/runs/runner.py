@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+from layerlab.runs.store import Run, RunStore
 from layerlab.settings import limits
 from layerlab.spec import ProjectSpec
-from layerlab.runs.store import Run, RunStore, saved_epochs
+
+_ROOT = str(Path(__file__).resolve().parents[2])  # the checkout: the launched process imports layerlab from it
+WORKER_LOG = "worker.out"  # a worker's stdout and stderr, beside its log.txt
 
 
 def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | None = None,
@@ -23,23 +26,31 @@ def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | Non
     return store.get(run.id) or run
 
 
+def launch(module: str, *args: str, log: str | Path, env: dict[str, str] | None = None) -> int:
+    """Start `python -m <module> <args>` as its own process session and return its pid.
+
+    Its own session (start_new_session) so that `os.killpg(pid, …)` ends it with its children and a
+    Streamlit rerun or a closed browser never does; TensorFlow takes GPU memory as it needs it instead of
+    all of it (several processes share a GPU). Output goes to `log` (appended). Used for run workers and
+    reusable for any long-lived process of the engine (a model server).
+    """
+    full = dict(os.environ)
+    full.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    full.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    full["PYTHONPATH"] = _ROOT + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
+    full.update(env or {})
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", module, *args], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=full, cwd=_ROOT, start_new_session=True)
+    return proc.pid
+
+
 def dispatch(store: RunStore) -> list[str]:
     """Launch a worker process for each queued run that fits under the limit."""
     started = []
     for run in store.claim_queued(limits().concurrent_runs):
-        env = dict(os.environ)
-        env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        log = open(run.path / "worker.out", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "layerlab.runs.worker", run.id, "--runs-dir", str(store.root)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=root,
-            start_new_session=True,
-        )
-        log.close()
-        store.update(run.id, pid=proc.pid)
+        pid = launch("layerlab.runs.worker", run.id, "--runs-dir", str(store.root), log=run.path / WORKER_LOG)
+        store.update(run.id, pid=pid)
         started.append(run.id)
     return started
 
@@ -62,9 +73,9 @@ def continue_run(store: RunStore, run_id: str, epochs: int, owner: str | None = 
         raise LayerlabError("That run cannot be continued from this session.")
     if run.active:
         raise LayerlabError("The run is still training.", "Wait for it to finish, or stop it first.")
-    if not (run.path / "last.weights.h5").exists():
+    if not run.files.has_checkpoint:
         raise LayerlabError("This run has no saved weights to continue from.", "Start a new run instead.")
-    done = saved_epochs(run.path) or max([r["epoch"] for r in store.metrics(run_id, scope="epoch")] or [0])
+    done = run.files.saved_epochs() or max([r["epoch"] for r in store.metrics(run_id, scope="epoch")] or [0])
     store.trim_metrics(run_id, done)
     (run.path / "continue.json").write_text(json.dumps({"from_epoch": done, "epochs": int(epochs)}), encoding="utf-8")
     store.update(run_id, status="queued", message=f"Continuing for {epochs} more epoch(s)." if epochs else "Finishing: evaluating its checkpoint.", stop_requested=0,

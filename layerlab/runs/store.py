@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -133,6 +134,20 @@ class Run:
     def has_model(self) -> bool:
         return self.files.has_model
 
+    @property
+    def file_stem(self) -> str:
+        """A download's file name (without extension): the project's and the run's names, never the run id
+        or a server path, made safe for any file system."""
+        project, name = slug(self.project_name or ""), slug(self.name)
+        if project and not name.startswith(project):  # a default run name already starts with the project's
+            name = f"{project}_{name}" if name else project
+        return name or "model"
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a project or run name ("" when nothing is left)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.")[:60].strip("_.")
+
 
 _RUN_FIELDS = {f.name for f in fields(Run)}
 
@@ -213,7 +228,9 @@ class RunStore:
         return self.get(run_id)  # type: ignore[return-value]
 
     def _insert(self, spec: Any, run_id: str, run_dir: Path, owner: str | None, name: str | None) -> None:
-        spec.save(run_dir / "project.json")
+        from layerlab.runs.files import PROJECT
+
+        spec.save(run_dir / PROJECT)
         if not name:
             with self._conn() as con:
                 n = con.execute("SELECT COUNT(*) FROM runs WHERE project_name = ?", (spec.name,)).fetchone()[0]
@@ -392,13 +409,13 @@ class RunStore:
             alive = _pid_alive(run.pid) if run.pid else None
             if (run.heartbeat or run.created) < booted:
                 # The machine restarted under the run: nothing crashed, it was cut off.
-                saved = saved_epochs(run.path)
+                saved = run.files.saved_epochs()
                 self.set_status(run.id, "interrupted", "The machine restarted while this run was training. " + (
                     f"Its checkpoint after epoch {saved} is kept: continue it from there, or train again."
                     if saved else "It had saved no checkpoint yet: train it again."))
                 reaped.append(run.id)
             elif alive is False:
-                saved = saved_epochs(run.path)
+                saved = run.files.saved_epochs()
                 self.set_status(run.id, "failed", "The training process ended unexpectedly (it may have run out of "
                                 "memory or been killed). " + (f"Its checkpoint after epoch {saved} is kept: continue it "
                                                               "from there, or train again." if saved else
@@ -409,12 +426,6 @@ class RunStore:
                 reaped.append(run.id)
         return reaped
 
-
-def saved_epochs(run_dir: Path) -> int:
-    """Epochs held by the run's last checkpoint (last.weights.h5 with history.json), 0 when none."""
-    from layerlab.runs.files import RunFiles
-
-    return RunFiles(run_dir).saved_epochs()
 
 
 def _boot_time() -> float:

@@ -32,6 +32,7 @@ def continued(tmp_path_factory: pytest.TempPathFactory):
     return store, done, first
 
 
+@pytest.mark.slow
 def test_epochs_and_steps_go_on_where_the_run_ended(continued):
     store, run, first = continued
     rows = store.metrics(run.id)
@@ -56,6 +57,7 @@ def _saved_optimizer_step(path) -> int:
         return int(f["optimizer/vars/0"][()])
 
 
+@pytest.mark.slow
 def test_the_optimizer_state_goes_on_from_the_earlier_step(continued):
     store, run, _ = continued
     spe = run.steps_per_epoch
@@ -64,6 +66,7 @@ def test_the_optimizer_state_goes_on_from_the_earlier_step(continued):
     assert _saved_optimizer_step(run.path / "last.weights.h5") == 3 * spe  # not 1 * spe: Adam did not restart
 
 
+@pytest.mark.slow
 def test_the_best_validation_accuracy_is_recorded_beside_the_best_loss(continued):
     store, run, _ = continued
     epochs = store.metrics(run.id, scope="epoch")
@@ -138,6 +141,7 @@ def test_an_older_runs_db_gains_the_new_columns(tmp_path):
     assert (old.best_val, old.best_metric, old.best_metric_name) == (0.3, None, None)
 
 
+@pytest.mark.slow
 def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(tmp_path):
     """SIGKILL mid-run: the run failed, with its saved epochs named; it can be finished (0 more
     epochs: test evaluation and model.keras from the checkpoint) and continued."""
@@ -147,21 +151,20 @@ def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(
 
     from layerlab.inference.predictor import load_predictor
     from layerlab.runs.runner import start_run, wait
-    from layerlab.runs.store import saved_epochs
 
     store = RunStore(tmp_path)
     run = start_run(new_project("sample:digits").edit(**{"train.epochs": 500, "train.batch_size": 16}), store,
                     owner="a")
     deadline = time.time() + 180
-    while saved_epochs(run.path) < 1 and time.time() < deadline:  # the first epoch is saved at once
+    while run.files.saved_epochs() < 1 and time.time() < deadline:  # the first epoch is saved at once
         time.sleep(0.1)
-    assert saved_epochs(run.path) >= 1, (run.path / "log.txt").read_text()
+    assert run.files.saved_epochs() >= 1, (run.path / "log.txt").read_text()
     os.killpg(store.get(run.id).pid, signal.SIGKILL)
     deadline = time.time() + 30
     while not store.reap() and store.get(run.id).active and time.time() < deadline:
         time.sleep(0.2)
     cut = store.get(run.id)
-    saved = saved_epochs(run.path)
+    saved = run.files.saved_epochs()
     assert cut.status == "failed" and "ended unexpectedly" in cut.message, (cut.status, cut.message)
     assert f"checkpoint after epoch {saved} is kept" in cut.message and "continue it" in cut.message
     assert not (run.path / "model.keras").exists() and not (run.path / "evaluation.json").exists()
@@ -176,4 +179,4 @@ def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(
     continue_run(store, run.id, 1, owner="a")
     again = wait(store, run.id, timeout=180)
     assert again.status == "completed" and again.epoch == saved + 1, again.message
-    assert saved_epochs(run.path) == saved + 1
+    assert run.files.saved_epochs() == saved + 1

@@ -188,7 +188,7 @@ _UNSAFE_CALLS = {"eval", "exec", "read_pickle", "html"}  # st.html / components.
 
 
 def _app_files() -> list[Path]:
-    return [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "components").glob("*.py")),
+    return [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "components").rglob("*.py")),
             *sorted((ROOT / "layerlab").rglob("*.py"))]
 
 

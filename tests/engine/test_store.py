@@ -110,3 +110,14 @@ def test_runs_cut_off_by_a_machine_restart_are_interrupted(tmp_path, monkeypatch
     monkeypatch.setattr(store_mod, "_boot_time", lambda: time.time() - 10)  # booted after its last heartbeat
     assert store.reap() == [run.id]
     assert store.get(run.id).status == "interrupted" and "restarted" in store.get(run.id).message
+
+
+def test_a_download_is_named_after_the_project_and_run_never_the_run_id(tmp_path):
+    """#15 item 9: a downloaded model carries names a person knows, made safe for any file system."""
+    store = RunStore(tmp_path)
+    named = store.create(SPEC, owner="a", name="../first try: lr 0.001 / ÄÖ")
+    default = store.create(SPEC, owner="a")
+    assert named.file_stem == "Digits_first_try_lr_0.001"
+    assert default.file_stem == "Digits_small_cnn_2"  # a default name already starts with the project's
+    for run in (named, default):
+        assert run.id not in run.file_stem and "/" not in run.file_stem

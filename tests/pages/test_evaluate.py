@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components import evaluation_views as views
+from components.evaluate import confusion, examples, formatting, gallery
 from layerlab.data.images import open_images
 from layerlab.runs.store import RunStore
 from tests.pages.trained import (
@@ -45,6 +45,7 @@ def test_without_a_finished_run_it_links_to_train(app, tmp_path: Path, monkeypat
     assert page_links(at)["Go to Train"] == "train"
 
 
+@pytest.mark.slow
 def test_metrics_beside_the_baseline(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -60,6 +61,7 @@ def test_metrics_beside_the_baseline(app, finished):
     assert any("always predict the most common training class" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_per_class_table(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -71,6 +73,7 @@ def test_per_class_table(app, finished):
     assert df["Recall"].tolist() == pytest.approx([c["recall"] for c in ev["per_class"]])
 
 
+@pytest.mark.slow
 def test_confusion_matrix_counts_and_normalised(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -93,22 +96,23 @@ def _gallery_captions(at) -> list[str]:
 
 def _by_column(items: list) -> list:
     """Gallery items in the order AppTest lists them: column by column."""
-    n = views.GALLERY_COLUMNS
+    n = gallery.GALLERY_COLUMNS
     return [item for c in range(n) for item in items[c::n]]
 
 
+@pytest.mark.slow
 def test_gallery_of_the_most_confident_mistakes(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
 
     mistakes = ev["mistakes"]
     assert mistakes, "a one-epoch model makes mistakes on the test set"
-    count, pair = views.cell_items(ev, _image_examples(ev), *views.default_cell(ev["confusion_matrix"]))
+    count, pair = confusion.cell_items(ev, _image_examples(ev), *confusion.default_cell(ev["confusion_matrix"]))
     assert len(at.image) == len(pair) + len(mistakes)  # the chosen pair's examples, then the mistakes
     labels = open_images("sample:digits").labels
     assert all(labels[m["source_index"]] == m["true"] for m in mistakes)  # the gallery shows the right images
     names = ev["class_names"]
-    assert _gallery_captions(at)[len(pair):] == [views.pair_caption(names, m) for m in _by_column(mistakes)]
+    assert _gallery_captions(at)[len(pair):] == [formatting.pair_caption(names, m) for m in _by_column(mistakes)]
     first = mistakes[0]
     assert _gallery_captions(at)[len(pair)] == (f"true {first['true']} → predicted {first['pred']} "
                                                 f"({first['confidence']:.0%})")
@@ -117,30 +121,32 @@ def test_gallery_of_the_most_confident_mistakes(app, finished):
 def _image_examples(ev):
     """What the page knows of the digits test set: true labels from the data source (no `true_labels` kept)."""
     labels = open_images("sample:digits").labels
-    return views.Examples(kind="images", true_labels=[int(labels[i]) for i in ev["test_source_indices"]],
+    return examples.Examples(kind="images", true_labels=[int(labels[i]) for i in ev["test_source_indices"]],
                           image=lambda item: True)
 
 
+@pytest.mark.slow
 def test_a_pair_of_classes_shows_its_images(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
-    true_key, pred_key = views.cell_keys(run.id)
-    t, p = views.default_cell(ev["confusion_matrix"])
+    true_key, pred_key = confusion.cell_keys(run.id)
+    t, p = confusion.default_cell(ev["confusion_matrix"])
     assert (at.selectbox(key=true_key).value, at.selectbox(key=pred_key).value) == (t, p)
     assert plotly_figure(at.get("plotly_chart")[0]).layout.shapes[0].x0 == p - 0.5  # outlined in the matrix
 
     at.selectbox(key=true_key).set_value(4).run()
     at.selectbox(key=pred_key).set_value(4).run()
-    count, pair = views.cell_items(ev, _image_examples(ev), 4, 4)
+    count, pair = confusion.cell_items(ev, _image_examples(ev), 4, 4)
     assert count == ev["confusion_matrix"][4][4] > 0
     captions = _gallery_captions(at)[: len(pair)]
-    assert captions == [views.pair_caption(ev["class_names"], item) for item in _by_column(pair)]
+    assert captions == [formatting.pair_caption(ev["class_names"], item) for item in _by_column(pair)]
     assert all(c.startswith("true 4 → predicted 4") for c in captions)
     assert [item["confidence"] for item in pair] == sorted((item["confidence"] for item in pair), reverse=True)
     assert any(c.value.startswith(f"{count} correctly classified test example(s): true 4, predicted 4")
                for c in at.caption)
 
 
+@pytest.mark.slow
 def test_show_what_the_model_looked_at(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -159,6 +165,7 @@ def test_show_what_the_model_looked_at(app, finished):
     assert heat.shape == img.shape[:2] and heat.max() == 1.0
 
 
+@pytest.mark.slow
 def test_picker_offers_this_sessions_finished_runs_and_picking_makes_it_current(app, finished):
     run, _ = finished
     store = RunStore()
@@ -189,6 +196,7 @@ def test_picker_offers_this_sessions_finished_runs_and_picking_makes_it_current(
     store.delete(active.id)
 
 
+@pytest.mark.slow
 def test_a_damaged_evaluation_is_reported_without_a_traceback(app, finished):
     store = RunStore()
     broken = store.create(digits_spec(), owner=OWNER)
@@ -198,6 +206,6 @@ def test_a_damaged_evaluation_is_reported_without_a_traceback(app, finished):
 
     assert not at.exception
     assert at.selectbox(key="evaluate_run").value == broken.id
-    assert "The run's evaluation could not be read" in at.error[0].value
+    assert "The run's evaluation is damaged" in at.error[0].value and "could not be read" in at.error[0].value
     assert "pick another run" in at.error[0].value
     store.delete(broken.id, owner=OWNER)

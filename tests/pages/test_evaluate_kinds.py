@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components import evaluation_views as views
+from components.evaluate import confusion, examples, formatting
+from components.markup import md
 from layerlab.runs.store import RunStore
 from tests.pages.trained import OWNER, plotly_figure
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
@@ -114,6 +115,7 @@ def _tables(at) -> list:
 # ---- text classification -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_text_metrics_beside_the_baseline(app, tweets):
     run, ev = tweets
     at = _open(app, run)
@@ -128,28 +130,29 @@ def test_text_metrics_beside_the_baseline(app, tweets):
     assert [list(r) for r in heat.z] == ev["confusion_matrix"]
 
 
+@pytest.mark.slow
 def test_text_gallery_shows_the_texts_of_the_mistakes_and_of_a_pair(app, tweets):
     run, ev = tweets
     at = _open(app, run)
     texts = dict(zip(ev["examples"]["positions"], ev["examples"]["texts"]))
     names = ev["class_names"]
 
-    t, p = views.default_cell(ev["confusion_matrix"])
+    t, p = confusion.default_cell(ev["confusion_matrix"])
     assert t != p, "a one-epoch model confuses some classes"
-    count, items = views.cell_items(ev, views.examples_from(ev, "text"), t, p)
+    count, items = confusion.cell_items(ev, examples.examples_from(ev, "text"), t, p)
     assert count == ev["confusion_matrix"][t][p]
     shown = [x.value for x in at.text]
     mistakes = ev["mistakes"]
     assert shown == [texts[i["index"]] for i in _by_column(items)] + [texts[m["index"]] for m in _by_column(mistakes)]
     captions = [c.value for c in at.caption]
-    assert views.md(views.pair_caption(names, mistakes[0])) in captions
+    assert md(formatting.pair_caption(names, mistakes[0])) in captions
     assert f"{count:,} mistaken test example(s): true {names[t]}, predicted {names[p]}" in " ".join(captions)
 
     # The fallback to clicking a cell: pick a pair with the selectboxes.
-    true_key, pred_key = views.cell_keys(run.id)
+    true_key, pred_key = confusion.cell_keys(run.id)
     at.selectbox(key=true_key).set_value(t).run()
     at.selectbox(key=pred_key).set_value(t).run()
-    count, items = views.cell_items(ev, views.examples_from(ev, "text"), t, t)
+    count, items = confusion.cell_items(ev, examples.examples_from(ev, "text"), t, t)
     assert count == ev["confusion_matrix"][t][t]
     assert [x.value for x in at.text][: len(items)] == [texts[i["index"]] for i in _by_column(items)]
     assert any(c.value.startswith(f"{count:,} correctly classified test example(s)") for c in at.caption)
@@ -160,6 +163,7 @@ def _by_column(items: list, columns: int = 2) -> list:
     return [item for c in range(columns) for item in items[c::columns]]
 
 
+@pytest.mark.slow
 def test_text_explanation_highlights_the_words(app, tweets):
     run, ev = tweets
     at = _open(app, run)
@@ -173,10 +177,10 @@ def test_text_explanation_highlights_the_words(app, tweets):
     text = dict(zip(ev["examples"]["positions"], ev["examples"]["texts"]))[first]
     words = text.split()[:60]
     highlighted = _chart(at, f"evaluate_words_{first}_text")
-    assert [a.text for a in highlighted.layout.annotations] == [views.plot_text(w) for w in words]
+    assert [a.text for a in highlighted.layout.annotations] == [formatting.plot_text(w) for w in words]
     bars = _chart(at, f"evaluate_words_{first}_bars").data[0]
     assert bars.type == "bar" and len(bars.x) == min(15, len(words))
-    assert set(bars.text) <= {views.plot_text(w) for w in words}
+    assert set(bars.text) <= {formatting.plot_text(w) for w in words}
     effects = [abs(x) for x in bars.x]
     assert effects == sorted(effects)  # the strongest word at the top
     assert len(at.get("plotly_chart")) == charts + 2
@@ -185,6 +189,7 @@ def test_text_explanation_highlights_the_words(app, tweets):
 # ---- table classification with two classes ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_classes_show_roc_and_precision_recall(app, penguins):
     run, ev = penguins
     at = _open(app, run)
@@ -200,6 +205,7 @@ def test_two_classes_show_roc_and_precision_recall(app, penguins):
     assert list(model.y) == pytest.approx(ev["pr"]["precision"])
 
 
+@pytest.mark.slow
 def test_table_mistakes_show_the_raw_rows(app, penguins):
     run, ev = penguins
     at = _open(app, run)
@@ -220,15 +226,16 @@ def test_table_mistakes_show_the_raw_rows(app, penguins):
             assert row[c] == raw[c] or (raw[c] is None and row[c] != row[c])
 
 
+@pytest.mark.slow
 def test_table_pair_of_classes_lists_its_rows(app, penguins):
     run, ev = penguins
     at = _open(app, run)
-    true_key, pred_key = views.cell_keys(run.id)
+    true_key, pred_key = confusion.cell_keys(run.id)
     at.selectbox(key=true_key).set_value(0).run()
     at.selectbox(key=pred_key).set_value(0).run()
 
     df = _tables(at)[1]
-    assert len(df) == min(views.CELL_LIMIT, ev["confusion_matrix"][0][0])
+    assert len(df) == min(confusion.CELL_LIMIT, ev["confusion_matrix"][0][0])
     assert set(df["True"]) == set(df["Predicted"]) == {ev["class_names"][0]}
     assert list(df["Confidence"]) == sorted(df["Confidence"], reverse=True)
     heat = _chart(at, "evaluate_confusion")
@@ -239,16 +246,17 @@ def test_table_pair_of_classes_lists_its_rows(app, penguins):
 # ---- regression ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_regression_metrics_and_charts(app, diabetes):
     run, ev = diabetes
     at = _open(app, run)
 
     m = _metrics(at)
-    assert m["Test MAE"].value == views.number(ev["mae"])
-    assert m["Test MAE"].proto.delta == f"{views.signed(ev['mae'] - ev['baseline_mae'])} vs baseline"
-    assert m["Test RMSE"].value == views.number(ev["rmse"])
-    assert m["Test R²"].value == views.number(ev["r2"])
-    assert m["Baseline MAE"].value == views.number(ev["baseline_mae"])
+    assert m["Test MAE"].value == formatting.number(ev["mae"])
+    assert m["Test MAE"].proto.delta == f"{formatting.signed(ev['mae'] - ev['baseline_mae'])} vs baseline"
+    assert m["Test RMSE"].value == formatting.number(ev["rmse"])
+    assert m["Test R²"].value == formatting.number(ev["r2"])
+    assert m["Baseline MAE"].value == formatting.number(ev["baseline_mae"])
     assert any("always predict the training mean" in c.value for c in at.caption)
 
     scatter = _chart(at, "evaluate_scatter")
@@ -261,6 +269,7 @@ def test_regression_metrics_and_charts(app, diabetes):
     assert list(hist.x) == pytest.approx(np.subtract(ev["pred"], ev["true"]).tolist())
 
 
+@pytest.mark.slow
 def test_regression_worst_rows_with_their_features(app, diabetes):
     run, ev = diabetes
     at = _open(app, run)
@@ -284,13 +293,14 @@ def test_regression_worst_rows_with_their_features(app, diabetes):
 # ---- forecasting --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_forecast_errors_per_step_and_the_test_span(app, sunspots):
     run, ev = sunspots
     at = _open(app, run)
 
     m = _metrics(at)
-    assert m["Test MAE"].value == views.number(ev["mae"])
-    assert m["Baseline MAE"].value == views.number(ev["baseline_mae"])
+    assert m["Test MAE"].value == formatting.number(ev["mae"])
+    assert m["Baseline MAE"].value == formatting.number(ev["baseline_mae"])
     assert m["Test windows"].value == f"{ev['n_test']:,}"
     assert any("repeat the last value of the input window" in c.value for c in at.caption)
 
@@ -306,6 +316,7 @@ def test_forecast_errors_per_step_and_the_test_span(app, sunspots):
     assert list(span["forecast (1 step ahead)"].y) == pytest.approx([row[0] for row in ev["pred"]])
 
 
+@pytest.mark.slow
 def test_the_test_span_shows_forecasts_made_further_ahead(app, sunspots):
     run, ev = sunspots
     # Windows follow each other a year apart: the forecast 3 steps ahead of window i is for window i+2's year.
@@ -336,16 +347,18 @@ def _copy_run(source, status: str, evaluation: str | None = None):
     return store.get(run.id)
 
 
+@pytest.mark.slow
 def test_a_stopped_or_interrupted_run_is_evaluated_too(app, diabetes):
     source, ev = diabetes
     for status in ("stopped", "interrupted"):
         run = _copy_run(source, status)
         at = _open(app, run)
         assert any(f"This run was {status}" in c.value for c in at.caption)
-        assert _metrics(at)["Test MAE"].value == views.number(ev["mae"])
+        assert _metrics(at)["Test MAE"].value == formatting.number(ev["mae"])
         RunStore().delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 def test_a_part_missing_from_the_evaluation_is_a_note_not_a_traceback(app, tweets):
     source, ev = tweets
     damaged = dict(ev, per_class="nonsense", mistakes=[{"index": 0}])
@@ -359,6 +372,7 @@ def test_a_part_missing_from_the_evaluation_is_a_note_not_a_traceback(app, tweet
     RunStore().delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", ["[1, 2, 3]", '{"task": "clustering"}', ""])
 def test_an_evaluation_without_results_is_reported(app, diabetes, content):
     run = _copy_run(diabetes[0], "completed", content)
@@ -368,6 +382,7 @@ def test_an_evaluation_without_results_is_reported(app, diabetes, content):
     RunStore().delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 def test_a_current_run_without_an_evaluation_is_explained(app, diabetes):
     from layerlab.spec import load_spec
 
@@ -390,6 +405,7 @@ def test_a_current_run_without_an_evaluation_is_explained(app, diabetes):
     store.delete(run.id, owner=OWNER)
 
 
+@pytest.mark.slow
 def test_an_evaluation_that_disappears_is_reported(app, diabetes):
     run = _copy_run(diabetes[0], "completed")
     at = _open(app, run)
@@ -397,6 +413,6 @@ def test_an_evaluation_that_disappears_is_reported(app, diabetes):
     at.run()
 
     assert not at.exception
-    assert "has no evaluation to show: its evaluation.json is missing" in at.info[0].value
+    assert "has no evaluation to show: its evaluation file is missing" in at.info[0].value
     assert at.selectbox(key="evaluate_run").value != run.id  # no longer offered
     RunStore().delete(run.id, owner=OWNER)

@@ -47,7 +47,8 @@ def test_the_keras_file_downloads_as_it_is_and_loads_in_safe_mode(app, digits, d
     at = open_page(app, digits)
 
     assert not at.exception
-    data = downloads(f"{digits.id}.keras")
+    assert digits.id not in digits.file_stem  # #15 item 9: named after the project and run, not the run id
+    data = downloads(f"{digits.file_stem}.keras")
     assert data == (digits.path / "model.keras").read_bytes()
     from layerlab.inference.predictor import load_model_file
 
@@ -64,7 +65,7 @@ def test_the_savedmodel_is_zipped_in_the_serving_layout_with_its_signature(app, 
     at = click(open_page(app, digits), "predict_export_savedmodel_convert")
 
     assert not at.exception and not at.error
-    names = zipfile.ZipFile(io.BytesIO(downloads(f"{digits.id}_savedmodel.zip"))).namelist()
+    names = zipfile.ZipFile(io.BytesIO(downloads(f"{digits.file_stem}_savedmodel.zip"))).namelist()
     assert "model/1/saved_model.pb" in names
     signature = at.code[0].value
     assert "serving_default" in signature and "pixels" in signature and "(None, 8, 8, 1)" in signature
@@ -85,7 +86,7 @@ def test_the_tflite_file_is_checked_and_runs_in_the_interpreter(app, digits, dow
 
     assert not at.exception and not at.error
     assert "top class agrees on every input" in at.success[0].value
-    interp = tf.lite.Interpreter(model_content=downloads(f"{digits.id}_model.tflite"))
+    interp = tf.lite.Interpreter(model_content=downloads(f"{digits.file_stem}_model.tflite"))
     interp.allocate_tensors()
     pred = load_predictor(digits.path)
     img = pred.prepare_image(digit_png(4))
@@ -148,6 +149,7 @@ def test_a_project_without_any_run_can_be_opened_too(app, tmp_path: Path, monkey
     assert at.session_state["project"].data.target == "species"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data, message", [
     (b'{"data": {"kind": "images", "source": "sample:digits"}, "train": {"epochs": 0}}', "train.epochs"),
     (b'{"data": {"kind": "pictures", "source": "sample:digits"}}', "data.kind"),
@@ -237,6 +239,7 @@ def test_safe_mode_itself_refuses_lambda_when_the_precheck_misses_it(app, digits
     assert "sneaky.keras holds code that would run when loaded" in error_text(at)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data, message", [
     (np.random.default_rng(0).bytes(4096), "is not a Keras model file"),
     (b"", "is not a Keras model file"),

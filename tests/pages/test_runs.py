@@ -11,6 +11,7 @@ import pytest
 
 from layerlab.runs.store import RunStore
 from tests.pages.markdown import plain
+from tests.pages.test_predict_kinds import downloads  # noqa: F401 - fixture
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
@@ -50,6 +51,7 @@ def test_without_runs_it_links_to_train(app, tmp_path: Path, monkeypatch: pytest
     assert page_links(at)["Go to Train"] == "train"
 
 
+@pytest.mark.slow
 def test_table_lists_every_runs_facts(app, finished, cli_run):
     at = _open(app)
 
@@ -71,6 +73,7 @@ def test_table_lists_every_runs_facts(app, finished, cli_run):
     assert "Select a row" in at.caption[0].value  # nothing selected without a current run
 
 
+@pytest.mark.slow
 def test_current_run_is_selected_with_its_actions(app, finished):
     at = _open(app, run_id=finished.id)
 
@@ -84,6 +87,17 @@ def test_current_run_is_selected_with_its_actions(app, finished):
     assert {b.key for b in at.button} >= {"runs_open_train", "runs_open_evaluate", "runs_open_predict"}
 
 
+@pytest.mark.slow
+def test_the_model_downloads_under_the_project_and_run_name(app, finished, downloads):
+    """#15 item 9: never the run id (internal) as the file name."""
+    at = _open(app, run_id=finished.id)
+
+    assert not at.exception
+    data = downloads("Handwritten_digits_my_digits.keras")
+    assert data == finished.files.read_bytes("model.keras")
+
+
+@pytest.mark.slow
 def test_make_another_run_current(app, finished, cli_run):
     at = _open(app, run_id=finished.id, runs_selected=[cli_run.id])
 
@@ -94,6 +108,7 @@ def test_make_another_run_current(app, finished, cli_run):
     assert at.query_params["run"] in (cli_run.id, [cli_run.id])
 
 
+@pytest.mark.slow
 def test_open_a_run_on_evaluate_makes_it_current(app, finished, cli_run):
     at = _open(app, run_id=cli_run.id, runs_selected=[finished.id])
 

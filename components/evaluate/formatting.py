@@ -1,0 +1,41 @@
+"""Numbers, labels and colours shared by the Evaluate views (and Predict's explanations)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from components import charts
+
+ACCENT = charts.ACCENT
+MUTED = charts.MUTED
+SUPPORTS = "#15803D"  # a word that supports the prediction
+OPPOSES = "#B91C1C"  # a word that speaks against it
+
+
+def plot_text(text: Any) -> str:
+    """User text for a plotly label: plotly reads `<…>` as its HTML subset, so angle brackets are swapped."""
+    return str(text).replace("<", "‹").replace(">", "›")
+
+
+def number(value: Any) -> str:
+    """About four significant digits, never in scientific notation (1,235 · 48.79 · 0.3302); — if missing."""
+    if value is None:
+        return "—"
+    v = float(value)
+    if not math.isfinite(v):
+        return "—"
+    if v == 0:
+        return "0"
+    digits = max(0, 3 - math.floor(math.log10(abs(v))))
+    return f"{v:,.{digits}f}"
+
+
+def signed(value: float) -> str:
+    """`+1.234` / `-1.234` (an ASCII minus: st.metric reads a delta's direction from a leading "-")."""
+    return ("+" if value >= 0 else "-") + number(abs(value))
+
+
+def pair_caption(names: list[str], item: dict[str, Any]) -> str:
+    """`true A → predicted B (87%)` for a gallery item (plain text)."""
+    return f"true {names[item['true']]} → predicted {names[item['pred']]} ({item['confidence']:.0%})"

@@ -1,0 +1,99 @@
+"""The app shell: the one list of pages, and `run()`, which app.py (and a page opened directly) calls.
+
+Every page title, file, icon, URL and section is listed once here; `components/nav.py` (links,
+guards), app.py and the Home page's steps take them from this list. To add a page: one line in PAGES
+(and the page file).
+
+    PAGES entries: (file, title, icon, url path, section)   # "" url = the default page
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import streamlit as st
+
+
+class PageEntry(NamedTuple):
+    file: str
+    title: str
+    icon: str
+    url: str
+    section: str
+
+
+HOME, DATA, PREPARE, BUILD, TRAIN, EVALUATE, PREDICT, RUNS = (
+    "Home", "Data", "Prepare", "Build", "Train", "Evaluate", "Predict", "Runs")
+PAGES = [PageEntry(*p) for p in (
+    ("pages/home.py", HOME, ":material/home:", "", "Start"),
+    ("pages/data.py", DATA, ":material/dataset:", "data", "Workflow"),
+    ("pages/prepare.py", PREPARE, ":material/tune:", "prepare", "Workflow"),
+    ("pages/build.py", BUILD, ":material/account_tree:", "build", "Workflow"),
+    ("pages/train.py", TRAIN, ":material/model_training:", "train", "Workflow"),
+    ("pages/evaluate.py", EVALUATE, ":material/analytics:", "evaluate", "Workflow"),
+    ("pages/predict.py", PREDICT, ":material/online_prediction:", "predict", "Workflow"),
+    ("pages/runs.py", RUNS, ":material/history:", "runs", "History"),
+)]
+BY_TITLE = {p.title: p for p in PAGES}
+# The workflow's steps in order (the Home page's checklist).
+STEPS = [p.title for p in PAGES if p.section == "Workflow"]
+
+_local = threading.local()
+
+
+@contextmanager
+def _inside_app() -> Iterator[None]:
+    """Marks a script run that went through `run()`'s st.navigation (see `nav.ensure_app`)."""
+    _local.active = True
+    try:
+        yield
+    finally:
+        _local.active = False
+
+
+def inside_app() -> bool:
+    return getattr(_local, "active", False)
+
+
+@st.cache_resource(ttl=3600, show_spinner=False)
+def _housekeeping() -> bool:
+    """Once an hour per server: mark runs whose worker is gone, drop the saved projects of sessions not seen for
+    LAYERLAB_SWEEP_HOURS (unless a run of theirs is queued or running), then uploads (and their unpacked copies)
+    nobody uses."""
+    from components import state
+    from layerlab.housekeeping import sweep_derived, sweep_uploads
+
+    try:
+        state.run_store().reap()
+        sweep_uploads()
+        sweep_derived()
+    except Exception:  # noqa: BLE001 - housekeeping must never keep the app from opening
+        return False
+    return True
+
+
+def run() -> None:
+    """Build the navigation from PAGES and run the chosen page."""
+    from components import state
+    from layerlab import warmup
+
+    # Streamlit's own collection after every run is off (.streamlit/config.toml): it also ran after each
+    # timed rerun of a live view. A whole-app run (a click, a page) collects what the runs before it left.
+    gc.collect()
+    st.set_page_config(page_title="Layerlab", page_icon=":material/layers:", layout="wide")
+    warmup.start()
+    _housekeeping()
+    state.restore()
+    pages = {p.title: st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url or None, default=(p.url == ""))
+             for p in PAGES}
+    sections: dict[str, list] = {}
+    for p in PAGES:
+        sections.setdefault(p.section, []).append(pages[p.title])
+    navigation = st.navigation(sections)
+    st.session_state["_pages"] = pages
+    with _inside_app():
+        navigation.run()

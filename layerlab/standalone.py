@@ -346,7 +346,8 @@ def _table_prep() -> list[str]:
 def _text_prep() -> list[str]:
     from layerlab.prep import text
 
-    return [_limits_literal(), "", _join(_labels_source(), _source(text.TextFit), _source(text._standardize),
+    standardize = _source(text._standardize, ("    from layerlab.prep.layers import STANDARDIZERS\n\n", ""))
+    return [_limits_literal(), "", _join(_labels_source(), _source(text.TextFit), standardize,
                                          _source(text.fit_text), _source(text.vectorize))]
 
 

@@ -198,3 +198,53 @@ class RandomScaling(_RandomLayer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}
+
+
+# ---- text standardisation (TextVectorization's `standardize`, saved with the model) ----------------
+
+# Control characters and every character Python counts as a line break or Unicode counts as a space
+# (U+0085 NEL, U+2028, U+2029, \v, \f, \x1c-\x1e, no-break spaces): Keras writes the vocabulary one
+# term per line and reads it back with Python's line splitting, so a token holding one of them splits
+# and the saved model no longer loads. They become spaces before the vocabulary is built.
+TEXT_BREAKS = r"[\p{Cc}\p{Zs}\p{Zl}\p{Zp}]+"
+TEXT_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'  # Keras' own strip_punctuation pattern
+
+
+def _clean_text(x, lower: bool, strip_punctuation: bool):
+    import tensorflow as tf
+
+    x = tf.strings.regex_replace(x, TEXT_BREAKS, " ")
+    if lower:
+        x = tf.strings.lower(x, encoding="utf-8")
+    if strip_punctuation:
+        x = tf.strings.regex_replace(x, TEXT_PUNCTUATION, "")
+    return x
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+def clean_text(x):
+    """Spaces for control and line-break characters; case and punctuation kept."""
+    return _clean_text(x, False, False)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+def clean_text_lower(x):
+    """clean_text, then lower case."""
+    return _clean_text(x, True, False)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+def clean_text_strip_punctuation(x):
+    """clean_text, then punctuation removed."""
+    return _clean_text(x, False, True)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+def clean_text_lower_and_strip_punctuation(x):
+    """clean_text, then lower case and punctuation removed (Keras' default standardisation, made safe)."""
+    return _clean_text(x, True, True)
+
+
+# (lowercase, strip_punctuation) -> the standardisation
+STANDARDIZERS = {(False, False): clean_text, (True, False): clean_text_lower,
+                 (False, True): clean_text_strip_punctuation, (True, True): clean_text_lower_and_strip_punctuation}

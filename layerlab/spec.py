@@ -133,14 +133,17 @@ class ModelSpec(_Base):
 
 
 class TrainSpec(_Base):
-    epochs: int = Field(15, ge=1, le=1000)
+    # Defaults that learn (#15): up to 100 epochs, stopped when the validation loss has not improved for
+    # 5, the best epoch's weights kept, the learning rate halved after 2 epochs without improvement.
+    # A saved project keeps the values it holds.
+    epochs: int = Field(100, ge=1, le=1000, description="the most epochs; early stopping usually ends sooner")
     batch_size: int = Field(32, ge=1, le=4096)
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
     learning_rate: float = Field(1e-3, gt=0, le=1.0)
     seed: int = Field(42, ge=0, le=2**31 - 1)
-    lr_schedule: Literal["constant", "plateau", "cosine", "exponential"] = "constant"
+    lr_schedule: Literal["constant", "plateau", "cosine", "exponential"] = "plateau"
     lr_decay: float = Field(0.5, gt=0, lt=1, description="plateau: factor per cut; exponential: factor per epoch")
-    early_stopping_patience: int = Field(0, ge=0, le=100, description="0 turns early stopping off")
+    early_stopping_patience: int = Field(5, ge=0, le=100, description="0 turns early stopping off")
     early_stopping_metric: Literal["val_loss", "val_accuracy", "val_mae"] = "val_loss"
     restore_best_weights: bool = True
     keep_best_checkpoint: bool = True

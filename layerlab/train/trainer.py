@@ -194,7 +194,9 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         log("Using the weights of the best epoch (lowest validation loss).")
 
     history = _read_history(run_dir / "history.json")
-    stopped = stopped_because(spec.train, epochs, len(history.get("loss", [])), cb.stop_requested, early, history)
+    kept = ckpt.best_epoch if spec.train.restore_best_weights and ckpt is not None and ckpt.weights is not None else None
+    stopped = stopped_because(spec.train, epochs, len(history.get("loss", [])), cb.stop_requested, early, history,
+                              kept)
     log(stopped["text"])
     evaluation = evaluate_model(model, test_ds, y_te, y_tr, prepared)
     evaluation["stopped_because"] = stopped
@@ -217,21 +219,22 @@ MIN_DELTA = 1e-4
 
 
 def stopped_because(train: Any, epochs: int, last_epoch: int, requested: bool, early: Any,
-                    history: dict[str, list[float]]) -> dict[str, Any]:
+                    history: dict[str, list[float]], kept_epoch: int | None = None) -> dict[str, Any]:
     """Why a run ended, for its log, its evaluation (`stopped_because`) and the Train page.
 
     `reason` is "request", "early_stopping" or "epoch_cap"; `text` says it in words, with what to
-    do when the cap cut off a model that was still improving. Epochs count from 1.
+    do when the cap cut off a model that was still improving. Epochs count from 1; `kept_epoch`
+    (0-based, the best checkpoint's) is the epoch whose weights the model keeps, else early stopping's best.
     """
     out: dict[str, Any] = {"epochs_run": int(last_epoch), "epoch_cap": int(epochs)}
     if requested:
         return {**out, "reason": "request", "text": f"Stopped by request after epoch {last_epoch}."}
     if early is not None and early.stopped_epoch > 0:
-        best = int(early.best_epoch) + 1
+        best = int(early.best_epoch if kept_epoch is None else kept_epoch) + 1
         what = early.monitor.replace("val_", "validation ")
         return {**out, "reason": "early_stopping", "best_epoch": best, "monitor": early.monitor,
                 "text": f"Stopped early after epoch {last_epoch}: the {what} had not improved for "
-                        f"{train.early_stopping_patience} epochs (best at epoch {best})."}
+                        f"{train.early_stopping_patience} epochs; the model keeps epoch {best}'s weights."}
     values = history.get("val_loss") or []
     improving = len(values) > 2 and min(values[-2:]) < min(values[:-2]) - MIN_DELTA
     text = f"Ran all {epochs} epochs (the cap)."

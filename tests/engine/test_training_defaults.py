@@ -40,8 +40,10 @@ def test_stopped_because_says_why_in_words():
     train = TrainSpec(early_stopping_patience=5)
     out = stopped_because(train, 100, 17, False, _early(16, 11), {"val_loss": [1.0] * 17})
     assert out["reason"] == "early_stopping" and out["best_epoch"] == 12 and out["epochs_run"] == 17
-    assert out["text"] == ("Stopped early after epoch 17: the validation loss had not improved for 5 epochs "
-                           "(best at epoch 12).")
+    assert out["text"] == ("Stopped early after epoch 17: the validation loss had not improved for 5 epochs; "
+                           "the model keeps epoch 12's weights.")
+    # the weights kept are the best checkpoint's (any gain counts there) when there is one
+    assert stopped_because(train, 100, 17, False, _early(16, 11), {}, kept_epoch=13)["best_epoch"] == 14
     out = stopped_because(train, 10, 10, False, _early(0, 9), {"val_loss": [1.0, 0.9, 0.8]})
     assert stopped_because(train, 10, 3, False, None, {"val_loss": [1.0, 0.99999, 0.99998]})["still_improving"] is False
     assert out["reason"] == "epoch_cap" and out["still_improving"] and "more epochs" in out["text"]
@@ -59,5 +61,6 @@ def test_a_default_run_records_why_it_stopped(tmp_path):
     stopped = run.files.evaluation()["stopped_because"]
     assert stopped["reason"] == "early_stopping" and stopped["epochs_run"] < spec.train.epochs
     assert stopped["text"] in run.message and stopped["text"] in run.files.log_tail()
+    assert f"best epoch ({stopped['best_epoch']}," in run.files.log_tail()  # the log agrees on the epoch kept
     rates = [r["learning_rate"] for r in store.metrics(run.id, scope="epoch")]
     assert rates[-1] < rates[0]  # lowered on the plateau before it stopped

@@ -200,6 +200,10 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     log(stopped["text"])
     evaluation = evaluate_model(model, test_ds, y_te, y_tr, prepared)
     evaluation["stopped_because"] = stopped
+    from layerlab.train.insights import verdict
+
+    judged = verdict(evaluation, spec.to_dict(), history)
+    evaluation["verdict"] = judged.to_dict()
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=1), encoding="utf-8")
     e2e = prepared.inference_model(core)
     e2e.save(run_dir / "model.keras")
@@ -210,7 +214,9 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     log(f"Test: {shown}. Saved model.keras (takes raw inputs) and best.keras.")
     if cb.stop_requested:
         return "stopped", f"Stopped by request after epoch {cb.epoch + 1}; the best weights were kept."
-    return "completed", f"Finished: {shown}. {stopped['text']}"
+    if judged.level != "success":
+        log(f"{judged.headline}: {' '.join(judged.causes[:2])}")
+    return "completed", f"Finished: {shown}. {judged.headline}. {stopped['text']}"
 
 
 # The least change in the monitored value that counts as better (ReduceLROnPlateau's default): a

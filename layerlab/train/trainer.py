@@ -239,8 +239,8 @@ def stopped_because(train: Any, epochs: int, last_epoch: int, requested: bool, e
         best = int(early.best_epoch if kept_epoch is None else kept_epoch) + 1
         what = early.monitor.replace("val_", "validation ")
         return {**out, "reason": "early_stopping", "best_epoch": best, "monitor": early.monitor,
-                "text": f"Stopped early after epoch {last_epoch}: the {what} had not improved for "
-                        f"{train.early_stopping_patience} epochs; the model keeps epoch {best}'s weights."}
+                "text": f"Stopped early after epoch {last_epoch}: the {what} had improved by less than {MIN_DELTA:g} "
+                        f"in {train.early_stopping_patience} epochs; the model keeps epoch {best}'s weights."}
     values = history.get("val_loss") or []
     improving = len(values) > 2 and min(values[-2:]) < min(values[:-2]) - MIN_DELTA
     text = f"Ran all {epochs} epochs (the cap)."

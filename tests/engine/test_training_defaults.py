@@ -40,8 +40,8 @@ def test_stopped_because_says_why_in_words():
     train = TrainSpec(early_stopping_patience=5)
     out = stopped_because(train, 100, 17, False, _early(16, 11), {"val_loss": [1.0] * 17})
     assert out["reason"] == "early_stopping" and out["best_epoch"] == 12 and out["epochs_run"] == 17
-    assert out["text"] == ("Stopped early after epoch 17: the validation loss had not improved for 5 epochs; "
-                           "the model keeps epoch 12's weights.")
+    assert out["text"] == ("Stopped early after epoch 17: the validation loss had improved by less than 0.0001 "
+                           "in 5 epochs; the model keeps epoch 12's weights.")
     # the weights kept are the best checkpoint's (any gain counts there) when there is one
     assert stopped_because(train, 100, 17, False, _early(16, 11), {}, kept_epoch=13)["best_epoch"] == 14
     out = stopped_because(train, 10, 10, False, _early(0, 9), {"val_loss": [1.0, 0.9, 0.8]})

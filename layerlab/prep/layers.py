@@ -221,30 +221,16 @@ def _clean_text(x, lower: bool, strip_punctuation: bool):
     return x
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-def clean_text(x):
-    """Spaces for control and line-break characters; case and punctuation kept."""
-    return _clean_text(x, False, False)
+def _standardizer(lower: bool, strip_punctuation: bool) -> Any:
+    """A registered standardisation function: its name is saved in the model and found again on loading."""
+    name = "clean_text" + ("_lower" if lower else "") + ("_strip_punctuation" if strip_punctuation else "")
+
+    def standardize(x):
+        return _clean_text(x, lower, strip_punctuation)
+
+    standardize.__name__ = standardize.__qualname__ = name
+    return keras.saving.register_keras_serializable(package=PACKAGE, name=name)(standardize)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-def clean_text_lower(x):
-    """clean_text, then lower case."""
-    return _clean_text(x, True, False)
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-def clean_text_strip_punctuation(x):
-    """clean_text, then punctuation removed."""
-    return _clean_text(x, False, True)
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-def clean_text_lower_and_strip_punctuation(x):
-    """clean_text, then lower case and punctuation removed (Keras' default standardisation, made safe)."""
-    return _clean_text(x, True, True)
-
-
-# (lowercase, strip_punctuation) -> the standardisation
-STANDARDIZERS = {(False, False): clean_text, (True, False): clean_text_lower,
-                 (False, True): clean_text_strip_punctuation, (True, True): clean_text_lower_and_strip_punctuation}
+# (lowercase, strip_punctuation) -> the standardisation: Keras' options, after clean-up
+STANDARDIZERS = {(lower, strip): _standardizer(lower, strip) for lower in (False, True) for strip in (False, True)}

@@ -15,7 +15,8 @@ from layerlab.errors import LayerlabError
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own usage errors: same contract
-        print(f"error: {message} (see `python -m layerlab {self.prog.split()[-1]} --help`)", file=sys.stderr)
+        command = " ".join(["python -m layerlab", *self.prog.split()[1:], "--help"])  # prog is "layerlab [sub]"
+        print(f"error: {message} (see `{command}`)", file=sys.stderr)
         raise SystemExit(2)
 
 

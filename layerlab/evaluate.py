@@ -1,4 +1,4 @@
-"""Metrics from predictions (NumPy only, so pages can show them without TensorFlow)."""
+"""Metrics from predictions (NumPy and scikit-learn, imported where used: no TensorFlow, so pages can show them)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,17 @@ import numpy as np
 def classification_report(y_true: np.ndarray, probs: np.ndarray, class_names: list[str],
                           train_labels: np.ndarray) -> dict[str, Any]:
     """Accuracy, per-class precision/recall/F1/support, confusion matrix and the majority baseline."""
+    from sklearn import metrics
+
     y_true = np.asarray(y_true).astype(int)
     pred = probs.argmax(axis=1)
     k = len(class_names)
-    cm = np.zeros((k, k), dtype=int)
-    np.add.at(cm, (y_true, pred), 1)
-    per_class = []
-    for i, name in enumerate(class_names):
-        tp = cm[i, i]
-        p = tp / cm[:, i].sum() if cm[:, i].sum() else 0.0
-        r = tp / cm[i, :].sum() if cm[i, :].sum() else 0.0
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        per_class.append({"class": name, "precision": float(p), "recall": float(r), "f1": float(f1),
-                          "support": int(cm[i, :].sum())})
+    labels = list(range(k))
+    cm = metrics.confusion_matrix(y_true, pred, labels=labels) if len(y_true) else np.zeros((k, k), dtype=int)
+    p, r, f1, support = (metrics.precision_recall_fscore_support(y_true, pred, labels=labels, zero_division=0)
+                         if len(y_true) else np.zeros((4, k)))
+    per_class = [{"class": name, "precision": float(p[i]), "recall": float(r[i]), "f1": float(f1[i]),
+                  "support": int(support[i])} for i, name in enumerate(class_names)]
     majority = int(np.bincount(np.asarray(train_labels).astype(int), minlength=k).argmax())
     return {
         "accuracy": float((pred == y_true).mean()) if len(y_true) else 0.0,
@@ -45,32 +43,49 @@ def confident_mistakes(y_true: np.ndarray, probs: np.ndarray, limit: int = 12) -
 
 
 def binary_curves(y_true: np.ndarray, score: np.ndarray) -> dict[str, Any]:
-    """ROC and precision-recall points for a two-class model (score = probability of class 1)."""
+    """ROC and precision-recall points for a two-class model (score = probability of class 1).
+
+    One point per distinct score (scikit-learn's curves), so tied scores — saturated probabilities —
+    give the same AUC whatever the order of the rows. Empty when the test set holds only one class:
+    neither curve is defined then.
+    """
+    from sklearn import metrics
+
     y = np.asarray(y_true).astype(int)
-    order = np.argsort(-score, kind="stable")
-    y, s = y[order], score[order]
-    tps = np.cumsum(y)
-    fps = np.cumsum(1 - y)
-    pos, neg = max(1, int(y.sum())), max(1, int(len(y) - y.sum()))
-    tpr = np.concatenate([[0.0], tps / pos])
-    fpr = np.concatenate([[0.0], fps / neg])
-    precision = np.concatenate([[1.0], tps / np.arange(1, len(y) + 1)])
-    auc = float(np.trapezoid(tpr, fpr))
-    step = max(1, len(tpr) // 200)
-    return {"roc": {"fpr": fpr[::step].tolist(), "tpr": tpr[::step].tolist(), "auc": auc},
-            "pr": {"recall": tpr[::step].tolist(), "precision": precision[::step].tolist()}}
+    score = np.asarray(score, dtype=float)
+    if len(np.unique(y)) < 2:
+        return {}
+    fpr, tpr, _ = metrics.roc_curve(y, score, drop_intermediate=False)
+    precision, recall, _ = metrics.precision_recall_curve(y, score)
+    precision, recall = precision[::-1], recall[::-1]  # from recall 0 (precision 1) up to recall 1
+    return {"roc": {"fpr": _thin(fpr), "tpr": _thin(tpr), "auc": float(metrics.roc_auc_score(y, score))},
+            "pr": {"recall": _thin(recall), "precision": _thin(precision)}}
+
+
+def _thin(values: np.ndarray, points: int = 200) -> list[float]:
+    """About `points` of a curve's values for drawing, the first and the last always kept."""
+    step = max(1, len(values) // points)
+    kept = list(values[::step])
+    if (len(values) - 1) % step:
+        kept.append(values[-1])
+    return [float(v) for v in kept]
 
 
 def regression_report(true: np.ndarray, pred: np.ndarray, train_mean: float) -> dict[str, Any]:
-    """MAE, RMSE and R² in the target's units; the baseline always predicts the training mean."""
+    """MAE, RMSE and R² in the target's units; the baseline always predicts the training mean.
+
+    R² is scikit-learn's: a constant test target gives 1.0 for a perfect prediction and 0.0 otherwise.
+    """
+    from sklearn import metrics
+
+    true, pred = np.asarray(true, dtype=float), np.asarray(pred, dtype=float)
     err = pred - true
-    ss_tot = float(((true - true.mean()) ** 2).sum()) or 1.0
     worst = np.argsort(-np.abs(err))[:20]
     return {
-        "mae": float(np.abs(err).mean()),
-        "rmse": float(np.sqrt((err ** 2).mean())),
-        "r2": float(1 - (err ** 2).sum() / ss_tot),
-        "baseline_mae": float(np.abs(true - train_mean).mean()),
+        "mae": float(metrics.mean_absolute_error(true, pred)),
+        "rmse": float(np.sqrt(metrics.mean_squared_error(true, pred))),
+        "r2": float(metrics.r2_score(true, pred, force_finite=True)) if len(true) > 1 else 0.0,
+        "baseline_mae": float(metrics.mean_absolute_error(true, np.full_like(true, train_mean))),
         "baseline": f"always predict the training mean, {train_mean:.4g}",
         "true": [float(v) for v in true],
         "pred": [float(v) for v in pred],

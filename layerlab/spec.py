@@ -187,8 +187,11 @@ class ModelSpec(_Base):
 
 
 class TrainSpec(_Base):
-    epochs: int = Field(15, ge=1, le=1000, json_schema_extra=_ui("Epochs"),
-                        description="Passes over the training data.")
+    # Defaults that learn (#15): up to 100 epochs, stopped when the validation loss has not improved for
+    # 5, the best epoch's weights kept, the learning rate halved after 2 epochs without improvement.
+    # A saved project keeps the values it holds.
+    epochs: int = Field(100, ge=1, le=1000, json_schema_extra=_ui("Epochs"),
+                        description="Passes over the training data at most; early stopping usually ends sooner.")
     batch_size: int = Field(32, ge=1, le=4096, json_schema_extra=_ui("Batch size"), description=(
         "Examples per training step. Larger is faster per epoch but needs more memory."))
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = Field(
@@ -200,13 +203,13 @@ class TrainSpec(_Base):
     seed: int = Field(42, ge=0, le=2**31 - 1, json_schema_extra=_ui("Seed"),
                       description="The same seed and settings give the same run (on the same machine).")
     lr_schedule: Literal["constant", "plateau", "cosine", "exponential"] = Field(
-        "constant", description="How the learning rate changes during the run.",
+        "plateau", description="How the learning rate changes during the run.",
         json_schema_extra=_ui("Schedule", choices={
             "constant": "Constant", "plateau": "Lower on plateau", "cosine": "Cosine decay",
             "exponential": "Exponential decay"}))
     lr_decay: float = Field(0.5, gt=0, lt=1, json_schema_extra=_ui("Decay factor"),
                             description="plateau: the factor per cut; exponential: the factor per epoch.")
-    early_stopping_patience: int = Field(0, ge=0, le=100, json_schema_extra=_ui("Patience"), description=(
+    early_stopping_patience: int = Field(5, ge=0, le=100, json_schema_extra=_ui("Patience"), description=(
         "Stop after this many epochs without a better value (counted in epochs); 0 turns early stopping off."))
     early_stopping_metric: Literal["val_loss", "val_accuracy", "val_mae"] = Field(
         "val_loss", description="The metric early stopping watches.", json_schema_extra=_ui("Watch", choices={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,11 +21,13 @@ class Split:
         return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
 
 
-def split_indices(n: int, spec: SplitSpec, labels: np.ndarray | None = None) -> Split:
+def split_indices(n: int, spec: SplitSpec, labels: np.ndarray | None = None,
+                  class_names: Sequence[str] | None = None) -> Split:
     """Shuffle with `spec.seed` and cut; per class when `labels` is given and `spec.stratify`.
 
     Every class with at least 3 examples gets at least one in each part, so test
-    metrics see every class the model was trained on.
+    metrics see every class the model was trained on. `class_names[label]` names a class
+    in messages (labels are encoded indices; a user knows the class by its name).
     """
     if n < 3:
         raise DataError(f"Only {n} examples: training, validation and test each need at least one.", "Add more data.")
@@ -36,8 +39,12 @@ def split_indices(n: int, spec: SplitSpec, labels: np.ndarray | None = None) -> 
         classes, counts = np.unique(labels, return_counts=True)
         few = classes[counts < 2]
         if len(few):
-            raise DataError(f"The class `{few[0]}` has fewer than 2 examples.",
-                            "Add examples for it, or remove it from the data.")
+            names = [str(class_names[int(c)]) if class_names is not None else str(c) for c in few]
+            shown = ", ".join(f"`{name}`" for name in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            raise DataError(f"The class {shown} has fewer than 2 examples." if len(names) == 1 else
+                            f"The classes {shown} have fewer than 2 examples each.",
+                            "Add examples for it, or remove it from the data." if len(names) == 1 else
+                            "Add examples for them, or remove them from the data.")
         groups = [np.flatnonzero(labels == c) for c in classes]
     parts: list[list[np.ndarray]] = [[], [], []]
     for idx in groups:

@@ -79,8 +79,7 @@ _ENCODING_NOTES = {
     "utf-16-le": "Read as UTF-16 text (little-endian, guessed from the zero bytes between letters).",
     "utf-16-be": "Read as UTF-16 text (big-endian, guessed from the zero bytes between letters).",
     "utf-32": "Read as UTF-32 text (the file says so in its first bytes).",
-    "cp1252": "Read as Windows-1252 (Latin-1) text because it is not valid UTF-8: check accented letters.",
-    "latin-1": "Read as Windows-1252 (Latin-1) text because it is not valid UTF-8: check accented letters.",
+    "layerlab_cp1252": "Read as Windows-1252 (Latin-1) text because it is not valid UTF-8: check accented letters.",
 }
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _CONTROL_BYTES = (*range(0, 9), 11, 14, 15, *range(16, 27), *range(28, 32), 127)
@@ -341,10 +340,34 @@ def _head_encoding(head: bytes, src: _Source) -> str | None:
 
 
 def _eight_bit_encoding(src: _Source) -> str:
-    """UTF-8 when the whole file is valid UTF-8, else Windows-1252 (or Latin-1 for its 5 unused bytes)."""
-    if _decodes(src, "utf-8"):
-        return "utf-8"
-    return "cp1252" if _decodes(src, "cp1252") else "latin-1"
+    """UTF-8 when the whole file is valid UTF-8, else Windows-1252.
+
+    Windows-1252 whatever the bytes: its five unused bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D) decode to
+    the control characters of the same number, as browsers do (WHATWG). Falling back to Latin-1 for
+    one such byte would turn every 0x85 ("…") and 0x92 ("’") of the file into C1 controls.
+    """
+    return "utf-8" if _decodes(src, "utf-8") else _CP1252
+
+
+_CP1252 = "layerlab_cp1252"  # Python's cp1252 refuses the five unused bytes; this codec does not
+_CP1252_TABLE = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
+
+
+class _Cp1252Decoder(codecs.IncrementalDecoder):
+    def decode(self, data: bytes, final: bool = False) -> str:
+        return codecs.charmap_decode(data, self.errors, _CP1252_TABLE)[0]
+
+
+def _find_cp1252(name: str) -> codecs.CodecInfo | None:
+    """The lenient Windows-1252 codec, by name for pyarrow and io (decoding only: Layerlab never writes it)."""
+    if name != _CP1252:
+        return None
+    return codecs.CodecInfo(name=_CP1252, encode=codecs.lookup("cp1252").encode,
+                            decode=lambda data, errors="strict": codecs.charmap_decode(data, errors, _CP1252_TABLE),
+                            incrementaldecoder=_Cp1252Decoder, incrementalencoder=codecs.lookup("cp1252").incrementalencoder)
+
+
+codecs.register(_find_cp1252)
 
 
 def _decodes(src: _Source, encoding: str) -> bool:
@@ -484,7 +507,7 @@ def _read_delimited(src: _Source, encoding: str, text_head: str, prefer_tab: boo
 
 
 def _public_encoding(encoding: str) -> str:
-    return "utf-16" if encoding.startswith("utf-16") else encoding
+    return "utf-16" if encoding.startswith("utf-16") else "cp1252" if encoding == _CP1252 else encoding
 
 
 def _parse_csv(src: _Source, encoding: str, delimiter: str, names: list[str], quoted: bool,

@@ -198,3 +198,39 @@ class RandomScaling(_RandomLayer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}
+
+
+# ---- text standardisation (TextVectorization's `standardize`, saved with the model) ----------------
+
+# Control characters and every character Python counts as a line break or Unicode counts as a space
+# (U+0085 NEL, U+2028, U+2029, \v, \f, \x1c-\x1e, no-break spaces): Keras writes the vocabulary one
+# term per line and reads it back with Python's line splitting, so a token holding one of them splits
+# and the saved model no longer loads. They become spaces before the vocabulary is built.
+TEXT_BREAKS = r"[\p{Cc}\p{Zs}\p{Zl}\p{Zp}]+"
+TEXT_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'  # Keras' own strip_punctuation pattern
+
+
+def _clean_text(x, lower: bool, strip_punctuation: bool):
+    import tensorflow as tf
+
+    x = tf.strings.regex_replace(x, TEXT_BREAKS, " ")
+    if lower:
+        x = tf.strings.lower(x, encoding="utf-8")
+    if strip_punctuation:
+        x = tf.strings.regex_replace(x, TEXT_PUNCTUATION, "")
+    return x
+
+
+def _standardizer(lower: bool, strip_punctuation: bool) -> Any:
+    """A registered standardisation function: its name is saved in the model and found again on loading."""
+    name = "clean_text" + ("_lower" if lower else "") + ("_strip_punctuation" if strip_punctuation else "")
+
+    def standardize(x):
+        return _clean_text(x, lower, strip_punctuation)
+
+    standardize.__name__ = standardize.__qualname__ = name
+    return keras.saving.register_keras_serializable(package=PACKAGE, name=name)(standardize)
+
+
+# (lowercase, strip_punctuation) -> the standardisation: Keras' options, after clean-up
+STANDARDIZERS = {(lower, strip): _standardizer(lower, strip) for lower in (False, True) for strip in (False, True)}

@@ -64,7 +64,8 @@ def _prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     channels = 1 if prep.color == "grayscale" else 3
     info = DataInfo(kind="images", task="classification", input_shape=(prep.height, prep.width, channels),
                     class_names=data.class_names)
-    split = split_indices(len(data.labels), spec.prepare.split, data.labels if spec.prepare.split.stratify else None)
+    split = split_indices(len(data.labels), spec.prepare.split, data.labels if spec.prepare.split.stratify else None,
+                          data.class_names)
     notes: list[str] = []
     split = _dedupe(split, data.hashes, notes, "images")
     if data.skipped:
@@ -238,7 +239,7 @@ def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     task = spec.data.task
     if task == "classification":
         y, class_names = _labels(df[target], target)
-        split = split_indices(len(df), spec.prepare.split, y if spec.prepare.split.stratify else None)
+        split = split_indices(len(df), spec.prepare.split, y if spec.prepare.split.stratify else None, class_names)
     elif task == "regression":
         yv = pd.to_numeric(df[target], errors="coerce")
         if yv.isna().any():
@@ -314,7 +315,7 @@ def _prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     if spec.data.task != "classification":
         raise DataError("Text data is used for classification.", "Choose classification as the task.")
     y, class_names = _labels(df[target], target)
-    split = split_indices(len(texts), spec.prepare.split, y if spec.prepare.split.stratify else None)
+    split = split_indices(len(texts), spec.prepare.split, y if spec.prepare.split.stratify else None, class_names)
     split = _dedupe(split, np.array([" ".join(t.lower().split()) for t in texts], dtype=object), notes, "texts")
     fit = fit_text(texts[split.train], spec.prepare.text)
     ids = vectorize(fit.vectorizer, texts)

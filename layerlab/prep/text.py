@@ -18,14 +18,12 @@ class TextFit:
     notes: list[str]
 
 
-def _standardize(prep: TextPrep) -> str | None:
-    if prep.lowercase and prep.strip_punctuation:
-        return "lower_and_strip_punctuation"
-    if prep.lowercase:
-        return "lower"
-    if prep.strip_punctuation:
-        return "strip_punctuation"
-    return None
+def _standardize(prep: TextPrep) -> Any:
+    """The model's own standardisation (saved with it): Keras' lower/strip_punctuation options, after
+    control and line-break characters become spaces, so the saved vocabulary loads whatever the texts held."""
+    from layerlab.prep.layers import STANDARDIZERS
+
+    return STANDARDIZERS[(bool(prep.lowercase), bool(prep.strip_punctuation))]
 
 
 def fit_text(texts: np.ndarray, prep: TextPrep) -> TextFit:

@@ -14,7 +14,7 @@ import os
 import time
 import traceback
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -156,11 +156,14 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         threshold = run.best_val if resume and best_path.exists() else None
         ckpt = BestCheckpoint(best_path, monitor="val_loss", threshold=threshold)
         callbacks.append(ckpt)
+    early = None
     if spec.train.early_stopping_patience:
         metric = _monitor(spec.train.early_stopping_metric, info)
-        callbacks.append(keras.callbacks.EarlyStopping(
+        early = keras.callbacks.EarlyStopping(
             monitor=metric, mode="min" if metric.endswith(("loss", "mae")) else "max",
-            patience=spec.train.early_stopping_patience, restore_best_weights=spec.train.restore_best_weights))
+            patience=spec.train.early_stopping_patience, restore_best_weights=spec.train.restore_best_weights,
+            min_delta=MIN_DELTA)
+        callbacks.append(early)
     class_weight = _class_weights(y_tr, info.n_classes) if spec.prepare.class_weights and info.task == "classification" else None
     log(f"Training for up to {epochs - first_epoch} epochs, batch size {batch} ({steps} steps per epoch).")
     store.update(run.id, epochs=epochs)
@@ -190,7 +193,17 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
         model.set_weights(best.get_weights())
         log("Using the weights of the best epoch (lowest validation loss).")
 
+    history = _read_history(run_dir / "history.json")
+    kept = ckpt.best_epoch if spec.train.restore_best_weights and ckpt is not None and ckpt.weights is not None else None
+    stopped = stopped_because(spec.train, epochs, len(history.get("loss", [])), cb.stop_requested, early, history,
+                              kept)
+    log(stopped["text"])
     evaluation = evaluate_model(model, test_ds, y_te, y_tr, prepared)
+    evaluation["stopped_because"] = stopped
+    from layerlab.train.insights import verdict
+
+    judged = verdict(evaluation, spec.to_dict(), history)
+    evaluation["verdict"] = judged.to_dict()
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=1), encoding="utf-8")
     e2e = prepared.inference_model(core)
     e2e.save(run_dir / "model.keras")
@@ -201,7 +214,39 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
     log(f"Test: {shown}. Saved model.keras (takes raw inputs) and best.keras.")
     if cb.stop_requested:
         return "stopped", f"Stopped by request after epoch {cb.epoch + 1}; the best weights were kept."
-    return "completed", f"Finished: {shown}."
+    if judged.level != "success":
+        log(f"{judged.headline}: {' '.join(judged.causes[:2])}")
+    return "completed", f"Finished: {shown}. {judged.headline}. {stopped['text']}"
+
+
+# The least change in the monitored value that counts as better (ReduceLROnPlateau's default): a
+# validation loss that creeps towards 0 by 1e-6 an epoch has stopped improving.
+MIN_DELTA = 1e-4
+
+
+def stopped_because(train: Any, epochs: int, last_epoch: int, requested: bool, early: Any,
+                    history: dict[str, list[float]], kept_epoch: int | None = None) -> dict[str, Any]:
+    """Why a run ended, for its log, its evaluation (`stopped_because`) and the Train page.
+
+    `reason` is "request", "early_stopping" or "epoch_cap"; `text` says it in words, with what to
+    do when the cap cut off a model that was still improving. Epochs count from 1; `kept_epoch`
+    (0-based, the best checkpoint's) is the epoch whose weights the model keeps, else early stopping's best.
+    """
+    out: dict[str, Any] = {"epochs_run": int(last_epoch), "epoch_cap": int(epochs)}
+    if requested:
+        return {**out, "reason": "request", "text": f"Stopped by request after epoch {last_epoch}."}
+    if early is not None and early.stopped_epoch > 0:
+        best = int(early.best_epoch if kept_epoch is None else kept_epoch) + 1
+        what = early.monitor.replace("val_", "validation ")
+        return {**out, "reason": "early_stopping", "best_epoch": best, "monitor": early.monitor,
+                "text": f"Stopped early after epoch {last_epoch}: the {what} had improved by less than {MIN_DELTA:g} "
+                        f"in {train.early_stopping_patience} epochs; the model keeps epoch {best}'s weights."}
+    values = history.get("val_loss") or []
+    improving = len(values) > 2 and min(values[-2:]) < min(values[:-2]) - MIN_DELTA
+    text = f"Ran all {epochs} epochs (the cap)."
+    if improving:
+        text += " The validation loss was still falling: more epochs (or early stopping) may help."
+    return {**out, "reason": "epoch_cap", "still_improving": bool(improving), "text": text}
 
 
 def describe_test(metrics: dict[str, float]) -> str:

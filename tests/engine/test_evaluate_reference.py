@@ -89,3 +89,37 @@ def test_forecast_report_matches_scikit_learn_per_step():
             np.sqrt(sk.mean_squared_error(true[:, k].ravel(), pred[:, k].ravel())))
         assert report["baseline_mae_per_step"][k] == pytest.approx(
             sk.mean_absolute_error(true[:, k].ravel(), naive[:, k].ravel()))
+
+
+def test_tied_scores_give_one_auc_whatever_the_row_order():
+    # saturated probabilities: many examples share the score 1.0 or 0.0
+    y = np.array([1, 0, 1, 1, 0, 0, 1, 0, 1, 0])
+    score = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.5, 0.5])
+    expected = sk.roc_auc_score(y, score)
+    for seed in range(5):
+        order = np.random.default_rng(seed).permutation(len(y))
+        curves = binary_curves(y[order], score[order])
+        assert curves["roc"]["auc"] == pytest.approx(expected, abs=1e-12)
+        assert len(curves["roc"]["fpr"]) == 4  # one point per distinct score, plus the start
+        assert curves["pr"]["recall"][0] == 0.0 and curves["pr"]["recall"][-1] == 1.0
+
+
+def test_binary_curves_of_a_test_set_with_one_class_are_left_out():
+    assert binary_curves(np.array([1, 1, 1]), np.array([0.2, 0.9, 0.5])) == {}
+
+
+def test_long_curves_are_thinned_but_keep_their_ends():
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 5000)
+    score = rng.uniform(0, 1, 5000)
+    curves = binary_curves(y, score)
+    assert len(curves["roc"]["fpr"]) <= 260
+    assert curves["roc"]["fpr"][0] == 0.0 and curves["roc"]["fpr"][-1] == 1.0 and curves["roc"]["tpr"][-1] == 1.0
+    assert curves["roc"]["auc"] == pytest.approx(sk.roc_auc_score(y, score))
+
+
+@pytest.mark.parametrize("pred, r2", [([5.0, 5.0, 5.0], 1.0), ([5.0, 6.0, 4.0], 0.0)])
+def test_r2_of_a_constant_test_target_is_scikit_learns(pred: list[float], r2: float):
+    true = np.array([5.0, 5.0, 5.0])
+    report = regression_report(true, np.array(pred), train_mean=4.0)
+    assert report["r2"] == r2 == sk.r2_score(true, np.array(pred))

@@ -115,6 +115,26 @@ def test_split_refuses_class_with_one_example():
         split_indices(5, SplitSpec(), np.array([0, 0, 0, 0, 1]))
 
 
+def test_a_class_with_one_example_is_named_not_numbered():
+    with pytest.raises(DataError, match="The class `zebra` has fewer than 2 examples"):
+        split_indices(5, SplitSpec(), np.array([0, 0, 0, 0, 1]), ["cat", "zebra"])
+    with pytest.raises(DataError, match="The classes `cat`, `zebra` have fewer than 2 examples each"):
+        split_indices(6, SplitSpec(), np.array([0, 1, 2, 2, 2, 2]), ["cat", "zebra", "dog"])
+
+
+def test_a_table_whose_rare_class_has_one_row_names_it(tmp_path):
+    import pandas as pd
+
+    from layerlab.prep.prepare import prepare
+    from layerlab.project import new_project
+
+    rows = [{"weight": (i % 7) * 1.5, "animal": "cat" if i % 2 else "dog"} for i in range(40)] + [{"weight": 2.5, "animal": "okapi"}]
+    pd.DataFrame(rows).to_csv(tmp_path / "animals.csv", index=False)
+    spec = new_project(str(tmp_path / "animals.csv"), target="animal", task="classification")
+    with pytest.raises(DataError, match="`okapi`"):
+        prepare(spec)
+
+
 def test_test_duplicates_of_training_examples_are_dropped():
     from layerlab.data.split import Split, drop_test_duplicates
 

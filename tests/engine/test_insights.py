@@ -244,3 +244,70 @@ def test_weights_fit_needs_the_same_data_and_layers():
     resized = _doc()
     resized["prepare"]["image"]["height"] = 16
     assert not insights.weights_fit(base, resized)
+
+
+# ---- learned nothing: the live hint and the verdict (issue #15, item 4) ---------------------------
+
+
+def _with_val_acc(rows, acc):
+    return [{**r, "val_accuracy": a} for r, a in zip(rows, acc)]
+
+
+def test_an_accuracy_stuck_at_its_first_value_is_flagged_while_the_loss_still_falls():
+    # A model that learns the class shares and nothing else: the loss falls by more than 10%, so the
+    # "flat" rule stays silent, but the validation accuracy never leaves the majority share.
+    rows = _with_val_acc(_epochs([1.10, 0.80, 0.70, 0.66, 0.655], [0.9, 0.75, 0.68, 0.66, 0.655]), [0.644] * 5)
+    found = insights.hints(rows, early_stopping=True, schedule="plateau")
+    assert [h.kind for h in found] == ["stuck"] and found[0].level == "warning"
+    assert "64.4%" in found[0].text and "class weights" in found[0].text
+    # a flat curve at the baseline from the start is caught as well
+    flat = _with_val_acc(_epochs([1.0986] * 4, [1.0986] * 4), [0.333] * 4)
+    assert [h.kind for h in insights.hints(flat)] == ["stuck"]
+
+
+def test_a_learning_accuracy_is_not_flagged():
+    rows = _with_val_acc(_epochs([1.1, 0.8, 0.6, 0.5], [1.0, 0.8, 0.6, 0.5]), [0.5, 0.62, 0.71, 0.78])
+    assert insights.hints(rows) == []
+    assert insights.hints(_with_val_acc(_epochs([1.1, 0.8], [1.0, 0.8]), [0.5, 0.5])) == []  # too early to judge
+
+
+def _classification(acc, base, n=480, support=(309, 171), recall=(1.0, 0.0), **extra):
+    per_class = [{"class": name, "support": s, "recall": r, "precision": 0.5, "f1": 0.5}
+                 for name, s, r in zip(("negative", "positive"), support, recall)]
+    return {"task": "classification", "accuracy": acc, "baseline_accuracy": base, "n_test": n,
+            "baseline": "always predict the most common training class, `negative`", "per_class": per_class, **extra}
+
+
+def test_a_run_at_its_baseline_is_a_warning_with_causes_and_what_to_try():
+    spec = {"model": {"template": "text_small"}, "train": {"learning_rate": 1e-3}, "prepare": {"class_weights": False}}
+    v = insights.verdict(_classification(0.644, 0.644), spec, {"loss": [0.69, 0.66, 0.655]})
+    assert v.level == "warning" and v.headline == "No better than the baseline"
+    assert "64.4%" in v.text and "not learned anything" in v.text
+    assert "class_weights" in v.actions and "other_template" in v.actions and "more_epochs" in v.actions
+    assert any("answers `negative`" in c for c in v.causes) and any("dominates" in c for c in v.causes)
+    assert any("class weights" in t for t in v.tips)
+    assert v.to_dict()["level"] == "warning"
+
+
+def test_the_verdict_levels_follow_the_margin_over_the_baseline():
+    ok = _classification(0.93, 0.5, recall=(0.9, 0.95), support=(240, 240))
+    assert insights.verdict(ok).level == "success" and insights.verdict(ok).causes == ()
+    assert insights.verdict(_classification(0.333, 0.333, support=(160, 160))).level == "warning"
+    assert insights.verdict(_classification(0.30, 0.45)).headline == "Worse than the baseline"
+    assert insights.verdict(_classification(0.53, 0.50, support=(240, 240))).level == "neutral"
+
+
+def test_a_forecast_worse_than_repeating_the_last_value_is_a_warning():
+    ev = {"task": "forecasting", "mae": 12.0, "baseline_mae": 10.0, "baseline": "repeat the last value of the input window"}
+    v = insights.verdict(ev, history={"loss": [1.0, 1.2, 1.5]})
+    assert v.level == "warning" and v.headline == "Worse than the baseline"
+    assert "lower_learning_rate" in v.actions and "repeat the last value" in v.text
+    assert insights.verdict({**ev, "mae": 9.5}).level == "neutral"
+    assert insights.verdict({**ev, "mae": 5.0}).level == "success"
+    assert insights.verdict({"task": "regression", "mae": 1.0}).headline == "Finished"  # nothing to compare with
+
+
+def test_a_learning_rate_that_barely_moves_the_loss_is_named():
+    v = insights.verdict(_classification(0.5, 0.5, support=(240, 240), recall=(0.5, 0.5)),
+                         {"train": {"learning_rate": 1e-5}}, {"loss": [0.70, 0.699, 0.698] * 5})
+    assert "raise_learning_rate" in v.actions and "class_weights" not in v.actions

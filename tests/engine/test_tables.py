@@ -69,6 +69,26 @@ def test_delimited_round_trip(tmp_path, filename, payload, fmt, encoding, delimi
     pd.testing.assert_frame_equal(again.frame, read.frame)
 
 
+def test_windows_1252_with_an_unused_byte_is_still_windows_1252(tmp_path):
+    # One of Windows-1252's five unused bytes (0x81) used to send the whole file to Latin-1, where
+    # 0x85 ("…") became U+0085, a line break to Python and to Keras' saved vocabulary.
+    payload = b"text,label\nwait for it\x85 great,1\nit\x92s fine \x81x,0\n"
+    path = tmp_path / "tweets.csv"
+    path.write_bytes(payload)
+    for source in (path, payload):  # a file and the same bytes uploaded
+        read = read_table(source, name="tweets.csv")
+        assert read.encoding == "cp1252"
+        assert list(read.frame["text"]) == ["wait for it\u2026 great", "it\u2019s fine \x81x"]
+        assert "check accented letters" in " ".join(read.notes)
+
+
+def test_windows_1252_jsonl_with_an_unused_byte(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b'{"text": "so\x85 \x9d", "label": 1}\n')
+    read = read_table(path)
+    assert read.encoding == "cp1252" and read.frame["text"][0] == "so\u2026 \x9d"
+
+
 def test_binary_formats_round_trip(tmp_path):
     df = expected()
     df.to_excel(tmp_path / "t.xlsx", index=False)

@@ -9,7 +9,7 @@ import pytest
 
 from layerlab.project import new_project
 from layerlab.runs.store import RunStore
-from layerlab.train.trainer import run_training
+from layerlab.train.trainer import MIN_DELTA, run_training
 
 
 def penguins(epochs: int, **train):
@@ -28,8 +28,10 @@ def test_early_stopping_ends_the_run_once_validation_stops_improving(tmp_path):
     rows = _epochs(store, run.id)
     assert run.status == "completed", run.message
     assert 3 < len(rows) < 300
-    losses = [r["val_loss"] for r in rows]
-    best = losses.index(min(losses))
+    best, low = 0, rows[0]["val_loss"]
+    for i, r in enumerate(rows):  # the last epoch that improved by at least MIN_DELTA counts as the best
+        if r["val_loss"] < low - MIN_DELTA:
+            best, low = i, r["val_loss"]
     assert len(rows) - 1 - best == 3  # it waited `patience` epochs after the best one, no more
     assert run.test_metrics["accuracy"] > run.test_metrics["baseline_accuracy"]
 

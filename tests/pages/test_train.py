@@ -56,7 +56,8 @@ def test_without_a_project_it_links_to_data(app):
 
 def test_settings_show_the_projects_values(app, spec):
     """Each control starts from the project (the controls' edits are tested in test_train_controls)."""
-    spec = spec.edit(**{"train.epochs": 4, "train.batch_size": 64, "train.learning_rate": 0.003})
+    spec = spec.edit(**{"train.epochs": 4, "train.batch_size": 64, "train.learning_rate": 0.003,
+                        "train.lr_schedule": "constant", "train.early_stopping_patience": 0})
     at = _open(app, spec)
 
     assert not at.exception

@@ -105,10 +105,12 @@ def test_every_control_edits_the_projects_training_settings(app, home, gpus):
 
 def test_the_decay_factor_is_only_offered_for_schedules_that_use_it(app, home, gpus):
     at = _open(app)
-    assert at.select_slider(key="train_decay").disabled  # constant
+    assert not at.select_slider(key="train_decay").disabled  # plateau, the default since #15
+    assert "Multiplies the learning rate by the decay factor when the validation loss" in _texts(at)
+    at.selectbox(key="train_schedule").set_value("constant").run()
+    assert at.select_slider(key="train_decay").disabled and _train(at).lr_schedule == "constant"
     at.selectbox(key="train_schedule").set_value("plateau").run()
     assert not at.select_slider(key="train_decay").disabled
-    assert "Multiplies the learning rate by the decay factor when the validation loss" in _texts(at)
     at.selectbox(key="train_schedule").set_value("cosine").run()
     assert at.select_slider(key="train_decay").disabled and _train(at).lr_schedule == "cosine"
 

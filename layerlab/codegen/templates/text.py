@@ -1,20 +1,18 @@
 """Template: the text standardisation, exactly as Layerlab's (`fit_text` itself is copied from the engine).
 
 A copy of the private `layerlab.prep.text._standardize`; tests/engine/test_codegen_templates.py
-asserts the same answer for every setting.
+asserts the same answer for every setting. `STANDARDIZERS` comes from the copy of
+`layerlab/prep/layers.py` that the script carries (control and line-break characters become spaces,
+so the saved vocabulary loads whatever the texts held).
 """
 
 from __future__ import annotations
 
+from layerlab.prep.layers import STANDARDIZERS
+
 # ---- the script starts here ----
 
 
-def _standardize(prep) -> str | None:
+def _standardize(prep):
     """TextVectorization's `standardize` for the project's lowercase/punctuation settings."""
-    if prep.lowercase and prep.strip_punctuation:
-        return "lower_and_strip_punctuation"
-    if prep.lowercase:
-        return "lower"
-    if prep.strip_punctuation:
-        return "strip_punctuation"
-    return None
+    return STANDARDIZERS[(bool(prep.lowercase), bool(prep.strip_punctuation))]

@@ -206,7 +206,8 @@ def test_learning_rate_schedules_are_the_engines(schedule, monkeypatch):
     from layerlab.train.trainer import _schedule_callbacks
 
     spec = new_project("sample:digits").edit(**{"train.lr_schedule": schedule, "train.lr_decay": 0.7,
-                                                 "train.keep_best_checkpoint": False})
+                                                 "train.keep_best_checkpoint": False,
+                                                 "train.early_stopping_patience": 0})
     monkeypatch.setattr(t_training, "SPEC", t_project._namespace(spec.to_dict()))
     want, got = _schedule_callbacks(spec, keras, 6), t_training.callbacks(6, "unused.weights.h5")
     assert [type(c) for c in want] == [type(c) for c in got]
@@ -215,6 +216,20 @@ def test_learning_rate_schedules_are_the_engines(schedule, monkeypatch):
             assert [w.schedule(e, 0.0) for e in range(6)] == [g.schedule(e, 0.0) for e in range(6)]
         else:
             assert (w.factor, w.patience, w.min_lr, w.monitor) == (g.factor, g.patience, g.min_lr, g.monitor)
+
+
+def test_early_stopping_is_the_engines(monkeypatch):
+    """The script stops as training does: same monitor, patience and minimum improvement (trainer.MIN_DELTA)."""
+    import keras
+
+    from layerlab.project import new_project
+    from layerlab.train import trainer
+
+    spec = new_project("sample:digits").edit(**{"train.lr_schedule": "constant", "train.keep_best_checkpoint": False})
+    monkeypatch.setattr(t_training, "SPEC", t_project._namespace(spec.to_dict()))
+    got = [c for c in t_training.callbacks(6, "unused.weights.h5") if isinstance(c, keras.callbacks.EarlyStopping)]
+    assert len(got) == 1 and got[0].patience == spec.train.early_stopping_patience == 5
+    assert abs(got[0].min_delta) == trainer.MIN_DELTA
 
 
 def test_wrapper_folders_are_descended_as_the_engine_does(tmp_path, monkeypatch):

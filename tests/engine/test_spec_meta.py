@@ -20,8 +20,8 @@ def _fields(model: type[BaseModel]) -> list[str]:
 def test_limits_come_from_the_schema():
     """The limits pages once copied by hand (Epochs 1–1000, sequence length 4–2,000, window 2–2,000)."""
     epochs = spec_meta.param(TrainSpec, "epochs")
-    assert (epochs.kind, epochs.min, epochs.max, epochs.default, epochs.title) == ("int", 1, 1000, 15, "Epochs")
-    assert epochs.help == "Passes over the training data."
+    assert (epochs.kind, epochs.min, epochs.max, epochs.default, epochs.title) == ("int", 1, 1000, 100, "Epochs")
+    assert epochs.help == "Passes over the training data at most; early stopping usually ends sooner."
     seq = spec_meta.field_param("prepare.text.sequence_length")
     assert (seq.min, seq.max, seq.title) == (4, 2_000, "Sequence length")
     window = spec_meta.field_param("prepare.series.window")

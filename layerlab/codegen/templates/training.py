@@ -63,7 +63,7 @@ def callbacks(epochs: int, best_path: str) -> list:
     if t.early_stopping_patience:
         mode = "min" if MONITOR.endswith(("loss", "mae")) else "max"
         out.append(keras.callbacks.EarlyStopping(monitor=MONITOR, mode=mode, patience=t.early_stopping_patience,
-                                                 restore_best_weights=t.restore_best_weights))
+                                                 restore_best_weights=t.restore_best_weights, min_delta=1e-4))
     return out
 
 

@@ -14,4 +14,5 @@ GROUPS = (
     "scale",
     "predict",
     "accuracy",
+    "defaults",
 )

@@ -141,6 +141,9 @@ def show(run: Run, queue_position: int | None = None, rows: list[dict[str, Any]]
     elif run.status == "failed":
         st.error(md(run.message or "The run failed."), icon=":material/error:")
     elif run.status == "completed":
-        st.success(md(run.message or "Finished."), icon=":material/check_circle:")
+        from components import verdict
+
+        if not verdict.show(run, key=f"verdict_{run.id}", lead=run.message):
+            st.success(md(run.message or "Finished."), icon=":material/check_circle:")
     else:
         st.warning(md(run.message or run.status.capitalize()), icon=":material/warning:")

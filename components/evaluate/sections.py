@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import errors, nav, run_picker, shell, state
+from components import errors, nav, run_picker, shell, state, verdict
 from components.evaluate import classification as cls
 from components.evaluate import confusion, explanations, forecast, gallery, regression, summaries
 from components.evaluate.examples import examples_for
@@ -112,6 +112,7 @@ def show(run: Run) -> None:
     spec = spec_of(run)
     if run.status != "completed":
         st.caption(f"This run was {run.status}: the evaluation uses the best weights it had reached.")
+    verdict.show(run, key=f"evaluate_verdict_{run.id}", actions=False)
     BY_TASK[ev["task"]](ev, run, spec)
     kind = spec.data.kind if spec else "images"
     nav.link(shell.PREDICT, PREDICT_LINK.get(kind, "Go to Predict"), ":material/online_prediction:")

@@ -10,13 +10,22 @@ from components.evaluate.formatting import number, signed
 from components.markup import md
 
 
+def _delta_color(ev: dict[str, Any], good: str) -> str:
+    """Colour the lead over the baseline only when the run clearly beat it (the engine's verdict): a +0.0 in
+    green would call a model that learned nothing a success."""
+    from layerlab.train import insights
+
+    found = ev.get("verdict") if isinstance(ev.get("verdict"), dict) else insights.verdict(ev).to_dict()
+    return good if found.get("level") == "success" else "off"
+
+
 def classification_summary(ev: dict[str, Any]) -> None:
     """Test accuracy with its lead over the baseline, the baseline itself, loss, size (and AUC for two classes)."""
     acc, base = ev.get("accuracy"), ev.get("baseline_accuracy")
     cols = st.columns(4)
     if acc is not None:
         delta = f"{(acc - base) * 100:+.1f} points vs baseline" if base is not None else None
-        cols[0].metric("Test accuracy", f"{acc:.1%}", delta=delta, border=True,
+        cols[0].metric("Test accuracy", f"{acc:.1%}", delta=delta, delta_color=_delta_color(ev, "normal"), border=True,
                        help="Share of the held-out test examples the model classifies correctly.")
     if base is not None:
         cols[1].metric("Baseline accuracy", f"{base:.1%}", border=True, help=f"Baseline: {ev.get('baseline', '')}.")
@@ -33,7 +42,7 @@ def regression_summary(ev: dict[str, Any], target: str | None = None) -> None:
     c1, c2, c3, c4 = st.columns(4)
     unit = f" in `{md(target)}`'s units" if target else ""
     c1.metric("Test MAE", number(mae), delta=f"{signed(mae - base)} vs baseline" if base is not None else None,
-              delta_color="inverse", border=True,
+              delta_color=_delta_color(ev, "inverse"), border=True,
               help=f"Mean absolute error{unit}: how far off a prediction is on average. Lower is better.")
     c2.metric("Test RMSE", number(ev.get("rmse")), border=True,
               help="Root mean squared error: like MAE, but large misses count more.")
@@ -49,7 +58,7 @@ def forecast_summary(ev: dict[str, Any]) -> None:
     mae, base = ev["mae"], ev.get("baseline_mae")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Test MAE", number(mae), delta=f"{signed(mae - base)} vs baseline" if base is not None else None,
-              delta_color="inverse", border=True,
+              delta_color=_delta_color(ev, "inverse"), border=True,
               help="Mean absolute error over every forecast step and target, in the series' units. Lower is better.")
     c2.metric("Test RMSE", number(ev.get("rmse")), border=True, help="Like MAE, but large misses count more.")
     if base is not None:

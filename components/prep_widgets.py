@@ -25,7 +25,8 @@ from components import state
 from components.errors import edit, flag, guard
 from components.markup import md
 from components.param_widgets import entry_widgets, param_widget
-from components.table_view import plain, read_frame, source_stamp
+from components.table_view import plain, read_frame
+from layerlab.workspace import source_stamp
 from layerlab.prep.augment import AUGMENTATIONS, steps_for
 from layerlab.errors import LayerlabError
 from layerlab.registry import Param

@@ -18,7 +18,8 @@ import streamlit as st
 from components import state
 from components.markup import md
 from components.errors import flag, show_flagged
-from components.table_view import read_frame, roles_of_columns, source_stamp
+from components.table_view import read_frame, roles_of_columns
+from layerlab.workspace import source_stamp
 from layerlab.errors import DataError, LayerlabError
 from layerlab.spec import ProjectSpec
 

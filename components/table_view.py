@@ -18,6 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from layerlab.workspace import source_stamp
+
 ACCENT = "#4C78A8"
 MISSING = "#E45756"
 PREVIEW_ROWS = 200
@@ -28,15 +30,6 @@ MAX_BINS = 40
 def plain(value: Any) -> str:
     """A user's string for a plotly figure: plotly reads <b>, <a>, <br>… in labels, so escape them to show as text."""
     return escape(str(value), quote=False)
-
-
-def source_stamp(source: str) -> tuple[float, int]:
-    """(mtime, size) of a file source, so a changed file is read again; (0, 0) for samples."""
-    path = Path(source)
-    if source.startswith("sample:") or not path.exists():
-        return (0.0, 0)
-    info = path.stat()
-    return (info.st_mtime, info.st_size)
 
 
 def shown_name(source: str, name: str | None = None) -> str:

@@ -65,6 +65,16 @@ def source_of(raw: str | Source) -> Source:
     return raw if isinstance(raw, Source) else Source(str(raw))
 
 
+def source_stamp(raw: str | Source) -> tuple[float, int]:
+    """(mtime, size) of a file source, (0, 0) for a sample or a missing file: the key that makes a
+    cache read a changed file again (every cached view of a source takes it)."""
+    source = source_of(raw)
+    if source.is_sample or not source.exists:
+        return (0.0, 0)
+    info = source.path.stat()
+    return (info.st_mtime, info.st_size)
+
+
 def _dir(*parts: str) -> Path:
     path = home().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)

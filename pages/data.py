@@ -20,13 +20,14 @@ from components.markup import md
 from components.roles_editor import model_view, roles_editor
 from components.series_view import series_view
 from components.table_view import (class_balance, columns_table, numeric_histograms, overview, preview, read_frame,
-                                   roles_of_columns, shown_name, source_stamp)
+                                   roles_of_columns, shown_name)
 from components.text_view import text_view
 from components.uploads import uploads_manager
 from layerlab.errors import DataError, LayerlabError
 from layerlab.project import TABLE_EXTENSIONS, new_project
 from layerlab.samples import SAMPLES
 from layerlab.settings import limits
+from layerlab.workspace import source_stamp
 
 nav.ensure_app()  # a deep link in Streamlit's legacy pages/ mode goes through app.py first
 
@@ -57,14 +58,6 @@ def _overview(source: str, stamp: tuple[float, int], per_class: int = PER_CLASS)
         "examples": examples,
         "skipped": list(src.skipped) + unreadable,
     }
-
-
-def _stamp(source: str) -> tuple[float, int]:
-    path = Path(source)
-    if source.startswith("sample:") or not path.exists():
-        return (0.0, 0)
-    st_ = path.stat()
-    return (st_.st_mtime, st_.st_size)
 
 
 def _use_sample(name: str) -> None:
@@ -287,7 +280,7 @@ if spec.data.kind != "images":
 overview = None
 with guard():
     with st.spinner("Reading the data…"):
-        overview = _overview(spec.data.source, _stamp(spec.data.source))
+        overview = _overview(spec.data.source, source_stamp(spec.data.source))
 if overview is None:
     st.caption("Choose other data above, or fix the files and upload them again.")
     st.stop()

@@ -15,7 +15,8 @@ from components.errors import edit, guard, show_flagged
 from components.param_widgets import param_widget
 from components.prep_widgets import (augment_editor, series_preview, series_section, split_section, table_preview,
                                      table_section, text_preview, text_section)
-from components.table_view import overview, source_stamp
+from components.table_view import overview
+from layerlab.workspace import source_stamp
 from layerlab.registry import Param
 from layerlab.errors import LayerlabError
 from layerlab.spec import ImagePrep, SplitSpec, StepSpec

@@ -418,24 +418,14 @@ PREPARERS: dict[str, Callable[[ProjectSpec, Any], Prepared]] = {
 }
 
 
-_reporter: Progress | None = None
-
-
-def report_progress_to(fn: Progress | None) -> None:
-    """Where `prepare` reports progress when its caller passes none: the training worker sets this
-    so the run's status shows the unpacking and decoding of a large image set."""
-    global _reporter
-    _reporter = fn
-
-
 def prepare(spec: ProjectSpec, progress: Progress | None = None) -> Prepared:
     """Load, split and fit the preparation of the project's data. Raises DataError with a plain message.
 
-    `progress(fraction, text)` hears how the long steps go (unpacking, decoding images);
-    without it, the reporter set with `report_progress_to` does.
+    `progress(fraction, text)` hears how the long steps go (unpacking, decoding images): the
+    training worker passes one so the run's status shows them.
     """
     try:
         fn = PREPARERS[spec.data.kind]
     except KeyError:
         raise DataError(f"{spec.data.kind} data is not supported.") from None
-    return fn(spec, progress or _reporter)
+    return fn(spec, progress)

@@ -240,11 +240,7 @@ def test_the_worker_reports_decoding_as_the_runs_message(shapes, home, monkeypat
     messages: list[str] = []
     real_beat = store.beat
     monkeypatch.setattr(store, "beat", lambda run_id, **kw: messages.append(kw["message"]) or real_beat(run_id, **kw))
-    _report_preparation(store, run.id, every_s=0.0)
-    try:
-        P.prepare(_project(shapes))
-    finally:
-        P.report_progress_to(None)
+    P.prepare(_project(shapes), _report_preparation(store, run.id, every_s=0.0))
     assert messages and all(m.startswith(PREPARING) for m in messages)
     assert any(m.startswith("Preparing the data: decoding images (") and m.endswith("%") for m in messages)
     assert messages[-1] == "Preparing the data: decoding images (43 of 43), 100%"

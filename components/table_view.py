@@ -166,33 +166,6 @@ def histogram_figure(hist: dict[str, Any], column: str) -> go.Figure:
 # ---- views ----------------------------------------------------------------------------------------
 
 
-def roles_of_columns(spec: Any, names: list[str], types: dict[str, str]) -> dict[str, str]:
-    """Each column's current role in the project: target, feature, text, date or ignore."""
-    d = spec.data
-    targets = [d.target] if d.target else []
-    if d.kind == "series" and spec.prepare.series.targets:
-        targets = list(spec.prepare.series.targets)
-    out: dict[str, str] = {}
-    for name in names:
-        if name in targets:
-            out[name] = "target"
-        elif d.kind == "text" and name == d.text:
-            out[name] = "text"
-        elif d.kind == "series" and name == d.date:
-            out[name] = "date"
-        elif name in d.ignore:
-            out[name] = "ignore"
-        elif d.features is not None:
-            out[name] = "feature" if name in d.features else "ignore"
-        elif d.kind == "text":
-            out[name] = "ignore"  # a text model reads only the text column
-        elif d.kind == "series" and types.get(name) not in ("numeric", "boolean"):
-            out[name] = "ignore"  # a series model reads only numeric columns
-        else:
-            out[name] = "feature"
-    return out
-
-
 def preview(ov: dict[str, Any], key: str) -> None:
     shown = min(ov["rows"], PREVIEW_ROWS)
     st.caption(f"The first {shown:,} of {ov['rows']:,} rows.")

@@ -42,21 +42,21 @@ def describe_data(spec: ProjectSpec, frame: Any = None) -> DataInfo:
     if kind == "table":
         from layerlab.prep.tabular import analyze_columns, encoded_width
 
-        target = P._check_column(df, spec.data.target, "target")
-        df = P._drop_missing_target(df, target, [])
+        target = P.check_column(df, spec.data.target, "target")
+        df = P.drop_missing_target(df, target, [])
+        classes = P.labels(df[target], target)[1] if spec.data.task == "classification" else []
         features = P.usable_features(df, spec, [])
         columns = analyze_columns(df, features, spec.prepare.table)
-        classes = P._labels(df[target], target)[1] if spec.data.task == "classification" else []
         return DataInfo(kind="table", task=spec.data.task, input_shape=(encoded_width(columns, spec.prepare.table),),
                         class_names=classes, extra={"columns": columns, "target": target,
                                                     "numeric_width": sum(c["type"] == "numeric" for c in columns)})
     if kind == "text":
-        target = P._check_column(df, spec.data.target, "target")
-        P._check_column(df, spec.data.text, "text")
-        df = P._drop_missing_target(df, target, [])
+        target = P.check_column(df, spec.data.target, "target")
+        P.check_column(df, spec.data.text, "text")
+        df = P.drop_missing_target(df, target, [])
         t = spec.prepare.text
         return DataInfo(kind="text", task="classification", input_shape=(t.sequence_length,),
-                        class_names=P._labels(df[target], target)[1],
+                        class_names=P.labels(df[target], target)[1],
                         extra={"vocab_size": t.vocab_size, "sequence_length": t.sequence_length,
                                "text": spec.data.text, "target": target})
     if kind == "series":
@@ -77,48 +77,6 @@ def with_template(spec: ProjectSpec, template: str, info: DataInfo | None = None
     data = spec.to_dict()
     data["model"] = {"template": template, "layers": [layer.model_dump(mode="json") for layer in layers]}
     return load_spec(data)
-
-
-def _roles_for_frame(df: Any, kind: str | None, target: str | None, text: str | None, date: str | None,
-                     task: str | None, defaults: dict[str, Any]) -> dict[str, Any]:
-    """Roles inferred from the table, then the sample's defaults, then the user's overrides."""
-    from layerlab.data.profile import infer_roles
-
-    roles = infer_roles(df, kind)
-    out = {"kind": roles.kind, "task": roles.task, "target": roles.target, "text": roles.text, "date": roles.date,
-           "ignore": list(roles.ignore)}
-    out.update({k: v for k, v in defaults.items() if k in out and v is not None})
-    for key, value in (("target", target), ("text", text), ("date", date)):
-        if value is not None:
-            if value not in df.columns:
-                raise DataError(f"There is no column `{value}` for --{key}.",
-                                f"Columns: {', '.join(map(str, list(df.columns)[:30]))}.")
-            out[key] = value
-    if text is not None:
-        out["kind"] = "text"
-    if date is not None and out["kind"] != "text":
-        out["kind"] = "series"
-    if task is not None:
-        out["task"] = task
-    elif out["kind"] == "series":
-        out["task"] = "forecasting"
-    elif out["kind"] == "text":
-        out["task"] = "classification"
-    if out["kind"] == "series" and out["task"] != "forecasting":
-        out["kind"] = "table"
-    if out["kind"] == "table" and out["task"] == "forecasting":
-        raise DataError("Forecasting needs a date column.", "Pass --date COLUMN (or set the date role).")
-    if out["task"] in ("regression", "forecasting") and out["target"] in df.columns:
-        import pandas as pd
-
-        column = df[out["target"]]
-        if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
-            example = column.dropna().astype(str).head(1).tolist()
-            has = f", but it holds {example[0]!r}" if example else ""
-            raise DataError(f"{out['task'].capitalize()} predicts a number: the target `{out['target']}` must hold "
-                            f"numbers{has}.", "Pick a numeric target (--target COLUMN), or use --task classification.")
-    out["ignore"] = [c for c in out["ignore"] if c not in (out["target"], out["text"], out["date"])]
-    return out
 
 
 def new_project(source: str, *, template: str | None = None, target: str | None = None, text: str | None = None,
@@ -156,10 +114,11 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
         frame = None
     else:
         from layerlab.prep.prepare import load_frame
+        from layerlab.roles import roles_for_frame
 
         if frame is None:
             frame = load_frame(load_spec({"data": {"kind": "table", "source": source}}))
-        roles = _roles_for_frame(frame, None if sample is None else kind, target, text, date, task, defaults)
+        roles = roles_for_frame(frame, None if sample is None else kind, target, text, date, task, defaults)
         data = DataSpec(kind=roles["kind"], source=source, task=roles["task"], target=roles["target"],
                         text=roles["text"] if roles["kind"] == "text" else None,
                         date=roles["date"] if roles["kind"] == "series" else None, ignore=roles["ignore"])

@@ -324,8 +324,9 @@ def _images_prep() -> list[str]:
 def _labels_source() -> str:
     from layerlab.prep import prepare
 
-    return _join(_source(prepare._labels), _source(prepare._natural), _source(prepare._check_column),
-                 _source(prepare._drop_missing_target))
+    return _join(_source(prepare.labels, ("def labels(", "def _labels(")), _source(prepare._natural),
+                 _source(prepare.check_column, ("def check_column(", "def _check_column(")),
+                 _source(prepare.drop_missing_target, ("def drop_missing_target(", "def _drop_missing_target(")))
 
 
 def _table_prep() -> list[str]:
@@ -387,7 +388,8 @@ def _series_prep() -> list[str]:
     from layerlab.prep import series
 
     return [_limits_literal(), _SERIES_LOAD, "",
-            _join(_source(prepare._check_column), _source(prepare.series_columns), _source(series.Windows),
+            _join(_source(prepare.check_column, ("def check_column(", "def _check_column(")),
+                  _source(prepare.series_columns, ("check_column(", "_check_column(")), _source(series.Windows),
                   _source(series.scale_stats), _source(series.make_windows))]
 
 

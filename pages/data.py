@@ -17,14 +17,15 @@ from components.data_preview import class_count_chart, example_grid
 from components.errors import guard, show_error
 from components.health_report import health_view
 from components.markup import md
-from components.roles_editor import model_view, roles_editor
+from components.roles_editor import model_view, readings, roles_editor
 from components.series_view import series_view
 from components.table_view import (class_balance, columns_table, numeric_histograms, overview, preview, read_frame,
-                                   roles_of_columns, shown_name)
+                                   shown_name)
 from components.text_view import text_view
 from components.uploads import uploads_manager
 from layerlab.errors import DataError, LayerlabError
 from layerlab.project import TABLE_EXTENSIONS, new_project
+from layerlab.roles import roles_of_columns
 from layerlab.samples import SAMPLES
 from layerlab.settings import limits
 from layerlab.workspace import source_stamp
@@ -163,6 +164,8 @@ def _table_like(spec: Any) -> None:
     m2.metric("Columns", f"{ov['columns']:,}")
     m3.metric("Kind", KIND_TITLES.get(d.kind, d.kind), help="Chosen from the column roles below.")
     m4.metric("Task", d.task.capitalize())
+    with guard():
+        readings(spec)
 
     roles = roles_of_columns(spec, ov["names"], ov["types"])
     numeric = ov["numeric"]

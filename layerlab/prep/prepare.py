@@ -94,7 +94,7 @@ def _prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
 # ---- shared for tables and text -------------------------------------------------------------
 
 
-def _labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
+def labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
     """Class indices and names (sorted) for a label column; refuses unusable targets."""
     import pandas as pd
 
@@ -120,7 +120,7 @@ def _natural(text: str) -> tuple:
         return (1, 0.0, text)
 
 
-def _check_column(df: Any, column: str | None, role: str) -> str:
+def check_column(df: Any, column: str | None, role: str) -> str:
     if not column:
         raise DataError(f"No {role} column is set.", f"Choose the {role} column on the Data page (or pass --{role} on the CLI).")
     if column not in df.columns:
@@ -151,7 +151,7 @@ def _dedupe(split: Split, keys: np.ndarray, notes: list[str], what: str) -> Spli
     return split
 
 
-def _drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
+def drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
     missing = df[column].isna()
     if missing.all():
         raise DataError(f"The target column `{column}` is empty.", "Pick another target column.")
@@ -231,13 +231,14 @@ def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.prep.tabular import fit_table, raw_inputs
 
     df = load_frame(spec)
-    target = _check_column(df, spec.data.target, "target")
+    target = check_column(df, spec.data.target, "target")
     notes: list[str] = []
-    df = _drop_missing_target(df, target, notes)
-    features = usable_features(df, spec, notes)
+    df = drop_missing_target(df, target, notes)
     task = spec.data.task
+    if task == "classification":  # before the features: a one-class target is the problem to name
+        y, class_names = labels(df[target], target)
+    features = usable_features(df, spec, notes)
     if task == "classification":
-        y, class_names = _labels(df[target], target)
         split = split_indices(len(df), spec.prepare.split, y if spec.prepare.split.stratify else None)
     elif task == "regression":
         yv = pd.to_numeric(df[target], errors="coerce")
@@ -298,10 +299,10 @@ def _prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.prep.text import fit_text, vectorize
 
     df = load_frame(spec)
-    text_col = _check_column(df, spec.data.text, "text")
-    target = _check_column(df, spec.data.target, "target")
+    text_col = check_column(df, spec.data.text, "text")
+    target = check_column(df, spec.data.target, "target")
     notes: list[str] = []
-    df = _drop_missing_target(df, target, notes)
+    df = drop_missing_target(df, target, notes)
     texts = df[text_col].to_numpy(dtype=object)
     texts = np.array(["" if (t is None or (isinstance(t, float) and np.isnan(t))) else str(t) for t in texts], dtype=object)
     empty = np.array([not t.strip() for t in texts])
@@ -313,7 +314,7 @@ def _prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
         df, texts = df[~empty].reset_index(drop=True), texts[~empty]
     if spec.data.task != "classification":
         raise DataError("Text data is used for classification.", "Choose classification as the task.")
-    y, class_names = _labels(df[target], target)
+    y, class_names = labels(df[target], target)
     split = split_indices(len(texts), spec.prepare.split, y if spec.prepare.split.stratify else None)
     split = _dedupe(split, np.array([" ".join(t.lower().split()) for t in texts], dtype=object), notes, "texts")
     fit = fit_text(texts[split.train], spec.prepare.text)
@@ -352,7 +353,7 @@ def series_columns(df: Any, spec: ProjectSpec) -> tuple[list[str], list[str]]:
         if c not in features:
             features.append(c)
     for c in features:
-        _check_column(df, c, "value")
+        check_column(df, c, "value")
         if not pd.api.types.is_numeric_dtype(df[c]):
             raise DataError(f"The value column `{c}` does not hold numbers.", "Mark it as ignored, or pick numeric columns.")
     if not targets:
@@ -369,7 +370,7 @@ def _prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
         raise DataError("Time-series data is used for forecasting.", "Choose forecasting as the task.")
     df = load_frame(spec)
     if spec.data.date:
-        _check_column(df, spec.data.date, "date")
+        check_column(df, spec.data.date, "date")
     features, targets = series_columns(df, spec)
     sf = fill_gaps(prepare_series(df, spec.data.date, features), spec.prepare.series.fill)
     notes = list(sf.notes)

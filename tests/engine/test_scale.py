@@ -332,7 +332,7 @@ def test_a_prepared_table_keeps_only_its_test_rows_and_shows_the_same_examples(t
 def test_labels_from_distinct_values_match_one_str_per_row():
     import pandas as pd
 
-    from layerlab.prep.prepare import _labels
+    from layerlab.prep.prepare import labels as _labels
 
     for values in (["b", "a", "b", "10", "9"], [3.0, 1.0, 3.0, 2.5], np.array([1, "1", "x", 2], dtype=object),
                    [True, False, False]):

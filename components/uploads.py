@@ -9,6 +9,7 @@ import streamlit as st
 from components import state
 from components.markup import md
 from layerlab.housekeeping import delete_upload
+from layerlab.workspace import uploaded_files
 
 
 def _delete(path: str) -> None:
@@ -23,7 +24,7 @@ def _delete(path: str) -> None:
 
 
 def uploads_manager() -> None:
-    files = sorted(p for p in state.uploads_dir().iterdir() if p.is_file())
+    files = uploaded_files(state.owner())
     kind, text = st.session_state.pop("data.upload_msg", (None, None))
     if kind:
         getattr(st, kind)(text)

@@ -17,8 +17,32 @@ from layerlab.spec import DataSpec, ModelSpec, PrepareSpec, ProjectSpec, load_sp
 TABLE_EXTENSIONS = {".csv", ".tsv", ".txt", ".tab", ".xlsx", ".parquet", ".pq", ".jsonl", ".ndjson", ".json"}
 
 
+ACCEPTED_FILES = ("a .zip holding one folder of images per class, or a table: CSV, TSV, Excel (.xlsx), Parquet "
+                  "or JSON Lines")
+
+
 def is_table_file(path: Path) -> bool:
     return path.suffix.lower() in TABLE_EXTENSIONS
+
+
+def kind_of_file(name: str) -> str:
+    """'images' for a zip, 'table' for a table file; otherwise a DataError saying which files are
+    accepted and why this one is not (an uploader that only turns red says neither)."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".zip":
+        return "images"
+    if suffix in TABLE_EXTENSIONS:
+        return "table"
+    from layerlab.data.images import IMAGE_EXTENSIONS
+
+    if suffix in IMAGE_EXTENSIONS:
+        why = (f"`{name}` is a single image, but Layerlab learns from many images sorted into classes, "
+               "so images come in a .zip with one folder per class.")
+    elif not suffix:
+        why = f"`{name}` has no file extension, so Layerlab cannot tell a table from a zip of images."
+    else:
+        why = f"Layerlab cannot read {suffix} files such as `{name}`: it is neither a zip of images nor a table file."
+    raise DataError(why, f"Upload {ACCEPTED_FILES}.")
 
 
 def describe_data(spec: ProjectSpec, frame: Any = None) -> DataInfo:
@@ -96,14 +120,7 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
             raise DataError(f"There is no file or folder at {path}.", "Check the path.")
         source = str(path.resolve())
         defaults, title, sample_prep = {}, path.stem, {}
-        if path.is_dir() or path.suffix.lower() == ".zip":
-            kind = "images"
-        elif is_table_file(path):
-            kind = "table"
-        else:
-            raise DataError(f"Layerlab cannot tell what kind of data {path.name} holds.",
-                            "Use a .zip (or folder) of class folders of images, or a table file "
-                            "(CSV, TSV, Excel .xlsx, Parquet, JSON Lines).")
+        kind = "images" if path.is_dir() else kind_of_file(path.name)
     prepare = PrepareSpec()
     if kind == "images":
         from layerlab.data.images import open_images

@@ -4,8 +4,6 @@ roles, a health check and the views that suit the kind of data."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +21,12 @@ from components.table_view import (class_balance, columns_table, numeric_histogr
                                    shown_name)
 from components.text_view import text_view
 from components.uploads import uploads_manager
-from layerlab.errors import DataError, LayerlabError
-from layerlab.project import TABLE_EXTENSIONS, new_project
+from layerlab.errors import LayerlabError
+from layerlab.project import ACCEPTED_FILES, kind_of_file, new_project
 from layerlab.roles import roles_of_columns
 from layerlab.samples import SAMPLES
 from layerlab.settings import limits
-from layerlab.workspace import source_stamp
+from layerlab.workspace import save_upload, source_stamp
 
 nav.ensure_app()  # a deep link in Streamlit's legacy pages/ mode goes through app.py first
 
@@ -36,7 +34,6 @@ PER_CLASS = 6
 FEW_IMAGES = 10
 KIND_TITLES = {"images": "Images", "table": "Tables", "text": "Text", "series": "Time series"}
 KIND_WORDS = {"images": "images", "table": "a table", "text": "text", "series": "a time series"}
-UPLOAD_TYPES = ["zip", *sorted(e.lstrip(".") for e in TABLE_EXTENSIONS)]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -69,19 +66,6 @@ def _use_sample(name: str) -> None:
         st.rerun()
 
 
-def _save_upload(upload: Any, suffix: str = ".zip") -> Path:
-    """Write the upload under this session's uploads folder, named by its content."""
-    data = upload.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:10]
-    stem = re.sub(r"[^\w.-]+", "_", Path(upload.name).stem).strip("._") or "upload"  # letters of any language kept
-    path = (state.uploads_dir() / f"{stem[:60]}-{digest}{suffix}").resolve()
-    if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return path
-
-
 def _unpack(path: Path) -> None:
     """Unpack a zip (once per content) with a progress bar: a zip of thousands of images takes a while."""
     from layerlab.data.images import unpack_images
@@ -101,22 +85,16 @@ def _handle_upload(upload: Any) -> None:
             show_error(seen[1])
         return
     error, path = None, None
-    suffix = Path(upload.name).suffix.lower()
     try:
-        if suffix in TABLE_EXTENSIONS:
-            with st.spinner(f"Reading {md(upload.name)}…"):
-                path = _save_upload(upload, suffix)
-                read = read_frame(str(path), source_stamp(str(path)))
-                spec = new_project(str(path), name=Path(upload.name).stem, frame=read["frame"])
-        elif suffix == ".zip":
-            with st.spinner(f"Unpacking and checking {md(upload.name)}…"):
-                path = _save_upload(upload)
+        kind = kind_of_file(upload.name)
+        with st.spinner(f"{'Unpacking and checking' if kind == 'images' else 'Reading'} {md(upload.name)}…"):
+            path = save_upload(state.owner(), upload.name, upload.getvalue())
+            if kind == "images":
                 _unpack(path)
                 spec = new_project(str(path), name=Path(upload.name).stem)
-        else:
-            raise DataError(f"Layerlab cannot read {upload.name}: it is neither a zip of images nor a table file.",
-                            "Upload a .zip holding one folder of images per class, or a table: CSV, TSV, "
-                            "Excel (.xlsx), Parquet or JSON Lines.")
+            else:
+                read = read_frame(str(path), source_stamp(str(path)))
+                spec = new_project(str(path), name=Path(upload.name).stem, frame=read["frame"])
         state.set_project(spec)
     except LayerlabError as exc:
         # Speak of the file the user uploaded, not of our stored copy.
@@ -260,10 +238,10 @@ with tab_upload:
             "or per time step for a series; a column of texts makes text data, a date column a time series. "
             "You can change what each column is for below."
         )
-    upload = st.file_uploader("A .zip of class folders, or a table file", type=UPLOAD_TYPES, key="data.upload",
+    # No `type=` filter: the browser would only turn a wrong file red; kind_of_file says why in words.
+    upload = st.file_uploader("A .zip of class folders, or a table file", key="data.upload",
                               max_upload_size=limits().upload_mb,
-                              help="Images: each class needs its own folder inside the zip. "
-                                   "Tables: the first row holds the column names.")
+                              help=f"Accepted: {ACCEPTED_FILES}. Tables: the first row holds the column names.")
     if upload is not None:
         _handle_upload(upload)
     uploads_manager()

@@ -71,8 +71,12 @@ def test_data_page_lists_bundled_samples_with_their_source(app):
     assert digits.title in text and digits.description in text
     assert f"Source: {digits.source}" in text
     assert "scikit-learn's copy of the UCI" in text
-    allowed = at.file_uploader(key="data.upload").allowed_type
-    assert ".zip" in allowed and {".csv", ".tsv", ".xlsx", ".parquet", ".jsonl"} <= set(allowed)
+    from layerlab.project import kind_of_file
+
+    assert "one folder of images per class, or a table: CSV, TSV, Excel (.xlsx), Parquet or JSON Lines" in \
+        at.file_uploader(key="data.upload").help, "the accepted files are named (the page refuses others in words)"
+    assert {kind_of_file(f"x{ext}") for ext in (".csv", ".tsv", ".xlsx", ".parquet", ".jsonl")} == {"table"}
+    assert kind_of_file("x.ZIP") == "images"
     assert "No data chosen yet" in " ".join(i.value for i in at.info)
 
 
@@ -144,6 +148,24 @@ def test_a_zip_with_one_class_is_refused_in_plain_words(app):
     assert "Add a folder of images for each other class" in _errors(at)
     assert "project" not in at.session_state or at.session_state["project"] is None
     assert "No data chosen yet" in " ".join(i.value for i in at.info)
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("cat.png", "cat.png is a single image, but Layerlab learns from many images sorted into classes"),
+    ("report.docx", "Layerlab cannot read .docx files such as report.docx"),
+    ("data", "data has no file extension"),
+])
+def test_a_file_of_the_wrong_type_gets_words(app, name, why):
+    """#15 item 7: the uploader takes any file (a type filter only turns the chip red, without words) and
+    the page says which files are accepted and why this one is not."""
+    at = app("pages/data.py", state={"project": new_project("sample:digits")})
+    assert not at.file_uploader(key="data.upload").proto.type, "no type filter that refuses without words"
+    _upload(at, name, _png((1, 2, 3)))
+
+    assert not at.exception
+    assert why in _errors(at).replace("`", "")
+    assert "Upload a .zip holding one folder of images per class, or a table: CSV, TSV, Excel" in _errors(at)
+    assert at.session_state["project"].data.source == "sample:digits"
 
 
 def test_a_zip_without_images_is_refused(app):

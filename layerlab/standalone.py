@@ -390,7 +390,8 @@ def _series_prep() -> list[str]:
     return [_limits_literal(), _SERIES_LOAD, "",
             _join(_source(prepare.check_column, ("def check_column(", "def _check_column(")),
                   _source(prepare.series_columns, ("check_column(", "_check_column(")), _source(series.Windows),
-                  _source(series.scale_stats), _source(series.make_windows))]
+                  _source(series.scale_stats), _source(series.window_parts),
+                  _source(series.make_windows))]
 
 
 _KINDS = {"images": _images_prep, "table": _table_prep, "text": _text_prep, "series": _series_prep}

@@ -161,6 +161,26 @@ def drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
     return df
 
 
+def text_rows(df: Any, text_col: str, notes: list[str]) -> tuple[Any, np.ndarray]:
+    """The rows with a text, and their texts as str (rows with an empty text are left out)."""
+    texts = df[text_col].to_numpy(dtype=object)
+    texts = np.array(["" if (t is None or (isinstance(t, float) and np.isnan(t))) else str(t) for t in texts], dtype=object)
+    empty = np.array([not t.strip() for t in texts], dtype=bool)
+    if len(empty) and empty.mean() > 0.5:
+        raise DataError(f"The text column `{text_col}` is mostly empty ({empty.mean():.0%} of rows).",
+                        "Pick the column that holds the texts.")
+    if empty.any():
+        notes.append(f"{int(empty.sum())} row(s) with an empty text were left out.")
+        df, texts = df[~empty].reset_index(drop=True), texts[~empty]
+    return df, texts
+
+
+def training_split(n: int, spec: ProjectSpec, y: np.ndarray | None = None) -> Split:
+    """The split of `n` rows or texts that training uses (stratified by the class indices `y` when asked)."""
+    stratify = y is not None and spec.data.task == "classification" and spec.prepare.split.stratify
+    return split_indices(n, spec.prepare.split, y if stratify else None)
+
+
 # ---- tables ---------------------------------------------------------------------------------
 
 
@@ -239,14 +259,14 @@ def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
         y, class_names = labels(df[target], target)
     features = usable_features(df, spec, notes)
     if task == "classification":
-        split = split_indices(len(df), spec.prepare.split, y if spec.prepare.split.stratify else None)
+        split = training_split(len(df), spec, y)
     elif task == "regression":
         yv = pd.to_numeric(df[target], errors="coerce")
         if yv.isna().any():
             raise DataError(f"The target `{target}` must hold numbers for regression, but has {df[target][yv.isna()].iloc[0]!r}.",
                             "Pick a numeric target, or choose classification.")
         class_names = []
-        split = split_indices(len(df), spec.prepare.split)
+        split = training_split(len(df), spec)
         y_raw = yv.to_numpy(dtype="float32")
     else:
         raise DataError("A table is used for classification or regression.", "For forecasting, choose time-series data.")
@@ -302,20 +322,11 @@ def _prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     text_col = check_column(df, spec.data.text, "text")
     target = check_column(df, spec.data.target, "target")
     notes: list[str] = []
-    df = drop_missing_target(df, target, notes)
-    texts = df[text_col].to_numpy(dtype=object)
-    texts = np.array(["" if (t is None or (isinstance(t, float) and np.isnan(t))) else str(t) for t in texts], dtype=object)
-    empty = np.array([not t.strip() for t in texts])
-    if empty.mean() > 0.5:
-        raise DataError(f"The text column `{text_col}` is mostly empty ({empty.mean():.0%} of rows).",
-                        "Pick the column that holds the texts.")
-    if empty.any():
-        notes.append(f"{int(empty.sum())} row(s) with an empty text were left out.")
-        df, texts = df[~empty].reset_index(drop=True), texts[~empty]
+    df, texts = text_rows(drop_missing_target(df, target, notes), text_col, notes)
     if spec.data.task != "classification":
         raise DataError("Text data is used for classification.", "Choose classification as the task.")
     y, class_names = labels(df[target], target)
-    split = split_indices(len(texts), spec.prepare.split, y if spec.prepare.split.stratify else None)
+    split = training_split(len(texts), spec, y)
     split = _dedupe(split, np.array([" ".join(t.lower().split()) for t in texts], dtype=object), notes, "texts")
     fit = fit_text(texts[split.train], spec.prepare.text)
     ids = vectorize(fit.vectorizer, texts)

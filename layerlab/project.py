@@ -46,50 +46,10 @@ def kind_of_file(name: str) -> str:
 
 
 def describe_data(spec: ProjectSpec, frame: Any = None) -> DataInfo:
-    """The DataInfo for the spec's data and preparation, without training anything.
+    """The DataInfo for the spec's data and preparation, without training anything (the kind's `describe`)."""
+    from layerlab.kinds import get_kind
 
-    For tables the width is computed from the whole table (the run fits on the training
-    split, so category counts can differ slightly).
-    """
-    kind = spec.data.kind
-    if kind == "images":
-        from layerlab.data.images import open_images
-
-        src = open_images(spec.data.source)
-        prep = spec.prepare.image
-        return DataInfo(kind="images", task="classification",
-                        input_shape=(prep.height, prep.width, 1 if prep.color == "grayscale" else 3),
-                        class_names=list(src.class_names))
-    from layerlab.prep import prepare as P
-
-    df = frame if frame is not None else P.load_frame(spec)
-    if kind == "table":
-        from layerlab.prep.tabular import analyze_columns, encoded_width
-
-        target = P.check_column(df, spec.data.target, "target")
-        df = P.drop_missing_target(df, target, [])
-        classes = P.labels(df[target], target)[1] if spec.data.task == "classification" else []
-        features = P.usable_features(df, spec, [])
-        columns = analyze_columns(df, features, spec.prepare.table)
-        return DataInfo(kind="table", task=spec.data.task, input_shape=(encoded_width(columns, spec.prepare.table),),
-                        class_names=classes, extra={"columns": columns, "target": target,
-                                                    "numeric_width": sum(c["type"] == "numeric" for c in columns)})
-    if kind == "text":
-        target = P.check_column(df, spec.data.target, "target")
-        P.check_column(df, spec.data.text, "text")
-        df = P.drop_missing_target(df, target, [])
-        t = spec.prepare.text
-        return DataInfo(kind="text", task="classification", input_shape=(t.sequence_length,),
-                        class_names=P.labels(df[target], target)[1],
-                        extra={"vocab_size": t.vocab_size, "sequence_length": t.sequence_length,
-                               "text": spec.data.text, "target": target})
-    if kind == "series":
-        features, targets = P.series_columns(df, spec)
-        s = spec.prepare.series
-        return DataInfo(kind="series", task="forecasting", input_shape=(s.window, len(features)),
-                        outputs=s.horizon * len(targets),
-                        extra={"horizon": s.horizon, "n_targets": len(targets), "targets": targets, "features": features})
-    raise DataError(f"{kind} data is not supported.")
+    return get_kind(spec.data.kind).describe(spec, frame)
 
 
 def with_template(spec: ProjectSpec, template: str, info: DataInfo | None = None) -> ProjectSpec:

@@ -1,6 +1,7 @@
 """From a spec to arrays ready for the pipeline: load, validate, split, fit preparation.
 
-One preparer per data kind. Each returns a `Prepared`: the examples and their split,
+One preparer per data kind (`prepare_images`, …; the kind objects in `layerlab/kinds/` point to
+them and `prepare` asks the kind). Each returns a `Prepared`: the examples and their split,
 the DataInfo the model is built from, and how to wrap the trained core model — for
 training (`train_model`) and as the saved end-to-end model that takes raw inputs
 (`inference_model`). Preparation is always fitted on the training split only.
@@ -55,7 +56,7 @@ class Prepared:
 # ---- images ---------------------------------------------------------------------------------
 
 
-def _prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.data.images import load_images, open_images
 
     src = open_images(spec.data.source, progress)
@@ -245,7 +246,7 @@ class _RowsOf:
         return len(self.rows)
 
 
-def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     import pandas as pd
 
     from layerlab.prep.tabular import fit_table, raw_inputs
@@ -315,7 +316,7 @@ def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
 # ---- text -----------------------------------------------------------------------------------
 
 
-def _prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.prep.text import fit_text, vectorize
 
     df = load_frame(spec)
@@ -372,7 +373,7 @@ def series_columns(df: Any, spec: ProjectSpec) -> tuple[list[str], list[str]]:
     return features, targets
 
 
-def _prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.data.series import fill_gaps, prepare_series
     from layerlab.data.split import Split
     from layerlab.prep.series import make_windows
@@ -425,19 +426,12 @@ def _prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
                          "relative": prep.predict == "change"})
 
 
-PREPARERS: dict[str, Callable[[ProjectSpec, Any], Prepared]] = {
-    "images": _prepare_images, "table": _prepare_table, "text": _prepare_text, "series": _prepare_series,
-}
-
-
 def prepare(spec: ProjectSpec, progress: Progress | None = None) -> Prepared:
     """Load, split and fit the preparation of the project's data. Raises DataError with a plain message.
 
     `progress(fraction, text)` hears how the long steps go (unpacking, decoding images): the
     training worker passes one so the run's status shows them.
     """
-    try:
-        fn = PREPARERS[spec.data.kind]
-    except KeyError:
-        raise DataError(f"{spec.data.kind} data is not supported.") from None
-    return fn(spec, progress)
+    from layerlab.kinds import get_kind
+
+    return get_kind(spec.data.kind).prepare(spec, progress)

@@ -211,3 +211,25 @@ def image_examples(spec: ProjectSpec, seed: int, classes: int = 4, variants: int
         return [(name, [img]) for name, img in zip(picked, images)]
     made = augment.preview(images, steps, rescale=prep.rescale, variants=variants, seed=seed)
     return [(name, [img, *vs]) for name, img, vs in zip(picked, images, made)]
+
+
+def image_overview(source: str, per_class: int = 6) -> dict[str, Any]:
+    """What the Data page shows about an image source: images per class (unreadable ones left out),
+    a few examples per class and the files skipped, each with its reason."""
+    from layerlab.data.images import open_images
+
+    src = open_images(source)
+    unreadable: list[tuple[str, str]] = []  # fakes, truncated files, image bombs met while picking examples
+    examples = src.examples(per_class=per_class, unreadable=unreadable)
+    counts = src.counts()
+    for name, _ in unreadable:
+        counts[name.split("/", 1)[0]] -= 1
+    return {
+        "name": src.name,
+        "description": src.description,
+        "images": len(src) - len(unreadable),
+        "classes": list(src.class_names),
+        "counts": counts,
+        "examples": examples,
+        "skipped": list(src.skipped) + unreadable,
+    }

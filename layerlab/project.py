@@ -11,8 +11,9 @@ from typing import Any
 
 from layerlab.data.info import DataInfo
 from layerlab.errors import DataError
-from layerlab.samples import get_sample, sample_name
+from layerlab.samples import get_sample
 from layerlab.spec import DataSpec, ModelSpec, PrepareSpec, ProjectSpec, load_spec
+from layerlab.workspace import Source
 
 TABLE_EXTENSIONS = {".csv", ".tsv", ".txt", ".tab", ".xlsx", ".parquet", ".pq", ".jsonl", ".ndjson", ".json"}
 
@@ -69,7 +70,7 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
     """A ready-to-train project for `source` (`sample:NAME`, a zip, a folder or a table file) with inferred defaults."""
     from layerlab.models.templates import default_template
 
-    sample = sample_name(source)
+    sample = Source(source).sample
     if sample is not None:
         meta = get_sample(sample)
         kind, defaults, title = meta.kind, dict(getattr(meta, "defaults", {}) or {}), meta.title

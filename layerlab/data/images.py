@@ -26,10 +26,10 @@ import numpy as np
 
 from layerlab.data.zipsafe import extract_zip
 from layerlab.errors import DataError
-from layerlab.samples import get_sample, sample_name
+from layerlab.samples import get_sample
 from layerlab.settings import limits
 from layerlab.spec import ImagePrep
-from layerlab.workspace import extracted_dir, image_cache_dir
+from layerlab.workspace import Source, extracted_dir, image_cache_dir
 
 # progress(fraction done, what is happening in words): how long steps report to the page or the run.
 Progress = Callable[[float, str], None]
@@ -350,7 +350,7 @@ def unpack_images(source: str, progress: Progress | None = None) -> None:
     """Unpack a zip source now (once per content), reporting progress(fraction, text); a no-op
     for folders, samples and zips already unpacked. The Data page calls this before opening an upload."""
     path = Path(source).expanduser()
-    if sample_name(source) is None and path.is_file() and path.suffix.lower() == ".zip":
+    if not Source(str(source)).is_sample and path.is_file() and path.suffix.lower() == ".zip":
         _extracted_folder(path, progress)
 
 
@@ -430,7 +430,7 @@ def open_images(source: str, progress: Progress | None = None) -> ImageSource:
     A zip is unpacked once per content (reporting progress(fraction, text) when given) and
     its listing kept beside it. Raises DataError when there are no images, or fewer than two classes.
     """
-    name = sample_name(source)
+    name = Source(str(source)).sample
     if name is not None:
         sample = get_sample(name)
         if sample.kind != "images":

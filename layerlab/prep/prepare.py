@@ -132,9 +132,10 @@ def check_column(df: Any, column: str | None, role: str) -> str:
 
 def load_frame(spec: ProjectSpec) -> Any:
     """The table behind a table, text or series project (a sample, or a file read with read_table)."""
-    from layerlab.samples import get_sample, sample_name
+    from layerlab.samples import get_sample
+    from layerlab.workspace import Source
 
-    name = sample_name(spec.data.source)
+    name = Source(spec.data.source).sample
     if name is not None:
         return get_sample(name).load()
     from layerlab.data.tables import read_table

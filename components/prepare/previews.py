@@ -3,6 +3,8 @@ one random draw of the augmentation (from `layerlab.preview`, through the caches
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from components.errors import guard
@@ -23,6 +25,13 @@ def preview_head(title: str) -> int:
     return st.session_state.get("prepare.preview_seed", 0)
 
 
+def _side_by_side(*tables: tuple[str, Any, str]) -> None:
+    """Tables next to each other, each under its title."""
+    for column, (title, frame, key) in zip(st.columns(len(tables)), tables):
+        column.markdown(f"**{title}**")
+        column.dataframe(frame, key=key)
+
+
 def table_preview(spec: ProjectSpec) -> None:
     with st.container(border=True):
         seed = preview_head("Preview")
@@ -35,19 +44,13 @@ def table_preview(spec: ProjectSpec) -> None:
             if out["steps"]:
                 st.caption("A few training rows' numbers as the model sees them (filled and scaled), and the same "
                            "rows after one random draw of the augmentation. Categories are not changed.")
-                left, right = st.columns(2)
-                left.markdown("**Prepared**")
-                left.dataframe(out["prepared"], key="prepare.preview.before")
-                right.markdown("**After augmentation**")
-                right.dataframe(out["after"], key="prepare.preview.after")
+                _side_by_side(("Prepared", out["prepared"], "prepare.preview.before"),
+                              ("After augmentation", out["after"], "prepare.preview.after"))
             else:
                 st.caption("A few rows' numbers as they are in the table, and as the model sees them (filled "
                            "and scaled). Add an augmentation step to see what it changes.")
-                left, right = st.columns(2)
-                left.markdown("**In the table**")
-                left.dataframe(out["raw"], key="prepare.preview.raw")
-                right.markdown("**Prepared**")
-                right.dataframe(out["prepared"], key="prepare.preview.before")
+                _side_by_side(("In the table", out["raw"], "prepare.preview.raw"),
+                              ("Prepared", out["prepared"], "prepare.preview.before"))
 
 
 def text_preview(spec: ProjectSpec) -> None:

@@ -7,10 +7,8 @@ import json
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from components.data_preview import class_count_figure, display_image
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
 from tests.pages.markdown import plain
@@ -174,25 +172,3 @@ def test_a_zip_without_images_is_refused(app):
 
     assert not at.exception
     assert "No images found" in _errors(at)
-
-
-# ---- components -------------------------------------------------------------------------------
-
-
-def test_display_image_blows_up_tiny_images_sharply():
-    img = np.arange(64, dtype=np.uint8).reshape(8, 8, 1)
-    out = display_image(img, 64)
-    assert out.shape == (64, 64)  # one channel squeezed for st.image
-    assert (out[:8, :8] == img[0, 0, 0]).all() and (out[-8:, -8:] == img[7, 7, 0]).all()
-
-
-def test_display_image_keeps_the_aspect_ratio():
-    assert display_image(np.zeros((16, 8, 1), np.uint8), 96).shape == (96, 48)
-    assert display_image(np.zeros((300, 600, 3), np.uint8), 64).shape == (32, 64, 3)
-
-
-def test_class_count_figure_is_horizontal_for_many_classes():
-    few = class_count_figure({"a": 3, "b": 5})
-    assert few.data[0].orientation != "h" and list(few.data[0].y) == [3, 5]
-    many = class_count_figure({f"c{i}": i for i in range(20)})
-    assert many.data[0].orientation == "h" and list(many.data[0].y) == [f"c{i}" for i in range(20)]

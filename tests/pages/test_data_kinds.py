@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from layerlab.roles import project_from_roles
-from components.series_view import frequency_words, series_figure
-from components.table_view import class_balance_figure, missing_figure
 from layerlab.errors import DataError
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
@@ -363,19 +361,6 @@ def test_project_from_roles_refuses_two_text_columns():
     spec = new_project("sample:tweets", frame=df)
     with pytest.raises(DataError, match="Only one column can be the text"):
         project_from_roles(spec, df, {"text": "text", "sentiment": "target", "confidence": "text"}, "classification")
-
-
-def test_figures_hold_the_data():
-    bars = class_balance_figure({"a": 5, "<b>b</b>": 2}, "label")
-    assert list(bars.data[0].x) == ["a", "&lt;b&gt;b&lt;/b&gt;"], "a label that looks like HTML shows as text"
-    assert list(bars.data[0].y) == [5, 2]
-    missing = missing_figure({"x": 0, "y": 3, "z": 1}, rows=10)
-    assert list(missing.data[0].y) == ["y", "z"], "complete columns are left out, most missing first"
-    assert frequency_words("W-SUN") == "weekly (Sundays)" and frequency_words(None).startswith("irregular")
-    many = {"x": list(range(10)), "lines": {"v": list(range(10))}, "gaps": [(i, i, 1) for i in range(200)],
-            "freq": None}
-    fig = series_figure(many, None)
-    assert not fig.layout.shapes and fig.data[-1].name == "missing steps", "many gaps are ticks, not shading"
 
 
 def test_a_wide_table_gets_the_compact_roles_editor(app):

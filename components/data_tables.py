@@ -11,7 +11,8 @@ from components import state
 from components.errors import guard
 from components.health_report import health_view
 from components.markup import md
-from components.roles_editor import model_view, readings, roles_editor
+from components.model_view import model_view
+from components.roles_editor import readings, roles_editor
 from components.series_view import series_view
 from components.table_view import class_balance, columns_table, numeric_histograms, overview, preview, shown_name
 from components.text_view import text_view

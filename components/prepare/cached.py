@@ -88,7 +88,7 @@ def text_augmented(spec: ProjectSpec, seed: int) -> pd.DataFrame:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _table_rows(key: str, stamp: tuple[float, int], steps: str, seed: int) -> dict[str, Any]:
-    from components.roles_editor import describe
+    from components.model_view import describe
     from layerlab.preview import table_rows
 
     spec = _spec(key)

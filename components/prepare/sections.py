@@ -38,7 +38,7 @@ def table_section(spec: ProjectSpec) -> None:
                 field(EMBEDDING_DIM, "prepare.table.embedding_dim", t.embedding_dim)
         field(DROP, "prepare.table.drop_constant_and_ids", t.drop_constant_and_ids)
         with guard():
-            from components.roles_editor import describe
+            from components.model_view import describe
 
             info = describe(spec)
             columns = info.extra.get("columns", [])

@@ -79,7 +79,8 @@ def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | Non
     return store.get(run_id)  # type: ignore[return-value]
 
 
-def _train(store: RunStore, run: Run, log: RunLog, progress: Callable[[float, str], None] | None = None) -> tuple[str, str]:
+def _train(store: RunStore, run: Run, log: RunLog,
+           progress: Callable[[float, str], None] | None = None) -> tuple[str, str]:
     import keras
 
     from layerlab.prep import tf_pipeline

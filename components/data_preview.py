@@ -9,10 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.errors import guard
 from components.markup import md
+from layerlab.spec import ProjectSpec
+from layerlab.workspace import source_stamp
 
 THUMB = 64
 MAX_CLASSES_SHOWN = 30
+PER_CLASS = 6
+FEW_IMAGES = 10
 
 
 def display_image(img: np.ndarray, size: int = THUMB) -> np.ndarray:
@@ -101,3 +106,55 @@ def image_rows(rows: Sequence[Sequence[np.ndarray]], captions: Sequence[str] | N
             cap = [captions[i]] + [""] * (len(imgs) - 1)
         st.image(imgs, caption=cap, output_format="PNG")
 
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def image_overview(source: str, stamp: tuple[float, int], per_class: int = PER_CLASS) -> dict[str, Any]:
+    """`layerlab.preview.image_overview`, cached; `stamp` (mtime, size) renews it for a changed file."""
+    from layerlab.preview import image_overview as overview
+
+    return overview(source, per_class)
+
+
+def images_view(spec: ProjectSpec) -> bool:
+    """The Data page for images: counts, small classes, examples, class chart and skipped files.
+    False when the images could not be read (the error is shown)."""
+    import pandas as pd
+
+    ov = None
+    with guard(), st.spinner("Reading the data…"):
+        ov = image_overview(spec.data.source, source_stamp(spec.data.source))
+    if ov is None:
+        st.caption("Choose other data above, or fix the files and upload them again.")
+        return False
+
+    if ov["description"]:
+        st.caption(ov["description"])
+    counts = ov["counts"]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Images", f"{ov['images']:,}")
+    m2.metric("Classes", len(ov["classes"]))
+    m3.metric("Skipped files", len(ov["skipped"]), help="Files that are not images we can read (listed below).")
+
+    small = [c for c, n in counts.items() if n < FEW_IMAGES]
+    if small:
+        st.warning(f"{len(small)} class{'es have' if len(small) > 1 else ' has'} fewer than {FEW_IMAGES} images "
+                   f"({', '.join(md(c) for c in small[:8])}{'…' if len(small) > 8 else ''}). The model will have little to learn "
+                   "from there, and the test split may not contain them. Add more images if you can.",
+                   icon=":material/warning:")
+
+    grid, chart = st.columns([3, 2])
+    with grid:
+        st.subheader("Examples")
+        example_grid(ov["examples"], counts)
+    with chart:
+        class_count_chart(counts, key="data.class_counts")
+
+    skipped = ov["skipped"]
+    with st.expander(f"Skipped files ({len(skipped)})", icon=":material/block:"):
+        if skipped:
+            st.dataframe(pd.DataFrame(skipped, columns=["File", "Why it was skipped"]), hide_index=True,
+                         key="data.skipped")
+        else:
+            st.caption("No files were skipped: every file is an image inside a class folder.")
+    return True

@@ -10,7 +10,8 @@ import streamlit as st
 
 from components.errors import edit, show_flagged
 from components.markup import md
-from components.table_view import overview, read_frame, source_stamp
+from components.table_view import overview, read_frame
+from layerlab.workspace import source_stamp
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec
 

@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.table_view import plain, read_frame, source_stamp
+from components.table_view import plain, read_frame
+from layerlab.workspace import source_stamp
 from components.markup import md
 
 MAX_POINTS = 4000

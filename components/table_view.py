@@ -18,6 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from layerlab.workspace import source_stamp
+
 ACCENT = "#4C78A8"
 MISSING = "#E45756"
 PREVIEW_ROWS = 200
@@ -28,15 +30,6 @@ MAX_BINS = 40
 def plain(value: Any) -> str:
     """A user's string for a plotly figure: plotly reads <b>, <a>, <br>… in labels, so escape them to show as text."""
     return escape(str(value), quote=False)
-
-
-def source_stamp(source: str) -> tuple[float, int]:
-    """(mtime, size) of a file source, so a changed file is read again; (0, 0) for samples."""
-    path = Path(source)
-    if source.startswith("sample:") or not path.exists():
-        return (0.0, 0)
-    info = path.stat()
-    return (info.st_mtime, info.st_size)
 
 
 def shown_name(source: str, name: str | None = None) -> str:
@@ -171,33 +164,6 @@ def histogram_figure(hist: dict[str, Any], column: str) -> go.Figure:
 
 
 # ---- views ----------------------------------------------------------------------------------------
-
-
-def roles_of_columns(spec: Any, names: list[str], types: dict[str, str]) -> dict[str, str]:
-    """Each column's current role in the project: target, feature, text, date or ignore."""
-    d = spec.data
-    targets = [d.target] if d.target else []
-    if d.kind == "series" and spec.prepare.series.targets:
-        targets = list(spec.prepare.series.targets)
-    out: dict[str, str] = {}
-    for name in names:
-        if name in targets:
-            out[name] = "target"
-        elif d.kind == "text" and name == d.text:
-            out[name] = "text"
-        elif d.kind == "series" and name == d.date:
-            out[name] = "date"
-        elif name in d.ignore:
-            out[name] = "ignore"
-        elif d.features is not None:
-            out[name] = "feature" if name in d.features else "ignore"
-        elif d.kind == "text":
-            out[name] = "ignore"  # a text model reads only the text column
-        elif d.kind == "series" and types.get(name) not in ("numeric", "boolean"):
-            out[name] = "ignore"  # a series model reads only numeric columns
-        else:
-            out[name] = "feature"
-    return out
 
 
 def preview(ov: dict[str, Any], key: str) -> None:

@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.table_view import ACCENT, read_frame, source_stamp
+from components.table_view import ACCENT, read_frame
+from layerlab.workspace import source_stamp
 
 PER_CLASS = 3
 MAX_CLASSES = 12

@@ -11,61 +11,46 @@ from typing import Any
 
 from layerlab.data.info import DataInfo
 from layerlab.errors import DataError
-from layerlab.samples import get_sample, sample_name
+from layerlab.samples import get_sample
 from layerlab.spec import DataSpec, ModelSpec, PrepareSpec, ProjectSpec, load_spec
+from layerlab.workspace import Source
 
 TABLE_EXTENSIONS = {".csv", ".tsv", ".txt", ".tab", ".xlsx", ".parquet", ".pq", ".jsonl", ".ndjson", ".json"}
+
+
+ACCEPTED_FILES = ("a .zip holding one folder of images per class, or a table: CSV, TSV, Excel (.xlsx), Parquet "
+                  "or JSON Lines")
 
 
 def is_table_file(path: Path) -> bool:
     return path.suffix.lower() in TABLE_EXTENSIONS
 
 
+def kind_of_file(name: str) -> str:
+    """'images' for a zip, 'table' for a table file; otherwise a DataError saying which files are
+    accepted and why this one is not (an uploader that only turns red says neither)."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".zip":
+        return "images"
+    if suffix in TABLE_EXTENSIONS:
+        return "table"
+    from layerlab.data.images import IMAGE_EXTENSIONS
+
+    if suffix in IMAGE_EXTENSIONS:
+        why = (f"`{name}` is a single image, but Layerlab learns from many images sorted into classes, "
+               "so images come in a .zip with one folder per class.")
+    elif not suffix:
+        why = f"`{name}` has no file extension, so Layerlab cannot tell a table from a zip of images."
+    else:
+        why = f"Layerlab cannot read {suffix} files such as `{name}`: it is neither a zip of images nor a table file."
+    raise DataError(why, f"Upload {ACCEPTED_FILES}.")
+
+
 def describe_data(spec: ProjectSpec, frame: Any = None) -> DataInfo:
-    """The DataInfo for the spec's data and preparation, without training anything.
+    """The DataInfo for the spec's data and preparation, without training anything (the kind's `describe`)."""
+    from layerlab.kinds import get_kind
 
-    For tables the width is computed from the whole table (the run fits on the training
-    split, so category counts can differ slightly).
-    """
-    kind = spec.data.kind
-    if kind == "images":
-        from layerlab.data.images import open_images
-
-        src = open_images(spec.data.source)
-        prep = spec.prepare.image
-        return DataInfo(kind="images", task="classification",
-                        input_shape=(prep.height, prep.width, 1 if prep.color == "grayscale" else 3),
-                        class_names=list(src.class_names))
-    from layerlab.prep import prepare as P
-
-    df = frame if frame is not None else P.load_frame(spec)
-    if kind == "table":
-        from layerlab.prep.tabular import analyze_columns, encoded_width
-
-        target = P._check_column(df, spec.data.target, "target")
-        df = P._drop_missing_target(df, target, [])
-        features = P.usable_features(df, spec, [])
-        columns = analyze_columns(df, features, spec.prepare.table)
-        classes = P._labels(df[target], target)[1] if spec.data.task == "classification" else []
-        return DataInfo(kind="table", task=spec.data.task, input_shape=(encoded_width(columns, spec.prepare.table),),
-                        class_names=classes, extra={"columns": columns, "target": target,
-                                                    "numeric_width": sum(c["type"] == "numeric" for c in columns)})
-    if kind == "text":
-        target = P._check_column(df, spec.data.target, "target")
-        P._check_column(df, spec.data.text, "text")
-        df = P._drop_missing_target(df, target, [])
-        t = spec.prepare.text
-        return DataInfo(kind="text", task="classification", input_shape=(t.sequence_length,),
-                        class_names=P._labels(df[target], target)[1],
-                        extra={"vocab_size": t.vocab_size, "sequence_length": t.sequence_length,
-                               "text": spec.data.text, "target": target})
-    if kind == "series":
-        features, targets = P.series_columns(df, spec)
-        s = spec.prepare.series
-        return DataInfo(kind="series", task="forecasting", input_shape=(s.window, len(features)),
-                        outputs=s.horizon * len(targets),
-                        extra={"horizon": s.horizon, "n_targets": len(targets), "targets": targets, "features": features})
-    raise DataError(f"{kind} data is not supported.")
+    return get_kind(spec.data.kind).describe(spec, frame)
 
 
 def with_template(spec: ProjectSpec, template: str, info: DataInfo | None = None) -> ProjectSpec:
@@ -79,55 +64,13 @@ def with_template(spec: ProjectSpec, template: str, info: DataInfo | None = None
     return load_spec(data)
 
 
-def _roles_for_frame(df: Any, kind: str | None, target: str | None, text: str | None, date: str | None,
-                     task: str | None, defaults: dict[str, Any]) -> dict[str, Any]:
-    """Roles inferred from the table, then the sample's defaults, then the user's overrides."""
-    from layerlab.data.profile import infer_roles
-
-    roles = infer_roles(df, kind)
-    out = {"kind": roles.kind, "task": roles.task, "target": roles.target, "text": roles.text, "date": roles.date,
-           "ignore": list(roles.ignore)}
-    out.update({k: v for k, v in defaults.items() if k in out and v is not None})
-    for key, value in (("target", target), ("text", text), ("date", date)):
-        if value is not None:
-            if value not in df.columns:
-                raise DataError(f"There is no column `{value}` for --{key}.",
-                                f"Columns: {', '.join(map(str, list(df.columns)[:30]))}.")
-            out[key] = value
-    if text is not None:
-        out["kind"] = "text"
-    if date is not None and out["kind"] != "text":
-        out["kind"] = "series"
-    if task is not None:
-        out["task"] = task
-    elif out["kind"] == "series":
-        out["task"] = "forecasting"
-    elif out["kind"] == "text":
-        out["task"] = "classification"
-    if out["kind"] == "series" and out["task"] != "forecasting":
-        out["kind"] = "table"
-    if out["kind"] == "table" and out["task"] == "forecasting":
-        raise DataError("Forecasting needs a date column.", "Pass --date COLUMN (or set the date role).")
-    if out["task"] in ("regression", "forecasting") and out["target"] in df.columns:
-        import pandas as pd
-
-        column = df[out["target"]]
-        if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
-            example = column.dropna().astype(str).head(1).tolist()
-            has = f", but it holds {example[0]!r}" if example else ""
-            raise DataError(f"{out['task'].capitalize()} predicts a number: the target `{out['target']}` must hold "
-                            f"numbers{has}.", "Pick a numeric target (--target COLUMN), or use --task classification.")
-    out["ignore"] = [c for c in out["ignore"] if c not in (out["target"], out["text"], out["date"])]
-    return out
-
-
 def new_project(source: str, *, template: str | None = None, target: str | None = None, text: str | None = None,
                 date: str | None = None, task: str | None = None, name: str | None = None,
                 frame: Any = None) -> ProjectSpec:
     """A ready-to-train project for `source` (`sample:NAME`, a zip, a folder or a table file) with inferred defaults."""
     from layerlab.models.templates import default_template
 
-    sample = sample_name(source)
+    sample = Source(source).sample
     if sample is not None:
         meta = get_sample(sample)
         kind, defaults, title = meta.kind, dict(getattr(meta, "defaults", {}) or {}), meta.title
@@ -138,14 +81,7 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
             raise DataError(f"There is no file or folder at {path}.", "Check the path.")
         source = str(path.resolve())
         defaults, title, sample_prep = {}, path.stem, {}
-        if path.is_dir() or path.suffix.lower() == ".zip":
-            kind = "images"
-        elif is_table_file(path):
-            kind = "table"
-        else:
-            raise DataError(f"Layerlab cannot tell what kind of data {path.name} holds.",
-                            "Use a .zip (or folder) of class folders of images, or a table file "
-                            "(CSV, TSV, Excel .xlsx, Parquet, JSON Lines).")
+        kind = "images" if path.is_dir() else kind_of_file(path.name)
     prepare = PrepareSpec()
     if kind == "images":
         from layerlab.data.images import open_images
@@ -156,10 +92,11 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
         frame = None
     else:
         from layerlab.prep.prepare import load_frame
+        from layerlab.roles import roles_for_frame
 
         if frame is None:
             frame = load_frame(load_spec({"data": {"kind": "table", "source": source}}))
-        roles = _roles_for_frame(frame, None if sample is None else kind, target, text, date, task, defaults)
+        roles = roles_for_frame(frame, None if sample is None else kind, target, text, date, task, defaults)
         data = DataSpec(kind=roles["kind"], source=source, task=roles["task"], target=roles["target"],
                         text=roles["text"] if roles["kind"] == "text" else None,
                         date=roles["date"] if roles["kind"] == "series" else None, ignore=roles["ignore"])

@@ -14,6 +14,7 @@ rule that an imported project may only open a bundled sample or the session's ow
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,16 @@ def source_of(raw: str | Source) -> Source:
     return raw if isinstance(raw, Source) else Source(str(raw))
 
 
+def source_stamp(raw: str | Source) -> tuple[float, int]:
+    """(mtime, size) of a file source, (0, 0) for a sample or a missing file: the key that makes a
+    cache read a changed file again (every cached view of a source takes it)."""
+    source = source_of(raw)
+    if source.is_sample or not source.exists:
+        return (0.0, 0)
+    info = source.path.stat()
+    return (info.st_mtime, info.st_size)
+
+
 def _dir(*parts: str) -> Path:
     path = home().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
@@ -84,6 +95,24 @@ def project_file(session: str) -> Path:
 def uploads_dir(session: str) -> Path:
     """The session's own upload folder (created on first use)."""
     return _dir(UPLOADS, _checked(session))
+
+
+def save_upload(session: str, name: str, data: bytes) -> Path:
+    """Write an upload into the session's folder, named by its content (`stem-<sha256[:10]>.ext`), once:
+    the same file uploaded twice is one file, and the user's file name never picks a path."""
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    stem = re.sub(r"[^\w.-]+", "_", Path(name).stem).strip("._") or "upload"  # letters of any language kept
+    path = (uploads_dir(session) / f"{stem[:60]}-{digest}{Path(name).suffix.lower()}").resolve()
+    if not path.exists():
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def uploaded_files(session: str) -> list[Path]:
+    """The session's uploads, by name."""
+    return sorted(p for p in uploads_dir(session).iterdir() if p.is_file() and p.suffix != ".part")
 
 
 def extracted_dir() -> Path:

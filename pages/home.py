@@ -9,6 +9,7 @@ from components.errors import guard
 from components.markup import md
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
+from layerlab.workspace import Source
 
 nav.ensure_app()  # a deep link in Streamlit's legacy pages/ mode goes through app.py first
 
@@ -54,7 +55,7 @@ def _progress() -> dict[str, tuple[bool, str]]:
 def _try_sample(name: str, title: str) -> None:
     with guard():
         with st.spinner(f"Setting up the {title} project…"):
-            spec = new_project(f"sample:{name}")
+            spec = new_project(str(Source.of_sample(name)))
         state.set_project(spec)
         st.switch_page(nav.page("Train"))
 

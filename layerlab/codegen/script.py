@@ -182,7 +182,8 @@ def _series_prep() -> str:
     from layerlab.prep import prepare, series
 
     return join(template("series_load"), *map(engine_source, [prepare.series_columns, series.Windows,
-                                                              series.scale_stats, series.make_windows]))
+                                                              series.scale_stats, series.window_parts,
+                                                              series.make_windows]))
 
 
 _PREPARATION: dict[str, Callable[[], str]] = {"images": _images_prep, "table": _table_prep, "text": _text_prep,

@@ -1,7 +1,7 @@
 """Image classification data: a zip or folder of class folders, or a bundled sample.
 
 `open_images` is cheap (lists files, reads headers lazily) and feeds the Data page: a zip is
-unpacked once per content under home()/extracted and its listing kept there. `load_images`
+unpacked once per content under workspace.extracted_dir() and its listing kept there. `load_images`
 decodes, converts and resizes everything for training, once per preparation, into a .npy on
 disk beside it; a set larger than LAYERLAB_IMAGE_MEMORY_MB stays there (ImageRows) and
 training reads it batch by batch.
@@ -9,6 +9,7 @@ training reads it batch by batch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -25,9 +26,10 @@ import numpy as np
 
 from layerlab.data.zipsafe import extract_zip
 from layerlab.errors import DataError
-from layerlab.samples import get_sample, sample_name
-from layerlab.settings import home, limits
+from layerlab.samples import get_sample
+from layerlab.settings import limits
 from layerlab.spec import ImagePrep
+from layerlab.workspace import Source, extracted_dir, image_cache_dir
 
 # progress(fraction done, what is happening in words): how long steps report to the page or the run.
 Progress = Callable[[float, str], None]
@@ -232,25 +234,27 @@ def _class_root(root: Path) -> Path:
 _MARKER = ".layerlab-complete"
 _INDEX = ".layerlab-index.json"
 _INDEX_VERSION = 1
-_digests: dict[tuple[str, int, int], str] = {}
 
 
 def _digest(path: Path) -> str:
     """The first 20 hex digits of the file's sha256, remembered per (path, size, mtime) in this process."""
     info = path.stat()
-    key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
-    if key not in _digests:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-        _digests[key] = h.hexdigest()[:20]
-    return _digests[key]
+    return _content_digest(str(path.resolve()), info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _content_digest(path: str, size: int, mtime_ns: int) -> str:
+    """Keyed by size and mtime too, so a file replaced in place is hashed again."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:20]
 
 
 def _folder_cache_dir(folder: Path) -> Path:
     """Where the decoded images of a folder source are cached (a folder can change: keyed by its path)."""
-    return home() / "image-cache" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:20]
+    return image_cache_dir() / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:20]
 
 
 def derived_folders(source: str | Path) -> list[Path]:
@@ -259,7 +263,7 @@ def derived_folders(source: str | Path) -> list[Path]:
     path = Path(source).expanduser()
     try:
         if path.is_file() and path.suffix.lower() == ".zip":
-            return [home() / "extracted" / _digest(path)]
+            return [extracted_dir() / _digest(path)]
         if path.is_dir():
             return [_folder_cache_dir(path)]
     except OSError:
@@ -268,14 +272,14 @@ def derived_folders(source: str | Path) -> list[Path]:
 
 
 def _extracted_folder(zip_path: Path, progress: Progress | None = None) -> Path:
-    """Unzip once per distinct file content, into Layerlab's cache (home()/extracted/<digest>).
+    """Unzip once per distinct file content, into Layerlab's cache (workspace.extracted_dir()/<digest>).
 
     The zip is unpacked into a temporary folder beside that one, renamed when complete: a
     folder with the marker is always whole, even when two sessions unpack the same zip at
     once or an unpacking was cut off. With `progress`, the unpacking runs in a helper thread
     while this one reports progress(fraction, text) four times a second.
     """
-    dest = home() / "extracted" / _digest(zip_path)
+    dest = extracted_dir() / _digest(zip_path)
     if (dest / _MARKER).exists():
         return dest
     tmp = dest.with_name(f".{dest.name}-{os.getpid()}-{threading.get_ident()}.part")
@@ -346,7 +350,7 @@ def unpack_images(source: str, progress: Progress | None = None) -> None:
     """Unpack a zip source now (once per content), reporting progress(fraction, text); a no-op
     for folders, samples and zips already unpacked. The Data page calls this before opening an upload."""
     path = Path(source).expanduser()
-    if sample_name(source) is None and path.is_file() and path.suffix.lower() == ".zip":
+    if not Source(str(source)).is_sample and path.is_file() and path.suffix.lower() == ".zip":
         _extracted_folder(path, progress)
 
 
@@ -426,7 +430,7 @@ def open_images(source: str, progress: Progress | None = None) -> ImageSource:
     A zip is unpacked once per content (reporting progress(fraction, text) when given) and
     its listing kept beside it. Raises DataError when there are no images, or fewer than two classes.
     """
-    name = sample_name(source)
+    name = Source(str(source)).sample
     if name is not None:
         sample = get_sample(name)
         if sample.kind != "images":
@@ -597,7 +601,7 @@ def _signature(src: ImageSource) -> str:
 
 def _cache_paths(src: ImageSource, prep: ImagePrep) -> dict[str, Path]:
     stem = f"{prep.height}x{prep.width}-{prep.color}"
-    folder = src.cache_dir or home() / "image-cache" / "other"  # an ImageSource not made by open_images
+    folder = src.cache_dir or image_cache_dir() / "other"  # an ImageSource not made by open_images
     return {k: folder / f"{stem}.{k}" for k in ("npy", "keep.npy", "hash.npy", "json")}
 
 
@@ -697,7 +701,7 @@ def load_images(src: ImageSource, prep: ImagePrep, progress: Progress | None = N
     """Every image at the target size and colour; unreadable ones are skipped and counted.
 
     Files are decoded once per preparation into a .npy cache beside the unpacked zip (for a
-    folder, under home()/image-cache), which later runs reuse. The images come back in
+    folder, under workspace.image_cache_dir()), which later runs reuse. The images come back in
     memory when they take at most LAYERLAB_IMAGE_MEMORY_MB, else as ImageRows that read
     from the cache batch by batch. `progress(fraction, text)` is told how decoding goes.
     """

@@ -360,18 +360,41 @@ def infer_roles(df: pd.DataFrame, kind: str | None = None, prof: TableProfile | 
     texts = sorted(p.names("text"), key=lambda n: -(p[n].mean_length or 0))
     low_card = [c.name for c in p.column_profiles
                 if c.type in ("categorical", "boolean", "numeric") and 2 <= c.unique <= min(20, max(2, p.rows / 2))]
+    labels = [n for n in low_card if p[n].type in ("categorical", "boolean")]
+    series_dates = [d for d in dates if one_regular_series(df[d])]
     if kind is None:
-        if dates and numeric:
-            kind = "series"
-        elif texts and low_card:
+        if texts and low_card:
             kind = "text"
+        elif dates and labels:
+            kind = "table"  # a label to classify: the dates are only one column among others
+        elif series_dates and numeric:
+            kind = "series"
         else:
             kind = "table"
     if kind == "series":
-        return _series_roles(p, dates, numeric)
+        return _series_roles(p, series_dates or dates, numeric)
     if kind == "text":
         return _text_roles(p, texts, low_card)
-    return _table_roles(df, p)
+    return _table_roles(df, p, prefer=labels[-1] if dates and labels else None)
+
+
+def one_regular_series(dates: pd.Series) -> bool:
+    """Whether a date column's rows form one series at a regular step (gaps allowed): each date once,
+    and the sorted dates on a grid (daily, weekly, monthly, …). Rows of many series, or events at
+    irregular times (reviews, orders), are not a series to forecast."""
+    from layerlab.data.series import infer_frequency
+
+    values = dates if pd.api.types.is_datetime64_any_dtype(dates) else read_dates(as_text(dates))
+    values = values.dropna()
+    if len(values) < 3 or values.nunique() < 0.95 * len(values):
+        return False
+    try:
+        index = pd.DatetimeIndex(values.drop_duplicates().sort_values())
+        if index.tz is not None:
+            index = index.tz_localize(None)
+        return infer_frequency(index) is not None
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _unusable(p: TableProfile, keep: set[str]) -> tuple[list[str], list[str]]:
@@ -435,12 +458,17 @@ def _text_roles(p: TableProfile, texts: list[str], low_card: list[str]) -> Roles
     return Roles("text", "classification", target, text, None, [], ignore, notes)
 
 
-def _table_roles(df: pd.DataFrame, p: TableProfile) -> Roles:
+def _table_roles(df: pd.DataFrame, p: TableProfile, prefer: str | None = None) -> Roles:
     notes = []
-    usable = [c.name for c in p.column_profiles if c.type not in ("id", "constant", "datetime", "text")]
+    # A constant last column may still be the label (then its single class is what to fix).
+    usable = [c.name for c in p.column_profiles if c.type not in ("id", "datetime", "text")
+              and (c.type != "constant" or c.name == p.names()[-1])]
     target = _by_name(p.names(), _TARGET_NAMES)
     if target is not None:
         notes.append(f"`{target}` is the target because of its name.")
+    elif prefer is not None:
+        target = prefer
+        notes.append(f"`{target}` is the target: a column of labels to classify.")
     elif usable:
         target = usable[-1]
         notes.append(f"`{target}` is the target as the last column; change it if you want to predict another one.")

@@ -31,6 +31,7 @@ import pandas as pd
 from layerlab.data.memory import lean_arrow_memory
 from layerlab.errors import DataError
 from layerlab.settings import limits
+from layerlab.workspace import Source
 
 FORMATS = ("csv", "tsv", "xlsx", "parquet", "jsonl", "json")
 DELIMITERS = (",", ";", "\t", "|")
@@ -176,8 +177,8 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> TableRead
         DataError: empty file, header without rows, not a table (an image, random bytes…),
             ragged rows (with the first bad line number), or over the row, column or size limits.
     """
-    if isinstance(source, str) and source.startswith("sample:"):
-        return _read_sample(source[len("sample:"):])
+    if isinstance(source, str) and Source(source).is_sample:
+        return _read_sample(Source(source).sample)
     lean_arrow_memory()
     src = _Source(source, name)
     lim = limits()

@@ -1,6 +1,7 @@
 """From a spec to arrays ready for the pipeline: load, validate, split, fit preparation.
 
-One preparer per data kind. Each returns a `Prepared`: the examples and their split,
+One preparer per data kind (`prepare_images`, …; the kind objects in `layerlab/kinds/` point to
+them and `prepare` asks the kind). Each returns a `Prepared`: the examples and their split,
 the DataInfo the model is built from, and how to wrap the trained core model — for
 training (`train_model`) and as the saved end-to-end model that takes raw inputs
 (`inference_model`). Preparation is always fitted on the training split only.
@@ -55,7 +56,7 @@ class Prepared:
 # ---- images ---------------------------------------------------------------------------------
 
 
-def _prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.data.images import load_images, open_images
 
     src = open_images(spec.data.source, progress)
@@ -95,7 +96,7 @@ def _prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
 # ---- shared for tables and text -------------------------------------------------------------
 
 
-def _labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
+def labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
     """Class indices and names (sorted) for a label column; refuses unusable targets."""
     import pandas as pd
 
@@ -121,7 +122,7 @@ def _natural(text: str) -> tuple:
         return (1, 0.0, text)
 
 
-def _check_column(df: Any, column: str | None, role: str) -> str:
+def check_column(df: Any, column: str | None, role: str) -> str:
     if not column:
         raise DataError(f"No {role} column is set.", f"Choose the {role} column on the Data page (or pass --{role} on the CLI).")
     if column not in df.columns:
@@ -132,9 +133,10 @@ def _check_column(df: Any, column: str | None, role: str) -> str:
 
 def load_frame(spec: ProjectSpec) -> Any:
     """The table behind a table, text or series project (a sample, or a file read with read_table)."""
-    from layerlab.samples import get_sample, sample_name
+    from layerlab.samples import get_sample
+    from layerlab.workspace import Source
 
-    name = sample_name(spec.data.source)
+    name = Source(spec.data.source).sample
     if name is not None:
         return get_sample(name).load()
     from layerlab.data.tables import read_table
@@ -152,7 +154,7 @@ def _dedupe(split: Split, keys: np.ndarray, notes: list[str], what: str) -> Spli
     return split
 
 
-def _drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
+def drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
     missing = df[column].isna()
     if missing.all():
         raise DataError(f"The target column `{column}` is empty.", "Pick another target column.")
@@ -160,6 +162,28 @@ def _drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
         notes.append(f"{int(missing.sum())} row(s) without a `{column}` value were left out.")
         df = df[~missing].reset_index(drop=True)
     return df
+
+
+def text_rows(df: Any, text_col: str, notes: list[str]) -> tuple[Any, np.ndarray]:
+    """The rows with a text, and their texts as str (rows with an empty text are left out)."""
+    texts = df[text_col].to_numpy(dtype=object)
+    texts = np.array(["" if (t is None or (isinstance(t, float) and np.isnan(t))) else str(t) for t in texts], dtype=object)
+    empty = np.array([not t.strip() for t in texts], dtype=bool)
+    if len(empty) and empty.mean() > 0.5:
+        raise DataError(f"The text column `{text_col}` is mostly empty ({empty.mean():.0%} of rows).",
+                        "Pick the column that holds the texts.")
+    if empty.any():
+        notes.append(f"{int(empty.sum())} row(s) with an empty text were left out.")
+        df, texts = df[~empty].reset_index(drop=True), texts[~empty]
+    return df, texts
+
+
+def training_split(n: int, spec: ProjectSpec, y: np.ndarray | None = None,
+                   class_names: Sequence[str] | None = None) -> Split:
+    """The split of `n` rows or texts that training uses (stratified by the class indices `y` when asked;
+    `class_names` name a class in a message instead of its index)."""
+    stratify = y is not None and spec.data.task == "classification" and spec.prepare.split.stratify
+    return split_indices(n, spec.prepare.split, y if stratify else None, class_names)
 
 
 # ---- tables ---------------------------------------------------------------------------------
@@ -226,27 +250,28 @@ class _RowsOf:
         return len(self.rows)
 
 
-def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     import pandas as pd
 
     from layerlab.prep.tabular import fit_table, raw_inputs
 
     df = load_frame(spec)
-    target = _check_column(df, spec.data.target, "target")
+    target = check_column(df, spec.data.target, "target")
     notes: list[str] = []
-    df = _drop_missing_target(df, target, notes)
-    features = usable_features(df, spec, notes)
+    df = drop_missing_target(df, target, notes)
     task = spec.data.task
+    if task == "classification":  # before the features: a one-class target is the problem to name
+        y, class_names = labels(df[target], target)
+    features = usable_features(df, spec, notes)
     if task == "classification":
-        y, class_names = _labels(df[target], target)
-        split = split_indices(len(df), spec.prepare.split, y if spec.prepare.split.stratify else None, class_names)
+        split = training_split(len(df), spec, y, class_names)
     elif task == "regression":
         yv = pd.to_numeric(df[target], errors="coerce")
         if yv.isna().any():
             raise DataError(f"The target `{target}` must hold numbers for regression, but has {df[target][yv.isna()].iloc[0]!r}.",
                             "Pick a numeric target, or choose classification.")
         class_names = []
-        split = split_indices(len(df), spec.prepare.split)
+        split = training_split(len(df), spec)
         y_raw = yv.to_numpy(dtype="float32")
     else:
         raise DataError("A table is used for classification or regression.", "For forecasting, choose time-series data.")
@@ -295,27 +320,18 @@ def _prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
 # ---- text -----------------------------------------------------------------------------------
 
 
-def _prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_text(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.prep.text import fit_text, vectorize
 
     df = load_frame(spec)
-    text_col = _check_column(df, spec.data.text, "text")
-    target = _check_column(df, spec.data.target, "target")
+    text_col = check_column(df, spec.data.text, "text")
+    target = check_column(df, spec.data.target, "target")
     notes: list[str] = []
-    df = _drop_missing_target(df, target, notes)
-    texts = df[text_col].to_numpy(dtype=object)
-    texts = np.array(["" if (t is None or (isinstance(t, float) and np.isnan(t))) else str(t) for t in texts], dtype=object)
-    empty = np.array([not t.strip() for t in texts])
-    if empty.mean() > 0.5:
-        raise DataError(f"The text column `{text_col}` is mostly empty ({empty.mean():.0%} of rows).",
-                        "Pick the column that holds the texts.")
-    if empty.any():
-        notes.append(f"{int(empty.sum())} row(s) with an empty text were left out.")
-        df, texts = df[~empty].reset_index(drop=True), texts[~empty]
+    df, texts = text_rows(drop_missing_target(df, target, notes), text_col, notes)
     if spec.data.task != "classification":
         raise DataError("Text data is used for classification.", "Choose classification as the task.")
-    y, class_names = _labels(df[target], target)
-    split = split_indices(len(texts), spec.prepare.split, y if spec.prepare.split.stratify else None, class_names)
+    y, class_names = labels(df[target], target)
+    split = training_split(len(texts), spec, y, class_names)
     split = _dedupe(split, np.array([" ".join(t.lower().split()) for t in texts], dtype=object), notes, "texts")
     fit = fit_text(texts[split.train], spec.prepare.text)
     ids = vectorize(fit.vectorizer, texts)
@@ -353,7 +369,7 @@ def series_columns(df: Any, spec: ProjectSpec) -> tuple[list[str], list[str]]:
         if c not in features:
             features.append(c)
     for c in features:
-        _check_column(df, c, "value")
+        check_column(df, c, "value")
         if not pd.api.types.is_numeric_dtype(df[c]):
             raise DataError(f"The value column `{c}` does not hold numbers.", "Mark it as ignored, or pick numeric columns.")
     if not targets:
@@ -361,7 +377,7 @@ def series_columns(df: Any, spec: ProjectSpec) -> tuple[list[str], list[str]]:
     return features, targets
 
 
-def _prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
+def prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     from layerlab.data.series import fill_gaps, prepare_series
     from layerlab.data.split import Split
     from layerlab.prep.series import make_windows
@@ -370,7 +386,7 @@ def _prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
         raise DataError("Time-series data is used for forecasting.", "Choose forecasting as the task.")
     df = load_frame(spec)
     if spec.data.date:
-        _check_column(df, spec.data.date, "date")
+        check_column(df, spec.data.date, "date")
     features, targets = series_columns(df, spec)
     sf = fill_gaps(prepare_series(df, spec.data.date, features), spec.prepare.series.fill)
     notes = list(sf.notes)
@@ -414,29 +430,12 @@ def _prepare_series(spec: ProjectSpec, progress: Progress | None) -> Prepared:
                          "relative": prep.predict == "change"})
 
 
-PREPARERS: dict[str, Callable[[ProjectSpec, Any], Prepared]] = {
-    "images": _prepare_images, "table": _prepare_table, "text": _prepare_text, "series": _prepare_series,
-}
-
-
-_reporter: Progress | None = None
-
-
-def report_progress_to(fn: Progress | None) -> None:
-    """Where `prepare` reports progress when its caller passes none: the training worker sets this
-    so the run's status shows the unpacking and decoding of a large image set."""
-    global _reporter
-    _reporter = fn
-
-
 def prepare(spec: ProjectSpec, progress: Progress | None = None) -> Prepared:
     """Load, split and fit the preparation of the project's data. Raises DataError with a plain message.
 
-    `progress(fraction, text)` hears how the long steps go (unpacking, decoding images);
-    without it, the reporter set with `report_progress_to` does.
+    `progress(fraction, text)` hears how the long steps go (unpacking, decoding images): the
+    training worker passes one so the run's status shows them.
     """
-    try:
-        fn = PREPARERS[spec.data.kind]
-    except KeyError:
-        raise DataError(f"{spec.data.kind} data is not supported.") from None
-    return fn(spec, progress or _reporter)
+    from layerlab.kinds import get_kind
+
+    return get_kind(spec.data.kind).prepare(spec, progress)

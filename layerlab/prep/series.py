@@ -39,9 +39,10 @@ def scale_stats(values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
     return center.astype("float32"), spread.astype("float32")
 
 
-def make_windows(values: np.ndarray, target_idx: list[int], prep: SeriesPrep, split: SplitSpec) -> Windows:
-    """Cut the (rows, features) array into scaled windows and assign them to parts by time."""
-    n = len(values)
+def window_parts(n: int, prep: SeriesPrep, split: SplitSpec) -> tuple[np.ndarray, dict[str, np.ndarray],
+                                                                       tuple[int, int]]:
+    """Where windows start, which part each belongs to and the parts' first rows, for `n` steps,
+    without cutting any window (so the Prepare page counts windows of a huge series cheaply)."""
     w, h = prep.window, prep.horizon
     n_test = max(1, int(round(n * split.test)))
     n_val = max(1, int(round(n * split.validation)))
@@ -50,18 +51,7 @@ def make_windows(values: np.ndarray, target_idx: list[int], prep: SeriesPrep, sp
         raise DataError(
             f"The series has {n} steps: too short for a window of {w} and a horizon of {h} with this split.",
             f"Use a shorter window (at most about {max(2, b_val - h)}), a shorter horizon, or more data.")
-    center, spread = scale_stats(values[:b_val], prep.scale)
-    scaled = ((values - center) / spread).astype("float32")
     starts = np.arange(w, n - h + 1, prep.stride)
-    xi = starts[:, None] + np.arange(-w, 0)[None, :]
-    yi = starts[:, None] + np.arange(h)[None, :]
-    x = scaled[xi]
-    y = scaled[yi][:, :, target_idx]
-    last = x[:, -1, :].copy()
-    if prep.predict == "change":
-        # Relative to the window's last value, a trend the training span never reached is no surprise.
-        x = x - last[:, None, :]
-        y = y - last[:, None, target_idx]
     end = starts + h
     parts = {
         "train": np.flatnonzero(end <= b_val),
@@ -72,4 +62,22 @@ def make_windows(values: np.ndarray, target_idx: list[int], prep: SeriesPrep, sp
         if len(idx) == 0:
             raise DataError(f"No {name} windows fit in the series with a window of {w}, horizon {h} and stride {prep.stride}.",
                             "Use a shorter window or horizon, a stride of 1, or change the split.")
+    return starts, parts, (b_val, b_test)
+
+
+def make_windows(values: np.ndarray, target_idx: list[int], prep: SeriesPrep, split: SplitSpec) -> Windows:
+    """Cut the (rows, features) array into scaled windows and assign them to parts by time."""
+    w, h = prep.window, prep.horizon
+    starts, parts, (b_val, b_test) = window_parts(len(values), prep, split)
+    center, spread = scale_stats(values[:b_val], prep.scale)
+    scaled = ((values - center) / spread).astype("float32")
+    xi = starts[:, None] + np.arange(-w, 0)[None, :]
+    yi = starts[:, None] + np.arange(h)[None, :]
+    x = scaled[xi]
+    y = scaled[yi][:, :, target_idx]
+    last = x[:, -1, :].copy()
+    if prep.predict == "change":
+        # Relative to the window's last value, a trend the training span never reached is no surprise.
+        x = x - last[:, None, :]
+        y = y - last[:, None, target_idx]
     return Windows(x, y, starts, parts, center, spread, list(target_idx), (b_val, b_test), last)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Callable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,9 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     from layerlab.train.trainer import run_training
 
     store = RunStore(args.runs_dir)
-    _report_preparation(store, args.run_id)
     try:
-        run_training(store, args.run_id)
+        run_training(store, args.run_id, progress=_report_preparation(store, args.run_id))
     finally:
         # A finished run frees a slot: start the next queued one, if any.
         try:
@@ -39,12 +39,10 @@ def main(argv: list[str] | None = None) -> int:
 PREPARING = "Preparing the data: "  # the run's message while it does (see components/run_status.py)
 
 
-def _report_preparation(store, run_id: str, every_s: float = 0.5) -> None:
-    """Show how data preparation goes (unpacking, decoding a large image set) as the run's message,
-    which the Train page shows until training starts; each report is also a heartbeat."""
+def _report_preparation(store, run_id: str, every_s: float = 0.5) -> Callable[[float, str], None]:
+    """A progress reporter that shows how data preparation goes (unpacking, decoding a large image set)
+    as the run's message, which the Train page shows until training starts; each report is also a heartbeat."""
     import time
-
-    from layerlab.prep.prepare import report_progress_to
 
     last = [0.0]
 
@@ -58,7 +56,7 @@ def _report_preparation(store, run_id: str, every_s: float = 0.5) -> None:
         except Exception:  # noqa: BLE001 - a busy store must not stop the preparation
             pass
 
-    report_progress_to(report)
+    return report
 
 
 if __name__ == "__main__":

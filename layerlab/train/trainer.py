@@ -53,8 +53,12 @@ def _friendly(exc: BaseException) -> str:
     return f"Training failed: {type(exc).__name__}: {first[:300]}"
 
 
-def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | None = None) -> Run:
-    """Train the run `run_id` to the end; its final status says how it ended. Never raises."""
+def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | None = None,
+                 progress: Callable[[float, str], None] | None = None) -> Run:
+    """Train the run `run_id` to the end; its final status says how it ended. Never raises.
+
+    `progress(fraction, text)` hears how data preparation goes (see `prep.prepare.prepare`).
+    """
     run = store.get(run_id)
     if run is None:
         raise LayerlabError(f"There is no run `{run_id}`.")
@@ -62,7 +66,7 @@ def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | Non
     log = RunLog(run_dir / "log.txt", echo)
     store.update(run_id, status="running", started=time.time(), pid=os.getpid(), heartbeat=time.time())
     try:
-        status, message = _train(store, run, log)
+        status, message = _train(store, run, log, progress)
     except LayerlabError as exc:
         status, message = "failed", str(exc)
         log(f"Failed: {message}")
@@ -75,7 +79,8 @@ def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | Non
     return store.get(run_id)  # type: ignore[return-value]
 
 
-def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
+def _train(store: RunStore, run: Run, log: RunLog,
+           progress: Callable[[float, str], None] | None = None) -> tuple[str, str]:
     import keras
 
     from layerlab.prep import tf_pipeline
@@ -103,7 +108,7 @@ def _train(store: RunStore, run: Run, log: RunLog) -> tuple[str, str]:
             log("Mixed precision was asked for but needs a GPU; training in float32.")
 
     log(f"Preparing data from {spec.data.source} …")
-    prepared = prepare(spec)
+    prepared = prepare(spec, progress)
     info = prepared.info
     info.save(run_dir / "info.json")
     for note in prepared.notes:

@@ -60,7 +60,7 @@ def test_only_public_engine_code_is_copied_and_its_layerlab_imports_are_left_out
     from layerlab.prep import prepare, tabular
 
     with pytest.raises(LayerlabError, match="private"):
-        fill.engine_source(prepare._labels)
+        fill.engine_source(prepare._natural)
     src = fill.engine_source(tabular.fit_table)
     assert src.startswith("def fit_table(") and "from layerlab" not in src and "import layerlab" not in src
 
@@ -79,7 +79,7 @@ LABEL_CASES = [
 def test_label_order_and_refusals_are_the_engines(values, column):
     from layerlab.prep import prepare
 
-    pair = _same(lambda: prepare._labels(pd.Series(values), column), lambda: t_labels._labels(pd.Series(values), column))
+    pair = _same(lambda: prepare.labels(pd.Series(values), column), lambda: t_labels.labels(pd.Series(values), column))
     if pair:
         (y1, names1), (y2, names2) = pair
         assert names1 == names2 and np.array_equal(y1, y2)
@@ -90,7 +90,7 @@ def test_column_checks_are_the_engines(column):
     from layerlab.prep import prepare
 
     df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
-    pair = _same(lambda: prepare._check_column(df, column, "target"), lambda: t_labels._check_column(df, column, "target"))
+    pair = _same(lambda: prepare.check_column(df, column, "target"), lambda: t_labels.check_column(df, column, "target"))
     if pair:
         assert pair[0] == pair[1]
 
@@ -101,8 +101,8 @@ def test_rows_without_a_target_are_dropped_as_the_engine_does(target):
 
     df = pd.DataFrame({"x": [1, 2, 3, 4], "y": target})
     notes_engine, notes_template = [], []
-    pair = _same(lambda: prepare._drop_missing_target(df, "y", notes_engine),
-                 lambda: t_labels._drop_missing_target(df, "y", notes_template))
+    pair = _same(lambda: prepare.drop_missing_target(df, "y", notes_engine),
+                 lambda: t_labels.drop_missing_target(df, "y", notes_template))
     if pair:
         pd.testing.assert_frame_equal(pair[0], pair[1])
         assert notes_engine == notes_template

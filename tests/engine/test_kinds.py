@@ -56,6 +56,7 @@ def _cli(*args):
                           env=dict(os.environ), timeout=600)
 
 
+@pytest.mark.slow  # trains
 def test_table_classification_from_raw_rows(tmp_path):
     df = wine_frame()
     path = tmp_path / "wine.csv"
@@ -81,6 +82,7 @@ def test_table_classification_from_raw_rows(tmp_path):
         pred.predict_rows([{"colour": "dark"}])
 
 
+@pytest.mark.slow  # trains
 def test_table_regression_reports_units_and_baseline(tmp_path):
     from sklearn.datasets import load_diabetes
 
@@ -97,6 +99,7 @@ def test_table_regression_reports_units_and_baseline(tmp_path):
     assert 25 < value < 346  # in the target's units, not standardised
 
 
+@pytest.mark.slow  # trains
 def test_text_classification_from_raw_strings(tmp_path):
     path = tmp_path / "reviews.jsonl"
     reviews_frame().to_json(path, orient="records", lines=True)
@@ -123,6 +126,7 @@ def test_the_sequence_length_fits_the_texts(tmp_path, words, want):
     assert (spec.data.kind, spec.prepare.text.sequence_length) == ("text", want)
 
 
+@pytest.mark.slow  # trains
 def test_series_forecast_beats_repeating_the_last_value(tmp_path):
     path = tmp_path / "sun.csv"
     sunspots_frame().to_csv(path, index=False)
@@ -224,6 +228,7 @@ def test_cli_init_refuses_a_task_the_data_cannot_have(tmp_path, args, words):
     assert "Traceback" not in r.stderr and not (tmp_path / "p.json").exists()
 
 
+@pytest.mark.slow  # trains
 def test_evaluation_keeps_the_raw_examples_the_page_shows(tmp_path):
     from layerlab.samples import get_sample
 
@@ -235,3 +240,34 @@ def test_evaluation_keeps_the_raw_examples_the_page_shows(tmp_path):
     run = run_training(store, store.create(spec).id)
     ev = json.loads((run.path / "evaluation.json").read_text())
     assert ev["examples"]["kind"] == "table" and len(ev["true_labels"]) == ev["n_test"]
+
+
+# ---- the registry of kinds -----------------------------------------------------------------------
+
+
+def test_every_kind_is_registered_and_owns_what_the_rest_asks_it():
+    from layerlab.kinds import KINDS, get_kind
+    from layerlab.models.templates import default_template
+    from layerlab.samples import SAMPLES
+
+    assert list(KINDS) == ["images", "table", "text", "series"]
+    for kind in KINDS.values():
+        assert kind.default_template == default_template(kind.name), "one default per kind"
+        assert callable(kind.describe) and callable(kind.prepare) and kind.title and kind.examples
+    for sample in SAMPLES.values():
+        spec = new_project(f"sample:{sample.name}")
+        info = get_kind(spec.data.kind).describe(spec, None)
+        assert info.kind == spec.data.kind
+    with pytest.raises(Exception, match="audio data is not supported"):
+        get_kind("audio")
+
+
+def test_a_kinds_preview_is_its_split_plan():
+    from layerlab.kinds import get_kind
+    from layerlab.samples import SAMPLES
+
+    spec = new_project("sample:sunspots")
+    plan = get_kind("series").preview(SAMPLES["sunspots"].load(), spec)
+    assert set(plan["sizes"]) == {"train", "validation", "test"}
+    spec = new_project("sample:penguins")
+    assert sum(get_kind("table").preview(SAMPLES["penguins"].load(), spec).values()) == 344

@@ -240,11 +240,7 @@ def test_the_worker_reports_decoding_as_the_runs_message(shapes, home, monkeypat
     messages: list[str] = []
     real_beat = store.beat
     monkeypatch.setattr(store, "beat", lambda run_id, **kw: messages.append(kw["message"]) or real_beat(run_id, **kw))
-    _report_preparation(store, run.id, every_s=0.0)
-    try:
-        P.prepare(_project(shapes))
-    finally:
-        P.report_progress_to(None)
+    P.prepare(_project(shapes), _report_preparation(store, run.id, every_s=0.0))
     assert messages and all(m.startswith(PREPARING) for m in messages)
     assert any(m.startswith("Preparing the data: decoding images (") and m.endswith("%") for m in messages)
     assert messages[-1] == "Preparing the data: decoding images (43 of 43), 100%"
@@ -336,7 +332,7 @@ def test_a_prepared_table_keeps_only_its_test_rows_and_shows_the_same_examples(t
 def test_labels_from_distinct_values_match_one_str_per_row():
     import pandas as pd
 
-    from layerlab.prep.prepare import _labels
+    from layerlab.prep.prepare import labels as _labels
 
     for values in (["b", "a", "b", "10", "9"], [3.0, 1.0, 3.0, 2.5], np.array([1, "1", "x", 2], dtype=object),
                    [True, False, False]):

@@ -7,10 +7,8 @@ import json
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from components.data_preview import class_count_figure, display_image
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
 from tests.pages.markdown import plain
@@ -71,8 +69,12 @@ def test_data_page_lists_bundled_samples_with_their_source(app):
     assert digits.title in text and digits.description in text
     assert f"Source: {digits.source}" in text
     assert "scikit-learn's copy of the UCI" in text
-    allowed = at.file_uploader(key="data.upload").allowed_type
-    assert ".zip" in allowed and {".csv", ".tsv", ".xlsx", ".parquet", ".jsonl"} <= set(allowed)
+    from layerlab.project import kind_of_file
+
+    assert "one folder of images per class, or a table: CSV, TSV, Excel (.xlsx), Parquet or JSON Lines" in \
+        at.file_uploader(key="data.upload").help, "the accepted files are named (the page refuses others in words)"
+    assert {kind_of_file(f"x{ext}") for ext in (".csv", ".tsv", ".xlsx", ".parquet", ".jsonl")} == {"table"}
+    assert kind_of_file("x.ZIP") == "images"
     assert "No data chosen yet" in " ".join(i.value for i in at.info)
 
 
@@ -146,31 +148,27 @@ def test_a_zip_with_one_class_is_refused_in_plain_words(app):
     assert "No data chosen yet" in " ".join(i.value for i in at.info)
 
 
+@pytest.mark.parametrize(("name", "why"), [
+    ("cat.png", "cat.png is a single image, but Layerlab learns from many images sorted into classes"),
+    ("report.docx", "Layerlab cannot read .docx files such as report.docx"),
+    ("data", "data has no file extension"),
+])
+def test_a_file_of_the_wrong_type_gets_words(app, name, why):
+    """#15 item 7: the uploader takes any file (a type filter only turns the chip red, without words) and
+    the page says which files are accepted and why this one is not."""
+    at = app("pages/data.py", state={"project": new_project("sample:digits")})
+    assert not at.file_uploader(key="data.upload").proto.type, "no type filter that refuses without words"
+    _upload(at, name, _png((1, 2, 3)))
+
+    assert not at.exception
+    assert why in _errors(at).replace("`", "")
+    assert "Upload a .zip holding one folder of images per class, or a table: CSV, TSV, Excel" in _errors(at)
+    assert at.session_state["project"].data.source == "sample:digits"
+
+
 def test_a_zip_without_images_is_refused(app):
     at = app("pages/data.py")
     _upload(at, "docs.zip", _zip({"a/readme.txt": b"x", "b/notes.txt": b"y"}))
 
     assert not at.exception
     assert "No images found" in _errors(at)
-
-
-# ---- components -------------------------------------------------------------------------------
-
-
-def test_display_image_blows_up_tiny_images_sharply():
-    img = np.arange(64, dtype=np.uint8).reshape(8, 8, 1)
-    out = display_image(img, 64)
-    assert out.shape == (64, 64)  # one channel squeezed for st.image
-    assert (out[:8, :8] == img[0, 0, 0]).all() and (out[-8:, -8:] == img[7, 7, 0]).all()
-
-
-def test_display_image_keeps_the_aspect_ratio():
-    assert display_image(np.zeros((16, 8, 1), np.uint8), 96).shape == (96, 48)
-    assert display_image(np.zeros((300, 600, 3), np.uint8), 64).shape == (32, 64, 3)
-
-
-def test_class_count_figure_is_horizontal_for_many_classes():
-    few = class_count_figure({"a": 3, "b": 5})
-    assert few.data[0].orientation != "h" and list(few.data[0].y) == [3, 5]
-    many = class_count_figure({f"c{i}": i for i in range(20)})
-    assert many.data[0].orientation == "h" and list(many.data[0].y) == [f"c{i}" for i in range(20)]

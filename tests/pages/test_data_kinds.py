@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.roles_editor import project_from_roles
-from components.series_view import frequency_words, series_figure
-from components.table_view import class_balance_figure, missing_figure
+from layerlab.roles import project_from_roles
 from layerlab.errors import DataError
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
@@ -269,7 +267,7 @@ def test_changing_the_task_to_regression_keeps_preparation_and_layers(app):
 
 
 @pytest.mark.parametrize(("task", "roles", "message"), [
-    ("classification", {"island": "target"}, "predicts one column"),
+    ("classification", {"island": "target", "sex": "target"}, "predicts one column"),
     ("regression", {}, "does not hold numbers"),
     ("classification", {"year": "date"}, "only forecasting uses"),
     ("forecasting", {"island": "text"}, "not text"),
@@ -283,7 +281,36 @@ def test_a_wrong_combination_is_explained_and_the_project_kept(app, task, roles,
     assert not at.exception
     assert message in _text(at.error)
     assert _spec(at) == before, "the last good project stays"
-    assert at.selectbox(key="data.task").value == task, "the user's choices stay in the form to fix"
+    # #15 item 3: the page shows the project in use, never roles that are not in effect.
+    assert at.selectbox(key="data.task").value == before.data.task
+    assert _roles(at)["species"] == "target"
+    assert "The project in use is unchanged: classification of species" in _text(at.caption)
+
+
+def test_marking_a_new_target_moves_the_role(app):
+    at = _open(app, "penguins")
+    _apply(at, island="target")  # species is still marked as the target
+
+    assert not at.exception and not at.error, _text(at.error)
+    spec = _spec(at)
+    assert spec.data.target == "island" and "species" in spec.data.features
+    assert "`island` is the target now; `species`, the target before, is now a feature." in _text(at.info)
+    assert _roles(at)["species"] == "feature" and _roles(at)["island"] == "target"
+
+
+def test_the_guess_is_shown_with_its_alternatives_one_click_away(app):
+    from tests.engine.test_roles import _weather
+
+    at = app(PAGE)
+    _upload(at, "weather.csv", _weather().to_csv(index=False).encode())
+    assert not at.exception and not at.error, _text(at.error)
+    assert (_spec(at).data.kind, _spec(at).data.target) == ("table", "weather")
+    assert "Classify `weather` from the other columns" in _text(at.markdown)
+    forecast = next(b for b in at.button if b.label.startswith("Forecast "))
+    forecast.click().run()
+    assert not at.exception and not at.error, _text(at.error)
+    assert (_spec(at).data.kind, _spec(at).data.task, _spec(at).data.date) == ("series", "forecasting", "date")
+    assert any(b.label.startswith("Classify weather") for b in at.button), "and one click goes back"
 
 
 def test_text_can_become_a_table_and_back(app):
@@ -334,19 +361,6 @@ def test_project_from_roles_refuses_two_text_columns():
     spec = new_project("sample:tweets", frame=df)
     with pytest.raises(DataError, match="Only one column can be the text"):
         project_from_roles(spec, df, {"text": "text", "sentiment": "target", "confidence": "text"}, "classification")
-
-
-def test_figures_hold_the_data():
-    bars = class_balance_figure({"a": 5, "<b>b</b>": 2}, "label")
-    assert list(bars.data[0].x) == ["a", "&lt;b&gt;b&lt;/b&gt;"], "a label that looks like HTML shows as text"
-    assert list(bars.data[0].y) == [5, 2]
-    missing = missing_figure({"x": 0, "y": 3, "z": 1}, rows=10)
-    assert list(missing.data[0].y) == ["y", "z"], "complete columns are left out, most missing first"
-    assert frequency_words("W-SUN") == "weekly (Sundays)" and frequency_words(None).startswith("irregular")
-    many = {"x": list(range(10)), "lines": {"v": list(range(10))}, "gaps": [(i, i, 1) for i in range(200)],
-            "freq": None}
-    fig = series_figure(many, None)
-    assert not fig.layout.shapes and fig.data[-1].name == "missing steps", "many gaps are ticks, not shading"
 
 
 def test_a_wide_table_gets_the_compact_roles_editor(app):

@@ -1,6 +1,6 @@
 """Template: the target column, class order and test de-duplication, exactly as Layerlab's preparation.
 
-These copy private helpers of `layerlab.prep.prepare`; tests/engine/test_codegen_templates.py
+These copy helpers of `layerlab.prep.prepare` (`labels` uses the private `_natural`); tests/engine/test_codegen_templates.py
 runs both on the same inputs and asserts the same results (and messages).
 """
 
@@ -16,7 +16,7 @@ from layerlab.data.split import Split, drop_test_duplicates
 # ---- the script starts here ----
 
 
-def _labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
+def labels(values: Any, column: str) -> tuple[np.ndarray, list[str]]:
     """Class indices and names (sorted) for a label column; refuses unusable targets."""
     import pandas as pd
 
@@ -43,7 +43,7 @@ def _natural(text: str) -> tuple:
         return (1, 0.0, text)
 
 
-def _check_column(df: Any, column: str | None, role: str) -> str:
+def check_column(df: Any, column: str | None, role: str) -> str:
     """The column that plays `role`, refused when it is unset or not in the data."""
     if not column:
         raise DataError(f"No {role} column is set.", f"Choose the {role} column on the Data page (or pass --{role} "
@@ -63,7 +63,7 @@ def _dedupe(split: Split, keys: np.ndarray, notes: list[str], what: str) -> Spli
     return split
 
 
-def _drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
+def drop_missing_target(df: Any, column: str, notes: list[str]) -> Any:
     """Rows without a target value are left out (and counted in the notes)."""
     missing = df[column].isna()
     if missing.all():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from layerlab.codegen.templates.generated import build_model, compile_model, load_data
-from layerlab.codegen.templates.labels import _check_column, _dedupe, _drop_missing_target, _labels
+from layerlab.codegen.templates.labels import _dedupe, check_column, drop_missing_target, labels
 from layerlab.codegen.templates.project import SPEC
 from layerlab.codegen.templates.training import (
     CLASS_WEIGHTS,
@@ -30,13 +30,13 @@ def main() -> None:
     args = arguments()
     keras.utils.set_random_seed(SPEC.train.seed)
     df = load_data(args.data)
-    target = _check_column(df, SPEC.data.target, "target")
+    target = check_column(df, SPEC.data.target, "target")
     notes: list[str] = []
-    df = _drop_missing_target(df, target, notes)
+    df = drop_missing_target(df, target, notes)
     features = usable_features(df, SPEC, notes)
     task = SPEC.data.task
     if task == "classification":
-        y, class_names = _labels(df[target], target)
+        y, class_names = labels(df[target], target)
         split = split_indices(len(df), SPEC.prepare.split, y if SPEC.prepare.split.stratify else None)
     else:
         y_raw = pd.to_numeric(df[target], errors="coerce").to_numpy(dtype="float32")

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from layerlab.codegen.templates.generated import build_model, compile_model, load_data
-from layerlab.codegen.templates.labels import _check_column, _dedupe, _drop_missing_target, _labels
+from layerlab.codegen.templates.labels import _dedupe, check_column, drop_missing_target, labels
 from layerlab.codegen.templates.project import SPEC
 from layerlab.codegen.templates.training import (
     CLASS_WEIGHTS,
@@ -27,15 +27,15 @@ def main() -> None:
     args = arguments()
     keras.utils.set_random_seed(SPEC.train.seed)
     df = load_data(args.data)
-    text_col = _check_column(df, SPEC.data.text, "text")
-    target = _check_column(df, SPEC.data.target, "target")
+    text_col = check_column(df, SPEC.data.text, "text")
+    target = check_column(df, SPEC.data.target, "target")
     notes: list[str] = []
-    df = _drop_missing_target(df, target, notes)
+    df = drop_missing_target(df, target, notes)
     texts = np.array(["" if (t is None or (isinstance(t, float) and np.isnan(t))) else str(t)
                       for t in df[text_col].to_numpy(dtype=object)], dtype=object)
     keep = np.array([bool(t.strip()) for t in texts])
     df, texts = df[keep].reset_index(drop=True), texts[keep]
-    y, class_names = _labels(df[target], target)
+    y, class_names = labels(df[target], target)
     split = split_indices(len(texts), SPEC.prepare.split, y if SPEC.prepare.split.stratify else None)
     split = _dedupe(split, np.array([" ".join(t.lower().split()) for t in texts], dtype=object), notes, "texts")
     fit = fit_text(texts[split.train], SPEC.prepare.text)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from components import nav
+from components import nav, shell
 from components.errors import guard, show_flagged
 from components.layer_editor import FLAG, layer_editor
 from components.model_check import check_panel, code_panel
 from components.template_picker import template_picker
 from layerlab.spec import load_spec
+from layerlab.workspace import source_stamp
 
 nav.ensure_app()  # a deep link in Streamlit's legacy pages/ mode goes through app.py first
 
@@ -41,14 +41,7 @@ def _check(spec_json: str, info_json: str) -> Any:
     return check_model(spec, DataInfo.from_dict(json.loads(info_json)), layers=list(spec.model.layers))
 
 
-def _stamp(source: str) -> tuple[float, int]:
-    path = Path(source)
-    if source.startswith("sample:") or not path.exists():
-        return (0.0, 0)
-    return (path.stat().st_mtime, path.stat().st_size)
-
-
-st.title("Build")
+st.title(shell.BUILD)
 spec = nav.require_project()
 st.markdown(f"Your model is a stack of layers between the input ({INPUT_WORDS.get(spec.data.kind, 'your data')}) and "
             f"the output ({OUTPUT_WORDS.get(spec.data.task, 'the answer')}). Change it as you like: every change is "
@@ -58,9 +51,9 @@ show_flagged(FLAG)
 info = None
 with guard():
     with st.spinner("Reading the data…"):
-        info = _info(spec.data.model_dump_json(), spec.prepare.model_dump_json(), _stamp(spec.data.source))
+        info = _info(spec.data.model_dump_json(), spec.prepare.model_dump_json(), source_stamp(spec.data.source))
 if info is None:
-    nav.link("Data", "Check the data")
+    nav.link(shell.DATA, "Check the data")
     st.stop()
 
 info_json = json.dumps(info.to_dict(), sort_keys=True)
@@ -82,4 +75,4 @@ with checks:
     check_panel(spec, report)
 
 code_panel(spec, info_json, report)
-nav.link("Train", "Next: Train")
+nav.link(shell.TRAIN, "Next: Train")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import nav, state
+from components import nav, shell, state
 from components.data_preview import images_view
 from components.data_tables import table_like_view
 from components.errors import guard
@@ -27,7 +27,7 @@ def _use_sample(name: str) -> None:
         st.rerun()
 
 
-st.title("Data")
+st.title(shell.DATA)
 st.markdown("Choose what the model learns from: a bundled sample, or your own data — a zip of images, or a table "
             "of rows, texts with their labels, or values over time.")
 
@@ -64,6 +64,6 @@ st.divider()
 st.header(spec.name)
 if KINDS[spec.data.kind].tabular:
     table_like_view(spec)  # its own words when the file cannot be read; the way on stays
-    nav.link("Prepare", "Next: Prepare")
+    nav.link(shell.PREPARE, "Next: Prepare")
 elif images_view(spec):
-    nav.link("Prepare", "Next: Prepare")
+    nav.link(shell.PREPARE, "Next: Prepare")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, nav, run_picker, state
+from components import errors, nav, run_picker, shell, state
 from components.evaluate import sections
 
 nav.ensure_app()
-st.title("Evaluate")
+st.title(shell.EVALUATE)
 with errors.guard():
     store = state.run_store()
     sections.note_current_without_evaluation(store)

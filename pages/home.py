@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import nav, state
+from components import nav, shell, state
 from components.errors import guard
 from components.markup import md
 from layerlab.project import new_project
@@ -57,7 +57,7 @@ def _try_sample(name: str, title: str) -> None:
         with st.spinner(f"Setting up the {title} project…"):
             spec = new_project(str(Source.of_sample(name)))
         state.set_project(spec)
-        st.switch_page(nav.page("Train"))
+        st.switch_page(nav.page(shell.TRAIN))
 
 
 st.title("Layerlab")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, export_panel, nav, predict, run_picker, state
+from components import errors, export_panel, nav, predict, run_picker, shell, state
 from components.model_cache import get_predictor
 from components.predict.outside import own_model_view
 
@@ -24,13 +24,13 @@ def import_section() -> None:
 
 
 nav.ensure_app()
-st.title("Predict")
+st.title(shell.PREDICT)
 with errors.guard():
     store = state.run_store()
     if not run_picker.candidates(store, need="model"):
         st.info("No finished run yet — train one on the **Train** page, or bring a project or a model below.",
                 icon=":material/info:")
-        nav.link("Train", "Go to Train")
+        nav.link(shell.TRAIN, "Go to Train")
         st.divider()
         import_section()
         st.stop()
@@ -43,7 +43,7 @@ with errors.guard():
             predictor = get_predictor(run.path)
             st.caption(predict.describe(predictor))
             predict.show(predictor, run.id)
-        nav.link("Evaluate", "See how this run did on its test set", ":material/analytics:")
+        nav.link(shell.EVALUATE, "See how this run did on its test set", ":material/analytics:")
     with export_tab:
         export_panel.export_panel(run.path, key="predict_export")
     with import_tab:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import nav
+from components import nav, shell
 from components.errors import guard, show_flagged
 from components.prepare.augment_editor import augment_editor
 from components.prepare.fields import FLAG
@@ -41,7 +41,7 @@ def _series_section(spec) -> None:
 SETTINGS = {"images": image_section, "table": table_section, "text": text_section, "series": _series_section}
 PREVIEWS = {"images": image_preview, "table": table_preview, "text": text_preview, "series": series_preview}
 
-st.title("Prepare")
+st.title(shell.PREPARE)
 spec = nav.require_project()
 kind = spec.data.kind
 st.markdown(INTRO.get(kind, INTRO["images"]))
@@ -55,4 +55,4 @@ split_section(spec)
 with st.container(border=True):
     augment_editor(spec, WHAT[kind])
 PREVIEWS[kind](spec)
-nav.link("Build", "Next: Build")
+nav.link(shell.BUILD, "Next: Build")

@@ -10,7 +10,7 @@ import streamlit as st
 from components import errors, nav, run_actions, run_compare, run_table, shell, state
 
 nav.ensure_app()
-st.title("Runs")
+st.title(shell.RUNS)
 with errors.guard():
     store = state.run_store()
     store.reap()

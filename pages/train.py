@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, nav, state, train_controls, train_live, train_start
+from components import errors, nav, shell, state, train_controls, train_live, train_start
 from components.markup import md
 from layerlab.workspace import source_of
 
 nav.ensure_app()
-st.title("Train")
+st.title(shell.TRAIN)
 spec = nav.require_project()
 with errors.guard():
     store = state.run_store()

@@ -28,20 +28,25 @@ def _template(name: str, kind: str, title: str, help: str):
     return TEMPLATES.register(name, kind, help, title=title)
 
 
-_DEFAULTS = {"images": "small_cnn", "text": "bag_of_embeddings", "table": "mlp", "series": "lstm_forecaster"}
-
-
 def templates_for(kind: str) -> list[Entry]:
     """Templates for one data kind, the default first."""
     found = TEMPLATES.groups().get(kind, [])
-    return sorted(found, key=lambda t: t.name != _DEFAULTS.get(kind))
+    first = default_template(kind) if kind in _kinds() else None
+    return sorted(found, key=lambda t: t.name != first)
+
+
+def _kinds() -> dict:
+    from layerlab.kinds.registry import KINDS
+
+    return KINDS
 
 
 def default_template(kind: str) -> str:
+    """The template a new project of this kind starts from (each data kind names its own)."""
     try:
-        return _DEFAULTS[kind]
+        return _kinds()[kind].default_template
     except KeyError:
-        raise SpecError("data.kind", f"unknown data kind `{kind}`; expected one of: {', '.join(_DEFAULTS)}.") from None
+        raise SpecError("data.kind", f"unknown data kind `{kind}`; expected one of: {', '.join(_kinds())}.") from None
 
 
 def template_layers(name: str, info: DataInfo) -> list[LayerSpec]:

@@ -247,12 +247,13 @@ def test_evaluation_keeps_the_raw_examples_the_page_shows(tmp_path):
 
 def test_every_kind_is_registered_and_owns_what_the_rest_asks_it():
     from layerlab.kinds import KINDS, get_kind
-    from layerlab.models.templates import default_template
+    from layerlab.models.templates import TEMPLATES, templates_for
     from layerlab.samples import SAMPLES
 
     assert list(KINDS) == ["images", "table", "text", "series"]
     for kind in KINDS.values():
-        assert kind.default_template == default_template(kind.name), "one default per kind"
+        assert kind.default_template in TEMPLATES, "a kind's default is a registered template"
+        assert templates_for(kind.name)[0].name == kind.default_template, "the Build page offers the default first"
         assert callable(kind.describe) and callable(kind.prepare) and kind.title and kind.examples
     for sample in SAMPLES.values():
         spec = new_project(f"sample:{sample.name}")

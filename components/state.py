@@ -93,23 +93,6 @@ def set_project(spec: ProjectSpec | None) -> None:
     st.query_params["p"] = owner()
 
 
-def edit_project(**changes) -> ProjectSpec | None:
-    """Apply dotted-path changes through the spec's validation; show the message if refused.
-
-    Returns the new spec, or None (and the old spec is kept) when a value is refused.
-    """
-    spec = project()
-    if spec is None:
-        return None
-    try:
-        new = spec.edit(**changes)
-    except LayerlabError as exc:
-        st.error(str(exc))
-        return None
-    set_project(new)
-    return new
-
-
 def run_id() -> str | None:
     return st.session_state.get("run_id")
 

@@ -198,8 +198,3 @@ def get_sample(name: str) -> Sample:
         raise DataError(f"There is no bundled sample called `{name}`.",
                         f"Pick one of: {', '.join(SAMPLES)} (see `python -m layerlab samples`).")
     return SAMPLES[name]
-
-
-def sample_name(source: str) -> str | None:
-    """`sample:digits` → `digits`; a path → None."""
-    return source[len("sample:"):] if source.startswith("sample:") else None

@@ -8,14 +8,17 @@ under the settings. Nothing here trains: `start_run` / `continue_run` in the eng
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
 from components import errors, run_compare, state
 from components.markup import md
+from components.param_widgets import spec_widget
 from layerlab import device
 from layerlab.spec import ProjectSpec
+from layerlab.spec_meta import field_param
 from layerlab.train import insights
 from layerlab.runs.store import Run, RunStore
 
@@ -25,13 +28,6 @@ GPU_NOTE = "needs an NVIDIA GPU; this machine trains on the CPU"
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
 DECAYS = [0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
-OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}
-SCHEDULES = {
-    "constant": "Constant",
-    "plateau": "Lower on plateau",
-    "cosine": "Cosine decay",
-    "exponential": "Exponential decay",
-}
 SCHEDULE_HELP = {
     "constant": "The learning rate stays the same for the whole run.",
     "plateau": "Multiplies the learning rate by the decay factor when the validation loss has not improved "
@@ -39,7 +35,6 @@ SCHEDULE_HELP = {
     "cosine": "Lowers the learning rate along a half cosine, from the chosen rate to almost 0 at the last epoch.",
     "exponential": "Multiplies the learning rate by the decay factor after every epoch.",
 }
-STOP_METRICS = {"val_loss": "validation loss", "val_accuracy": "validation accuracy", "val_mae": "validation MAE"}
 FINETUNE_STATUSES = ("completed", "stopped")
 CONTINUE_STATUSES = ("completed", "stopped", "interrupted")
 DEFAULT_PATIENCE = 5
@@ -95,24 +90,22 @@ def _options(values: list, current: Any) -> list:
 
 
 def basic(spec: ProjectSpec, disabled: bool) -> None:
-    """Epochs, batch size, optimizer and learning rate."""
+    """Epochs, batch size, optimizer and learning rate (labels, help and limits from the spec's schema)."""
     t = spec.train
-    for key, value in (("train_epochs", t.epochs), ("train_batch", t.batch_size), ("train_optimizer", t.optimizer),
-                       ("train_lr", t.learning_rate)):
-        _bind(key, value)
+    _bind("train_lr", t.learning_rate)
+    lr = field_param("train.learning_rate")
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input("Epochs", 1, 1000, step=1, key="train_epochs", disabled=disabled, on_change=_write,
-                    args=("train_epochs", "epochs"), help="Passes over the training data.")
-    c2.selectbox("Batch size", _options(BATCH_SIZES, t.batch_size), key="train_batch", disabled=disabled,
-                 on_change=_write, args=("train_batch", "batch_size"),
-                 help="Examples per training step. Larger is faster per epoch but needs more memory.")
-    c3.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="train_optimizer", disabled=disabled,
-                 on_change=_write, args=("train_optimizer", "optimizer"),
-                 help="How the weights are updated from the gradients. Adam is a good default.")
-    c4.select_slider("Learning rate", _options(LEARNING_RATES, t.learning_rate), format_func=lambda v: f"{v:g}",
+    with c1:
+        spec_widget(spec, "train.epochs", ERROR_FLAG, key="train_epochs", disabled=disabled)
+    with c2:
+        batch = field_param("train.batch_size")
+        spec_widget(spec, "train.batch_size", ERROR_FLAG, key="train_batch", disabled=disabled,
+                    param=replace(batch, kind="choice", choices=tuple(_options(BATCH_SIZES, t.batch_size))))
+    with c3:
+        spec_widget(spec, "train.optimizer", ERROR_FLAG, key="train_optimizer", disabled=disabled)
+    c4.select_slider(lr.title, _options(LEARNING_RATES, t.learning_rate), format_func=lambda v: f"{v:g}",
                      key="train_lr", disabled=disabled, on_change=_write, args=("train_lr", "learning_rate"),
-                     help="Step size of the optimizer (log scale). Too high: the loss jumps or rises; "
-                          "too low: it barely moves.")
+                     help=lr.help)
 
 
 def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:
@@ -123,64 +116,50 @@ def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:
     if t.early_stopping_metric not in stop_metrics:
         stop_metrics.append(t.early_stopping_metric)
     es_on = t.early_stopping_patience > 0
-    _bind("train_schedule", t.lr_schedule)
     _bind("train_decay", t.lr_decay)
     _bind("train_es", es_on)
-    _bind("train_es_metric", t.early_stopping_metric)
     # While early stopping is off the spec holds 0; the (disabled) box keeps the last patience.
     _bind("train_patience", t.early_stopping_patience or st.session_state.get("train_patience") or DEFAULT_PATIENCE)
-    _bind("train_restore", t.restore_best_weights)
-    _bind("train_keep_best", t.keep_best_checkpoint)
-    _bind("train_seed", t.seed)
-    _bind("train_mixed", t.mixed_precision)
-    _bind("train_xla", t.xla)
+    decay, patience = field_param("train.lr_decay"), field_param("train.early_stopping_patience")
 
     with st.expander("Advanced settings", icon=":material/tune:"):
         st.markdown("**Learning-rate schedule**")
         c1, c2 = st.columns(2)
-        c1.selectbox("Schedule", list(SCHEDULES), format_func=SCHEDULES.get, key="train_schedule", disabled=disabled,
-                     on_change=_write, args=("train_schedule", "lr_schedule"), help=SCHEDULE_HELP[t.lr_schedule])
+        with c1:
+            spec_widget(spec, "train.lr_schedule", ERROR_FLAG, key="train_schedule", disabled=disabled)
         decays = t.lr_schedule in ("plateau", "exponential")
-        c2.select_slider("Decay factor", _options(DECAYS, t.lr_decay), format_func=lambda v: f"× {v:g}",
+        c2.select_slider(decay.title, _options(DECAYS, t.lr_decay), format_func=lambda v: f"× {v:g}",
                          key="train_decay", disabled=disabled or not decays, on_change=_write,
                          args=("train_decay", "lr_decay"),
-                         help="plateau: the factor per cut; exponential: the factor per epoch."
-                         if decays else "Used by the plateau and exponential schedules.")
+                         help=decay.help if decays else "Used by the plateau and exponential schedules.")
         st.caption(SCHEDULE_HELP[t.lr_schedule])
 
         st.markdown("**Early stopping and checkpoints**")
         c1, c2, c3 = st.columns(3)
         c1.toggle("Stop early", key="train_es", disabled=disabled, on_change=_toggle_early_stopping,
                   help="End the run when the chosen validation metric has stopped improving.")
-        c2.selectbox("Watch", stop_metrics, format_func=lambda m: STOP_METRICS.get(m, m), key="train_es_metric",
-                     disabled=disabled or not es_on, on_change=_write,
-                     args=("train_es_metric", "early_stopping_metric"),
-                     help="The metric early stopping watches.")
-        c3.number_input("Patience", 1, 100, step=1, key="train_patience", disabled=disabled or not es_on,
-                        on_change=_write, args=("train_patience", "early_stopping_patience"),
-                        help="Stop after this many epochs without a better value (counted in epochs).")
+        with c2:
+            watch = field_param("train.early_stopping_metric")
+            spec_widget(spec, "train.early_stopping_metric", ERROR_FLAG, key="train_es_metric",
+                        disabled=disabled or not es_on, param=replace(watch, choices=tuple(stop_metrics)))
+        c3.number_input(patience.title, 1, int(patience.max), step=1, key="train_patience",
+                        disabled=disabled or not es_on, on_change=_write,
+                        args=("train_patience", "early_stopping_patience"), help=patience.help)
         c1, c2, c3 = st.columns(3)
-        c1.toggle("Keep the best checkpoint", key="train_keep_best", disabled=disabled, on_change=_write,
-                  args=("train_keep_best", "keep_best_checkpoint"),
-                  help="Save the weights of the epoch with the lowest validation loss (best.keras).")
-        c2.toggle("Finish with the best weights", key="train_restore", disabled=disabled, on_change=_write,
-                  args=("train_restore", "restore_best_weights"),
-                  help="At the end, go back to the best epoch's weights (from early stopping or the kept "
-                       "checkpoint) instead of the last epoch's.")
-        c3.number_input("Seed", 0, 2**31 - 1, step=1, key="train_seed", disabled=disabled, on_change=_write,
-                        args=("train_seed", "seed"),
-                        help="The same seed and settings give the same run (on the same machine).")
+        for col, path, key in ((c1, "train.keep_best_checkpoint", "train_keep_best"),
+                               (c2, "train.restore_best_weights", "train_restore"), (c3, "train.seed", "train_seed")):
+            with col:
+                spec_widget(spec, path, ERROR_FLAG, key=key, disabled=disabled)
 
         st.markdown("**GPU**")
         on_gpu = bool(gpus)
         note = None if on_gpu else f"{GPU_NOTE[0].upper()}{GPU_NOTE[1:]}."
         c1, c2, _ = st.columns(3)
-        c1.toggle("Mixed precision (float16)", key="train_mixed", disabled=disabled or not on_gpu, on_change=_write,
-                  args=("train_mixed", "mixed_precision"),
-                  help=note or "Compute in float16 with float32 weights: faster and lighter on recent GPUs.")
-        c2.toggle("XLA compilation", key="train_xla", disabled=disabled or not on_gpu, on_change=_write,
-                  args=("train_xla", "xla"),
-                  help=note or "Compile the training step with XLA; some layers (augmentation, LSTM) turn it off.")
+        for col, path, key in ((c1, "train.mixed_precision", "train_mixed"), (c2, "train.xla", "train_xla")):
+            with col:
+                p = field_param(path)
+                spec_widget(spec, path, ERROR_FLAG, key=key, disabled=disabled or not on_gpu,
+                            param=replace(p, help=note or p.help))
         if on_gpu:
             st.caption(f":material/memory: Trains on {device_label(gpus)}.")
         else:
@@ -190,11 +169,11 @@ def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:
 def summary(spec: ProjectSpec) -> str:
     """One line of the advanced settings, for when the expander is closed."""
     t = spec.train
-    parts = [f"{SCHEDULES[t.lr_schedule].lower()} learning rate"
+    parts = [f"{field_param('train.lr_schedule').choice_label(t.lr_schedule).lower()} learning rate"
              + (f" (× {t.lr_decay:g})" if t.lr_schedule in ("plateau", "exponential") else "")]
     if t.early_stopping_patience:
         parts.append(f"early stopping after {t.early_stopping_patience} epochs without a better "
-                     f"{STOP_METRICS.get(t.early_stopping_metric, t.early_stopping_metric)}")
+                     f"{field_param('train.early_stopping_metric').choice_label(t.early_stopping_metric)}")
     else:
         parts.append("no early stopping")
     if t.keep_best_checkpoint or t.restore_best_weights:
@@ -288,7 +267,7 @@ def train_more(store: RunStore, run: Run, spec: ProjectSpec | None) -> None:
                 state.set_run(run.id)
                 st.rerun(scope="app")
     c1, c2, c3 = st.columns([1, 1.2, 1.6], vertical_alignment="bottom")
-    more = c1.number_input("How many more", 1, 1000, value=5, step=1, key="train_more",
+    more = c1.number_input("How many more", 1, int(field_param("train.epochs").max), value=5, step=1, key="train_more",
                            help="Epochs to add to this run; it trains on from its last epoch's weights.")
     if c2.button("Continue training", icon=":material/resume:", key="train_continue",
                  help=f"Train {md(run.name)} for {more} more epoch(s): its curves go on where they stopped."):

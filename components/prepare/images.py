@@ -7,7 +7,7 @@ import streamlit as st
 from components.data_preview import display_image
 from components.errors import guard
 from components.prepare.cached import image_examples
-from components.prepare.fields import COLOR, HEIGHT, RESCALE, WIDTH, field
+from components.prepare.fields import field
 from components.prepare.previews import preview_head
 from layerlab.spec import ProjectSpec
 
@@ -20,13 +20,13 @@ def image_section(spec: ProjectSpec) -> None:
         st.subheader("Image size and colour")
         c1, c2, c3, c4 = st.columns(4)
         with c1:
-            field(HEIGHT, "prepare.image.height", img.height)
+            field("prepare.image.height", img.height)
         with c2:
-            field(WIDTH, "prepare.image.width", img.width)
+            field("prepare.image.width", img.width)
         with c3:
-            field(COLOR, "prepare.image.color", img.color)
+            field("prepare.image.color", img.color)
         with c4:
-            field(RESCALE, "prepare.image.rescale", img.rescale)
+            field("prepare.image.rescale", img.rescale)
         channels = 1 if img.color == "grayscale" else 3
         st.caption(f"The model takes in images of **{img.height} × {img.width} × {channels}** "
                    f"({'grayscale' if channels == 1 else 'colour'}). Changing this changes the model's input: "

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from components import state
-from components.errors import guard
+from components.errors import edit, guard
 from components.markup import md
 from components.prepare.cached import series_plan, split_sizes, text_coverage
-from components.prepare.fields import (DROP, EMBEDDING_DIM, FILL_VALUE, FLAG, HORIZON, LOWER, PUNCT, SEED, SEQ,
-                                       STRATIFY, STRIDE, TEST, VALIDATION, VOCAB, WINDOW, checked_edit, choice, field)
+from components.prepare.fields import FLAG, field
 from components.prepare.figures import split_figure
-from layerlab.settings import limits
 from layerlab.spec import ProjectSpec, SeriesPrep
 
 
@@ -24,19 +20,17 @@ def table_section(spec: ProjectSpec) -> None:
         numbers, categories = st.columns(2, gap="large")
         with numbers:
             st.markdown("**Numbers**")
-            choice("table.impute_numeric", "Fill missing numbers with", "prepare.table.impute_numeric",
-                   t.impute_numeric)
+            field("prepare.table.impute_numeric", t.impute_numeric)
             if t.impute_numeric == "constant":
-                field(FILL_VALUE, "prepare.table.fill_value", t.fill_value)
-            choice("table.scale", "Scale numbers", "prepare.table.scale", t.scale)
+                field("prepare.table.fill_value", t.fill_value)
+            field("prepare.table.scale", t.scale)
         with categories:
             st.markdown("**Categories**")
-            choice("table.impute_categorical", "Fill missing categories with", "prepare.table.impute_categorical",
-                   t.impute_categorical)
-            choice("table.encode", "Encode categories", "prepare.table.encode", t.encode)
+            field("prepare.table.impute_categorical", t.impute_categorical)
+            field("prepare.table.encode", t.encode)
             if t.encode == "embedding":
-                field(EMBEDDING_DIM, "prepare.table.embedding_dim", t.embedding_dim)
-        field(DROP, "prepare.table.drop_constant_and_ids", t.drop_constant_and_ids)
+                field("prepare.table.embedding_dim", t.embedding_dim)
+        field("prepare.table.drop_constant_and_ids", t.drop_constant_and_ids)
         with guard():
             from components.model_view import describe
 
@@ -54,13 +48,13 @@ def text_section(spec: ProjectSpec) -> None:
         st.subheader("Words and vocabulary")
         c1, c2, c3 = st.columns(3)
         with c1:
-            field(LOWER, "prepare.text.lowercase", t.lowercase)
-            field(PUNCT, "prepare.text.strip_punctuation", t.strip_punctuation)
+            field("prepare.text.lowercase", t.lowercase)
+            field("prepare.text.strip_punctuation", t.strip_punctuation)
         with c2:
-            field(replace(VOCAB, max=limits().vocabulary), "prepare.text.vocab_size", t.vocab_size)  # the server's limit
-            field(SEQ, "prepare.text.sequence_length", t.sequence_length)
+            field("prepare.text.vocab_size", t.vocab_size)
+            field("prepare.text.sequence_length", t.sequence_length)
         with c3:
-            choice("text.ngrams", "Tokens", "prepare.text.ngrams", t.ngrams)
+            field("prepare.text.ngrams", t.ngrams)
         with guard(), st.spinner("Building the vocabulary from the training texts…"):
             cov = text_coverage(spec)
             m1, m2, m3 = st.columns(3)
@@ -79,7 +73,7 @@ def _targets_changed(key: str) -> None:
     spec = state.project()
     chosen = list(st.session_state[key])
     targets = None if chosen in ([], [spec.data.target]) else chosen
-    checked_edit({"prepare.series.targets": targets}, _check_series)
+    edit(FLAG, check=_check_series, **{"prepare.series.targets": targets})
 
 
 def _check_series(new: ProjectSpec) -> None:
@@ -87,7 +81,7 @@ def _check_series(new: ProjectSpec) -> None:
 
 
 def _set_checked(path: str, key: str) -> None:
-    checked_edit({path: st.session_state[key]}, _check_series)
+    edit(FLAG, check=_check_series, **{path: st.session_state[key]})
 
 
 def series_section(spec: ProjectSpec, numeric: list[str]) -> None:
@@ -96,19 +90,19 @@ def series_section(spec: ProjectSpec, numeric: list[str]) -> None:
         st.subheader("Gaps, scaling and windows")
         c1, c2, c3 = st.columns(3)
         with c1:
-            choice("series.fill", "Fill missing time steps", "prepare.series.fill", s.fill, on_change=_set_checked)
+            field("prepare.series.fill", s.fill, on_change=_set_checked)
         with c2:
-            choice("series.scale", "Scale values", "prepare.series.scale", s.scale)
+            field("prepare.series.scale", s.scale)
         with c3:
             if "predict" in SeriesPrep.model_fields:
-                choice("series.predict", "Learn to forecast", "prepare.series.predict", getattr(s, "predict"))
+                field("prepare.series.predict", getattr(s, "predict"))
         c1, c2, c3 = st.columns(3)
         with c1:
-            field(WINDOW, "prepare.series.window", s.window, on_change=_set_checked)
+            field("prepare.series.window", s.window, on_change=_set_checked)
         with c2:
-            field(HORIZON, "prepare.series.horizon", s.horizon, on_change=_set_checked)
+            field("prepare.series.horizon", s.horizon, on_change=_set_checked)
         with c3:
-            field(STRIDE, "prepare.series.stride", s.stride, on_change=_set_checked)
+            field("prepare.series.stride", s.stride, on_change=_set_checked)
         key = "prepare.prepare.series.targets"
         current = list(s.targets or ([spec.data.target] if spec.data.target else []))
         options = list(dict.fromkeys([*numeric, *current]))
@@ -131,9 +125,9 @@ def split_section(spec: ProjectSpec) -> None:
         on_change = _set_checked if series else None
         c1, c2, c3 = st.columns([2, 2, 1])
         with c1:
-            field(VALIDATION, "prepare.split.validation", split.validation, on_change=on_change)
+            field("prepare.split.validation", split.validation, on_change=on_change)
         with c2:
-            field(TEST, "prepare.split.test", split.test, on_change=on_change)
+            field("prepare.split.test", split.test, on_change=on_change)
         with c3:
             st.metric("Training share", f"{split.train:.0%}", help="What is left after validation and test.")
         if series:
@@ -149,10 +143,10 @@ def split_section(spec: ProjectSpec) -> None:
             return
         c1, c2 = st.columns([1, 2])
         with c1:
-            field(SEED, "prepare.split.seed", split.seed)
+            field("prepare.split.seed", split.seed)
         with c2:
             if task == "classification":
-                field(STRATIFY, "prepare.split.stratify", split.stratify)
+                field("prepare.split.stratify", split.stratify)
                 if kind != "images":
                     from components.health_report import class_weights_toggle
 

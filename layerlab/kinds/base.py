@@ -22,7 +22,7 @@ class DataKind:
         prepare: `(spec, progress) -> Prepared`, the data ready for the tf.data pipeline.
         preview: `(df, spec) -> dict` the Prepare page's plan of the split (None: none worth computing).
         default_template: the model template a new project of this kind starts from.
-        input_parser: the name of its raw-input parser in `layerlab.inference` (set by that package).
+        input_parser: the name of its raw-input parser in `layerlab.inference.inputs` (`parser()` finds it).
         tabular: whether its data is a table read from a file (table, text, series).
     """
 
@@ -35,3 +35,9 @@ class DataKind:
     preview: Callable[[Any, ProjectSpec], Any] | None = None
     input_parser: str | None = None
     tabular: bool = True
+
+    def parser(self) -> Callable[..., Any]:
+        """The function in `layerlab.inference.inputs` that turns this kind's raw inputs into model inputs."""
+        from layerlab.inference import inputs
+
+        return getattr(inputs, self.input_parser or "")

@@ -25,5 +25,5 @@ def prepare(spec: ProjectSpec, progress: Any = None) -> Any:
     return prepare_images(spec, progress)
 
 
-KIND = DataKind(name="images", title="Images", examples="images", describe=describe, prepare=prepare,
+KIND = DataKind(name="images", input_parser="image", title="Images", examples="images", describe=describe, prepare=prepare,
                 default_template="small_cnn", tabular=False)

@@ -32,5 +32,5 @@ def preview(df: Any, spec: ProjectSpec) -> Any:
     return series_plan(df, spec)
 
 
-KIND = DataKind(name="series", title="Time series", examples="windows", describe=describe, prepare=prepare,
+KIND = DataKind(name="series", input_parser="window", title="Time series", examples="windows", describe=describe, prepare=prepare,
                 default_template="lstm_forecaster", preview=preview)

@@ -38,5 +38,5 @@ def preview(df: Any, spec: ProjectSpec) -> Any:
     return split_sizes(df, spec)
 
 
-KIND = DataKind(name="table", title="Tables", examples="rows", describe=describe, prepare=prepare,
+KIND = DataKind(name="table", input_parser="rows", title="Tables", examples="rows", describe=describe, prepare=prepare,
                 default_template="mlp", preview=preview)

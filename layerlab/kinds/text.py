@@ -35,5 +35,5 @@ def preview(df: Any, spec: ProjectSpec) -> Any:
     return split_sizes(df, spec)
 
 
-KIND = DataKind(name="text", title="Text", examples="texts", describe=describe, prepare=prepare,
+KIND = DataKind(name="text", input_parser="texts", title="Text", examples="texts", describe=describe, prepare=prepare,
                 default_template="bag_of_embeddings", preview=preview)

@@ -254,6 +254,7 @@ def test_every_kind_is_registered_and_owns_what_the_rest_asks_it():
     for kind in KINDS.values():
         assert kind.default_template in TEMPLATES, "a kind's default is a registered template"
         assert templates_for(kind.name)[0].name == kind.default_template, "the Build page offers the default first"
+        assert callable(kind.parser()), "each kind names its raw-input parser in layerlab.inference.inputs"
         assert callable(kind.describe) and callable(kind.prepare) and kind.title and kind.examples
     for sample in SAMPLES.values():
         spec = new_project(f"sample:{sample.name}")

@@ -273,6 +273,7 @@ def test_compile_uses_the_named_optimizer_and_rate(optimizer, cls, tiny_info, ti
     assert model.loss == "sparse_categorical_crossentropy"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, task, classes, loss, metric", [
     ("table", "classification", 3, "sparse_categorical_crossentropy", "accuracy"),
     ("table", "classification", 2, "binary_crossentropy", "accuracy"),

@@ -32,6 +32,7 @@ def continued(tmp_path_factory: pytest.TempPathFactory):
     return store, done, first
 
 
+@pytest.mark.slow
 def test_epochs_and_steps_go_on_where_the_run_ended(continued):
     store, run, first = continued
     rows = store.metrics(run.id)
@@ -56,6 +57,7 @@ def _saved_optimizer_step(path) -> int:
         return int(f["optimizer/vars/0"][()])
 
 
+@pytest.mark.slow
 def test_the_optimizer_state_goes_on_from_the_earlier_step(continued):
     store, run, _ = continued
     spe = run.steps_per_epoch
@@ -64,6 +66,7 @@ def test_the_optimizer_state_goes_on_from_the_earlier_step(continued):
     assert _saved_optimizer_step(run.path / "last.weights.h5") == 3 * spe  # not 1 * spe: Adam did not restart
 
 
+@pytest.mark.slow
 def test_the_best_validation_accuracy_is_recorded_beside_the_best_loss(continued):
     store, run, _ = continued
     epochs = store.metrics(run.id, scope="epoch")
@@ -138,6 +141,7 @@ def test_an_older_runs_db_gains_the_new_columns(tmp_path):
     assert (old.best_val, old.best_metric, old.best_metric_name) == (0.3, None, None)
 
 
+@pytest.mark.slow
 def test_a_killed_workers_run_keeps_a_checkpoint_that_is_finished_and_continued(tmp_path):
     """SIGKILL mid-run: the run failed, with its saved epochs named; it can be finished (0 more
     epochs: test evaluation and model.keras from the checkpoint) and continued."""

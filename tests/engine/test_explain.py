@@ -3,6 +3,8 @@ import pytest
 
 from layerlab.explain import image_occlusion, overlay
 
+pytestmark = pytest.mark.slow  # every test reads a real trained run (digits_run or one it trains)
+
 
 def test_image_occlusion_highlights_where_the_digit_is(digits_run):
     from layerlab.data.images import open_images

@@ -7,6 +7,8 @@ import pytest
 from layerlab.errors import LayerlabError
 from layerlab.export import export_run
 
+pytestmark = pytest.mark.slow  # every test exports the trained digits_run
+
 
 def test_keras_copy_loads_in_safe_mode(digits_run, tmp_path):
     from layerlab.predict import load_model_file

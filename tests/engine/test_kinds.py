@@ -56,6 +56,7 @@ def _cli(*args):
                           env=dict(os.environ), timeout=600)
 
 
+@pytest.mark.slow
 def test_table_classification_from_raw_rows(tmp_path):
     df = wine_frame()
     path = tmp_path / "wine.csv"
@@ -81,6 +82,7 @@ def test_table_classification_from_raw_rows(tmp_path):
         pred.predict_rows([{"colour": "dark"}])
 
 
+@pytest.mark.slow
 def test_table_regression_reports_units_and_baseline(tmp_path):
     from sklearn.datasets import load_diabetes
 
@@ -97,6 +99,7 @@ def test_table_regression_reports_units_and_baseline(tmp_path):
     assert 25 < value < 346  # in the target's units, not standardised
 
 
+@pytest.mark.slow
 def test_text_classification_from_raw_strings(tmp_path):
     path = tmp_path / "reviews.jsonl"
     reviews_frame().to_json(path, orient="records", lines=True)
@@ -123,6 +126,7 @@ def test_the_sequence_length_fits_the_texts(tmp_path, words, want):
     assert (spec.data.kind, spec.prepare.text.sequence_length) == ("text", want)
 
 
+@pytest.mark.slow
 def test_series_forecast_beats_repeating_the_last_value(tmp_path):
     path = tmp_path / "sun.csv"
     sunspots_frame().to_csv(path, index=False)
@@ -224,6 +228,7 @@ def test_cli_init_refuses_a_task_the_data_cannot_have(tmp_path, args, words):
     assert "Traceback" not in r.stderr and not (tmp_path / "p.json").exists()
 
 
+@pytest.mark.slow
 def test_evaluation_keeps_the_raw_examples_the_page_shows(tmp_path):
     from layerlab.samples import get_sample
 

@@ -101,6 +101,7 @@ KIND_INFO = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for names in EXPECTED.values() for n in sorted(names)])
 def test_every_template_trains_one_step(name, tiny_info, tiny_spec):
     import keras

@@ -45,6 +45,7 @@ def test_without_a_finished_run_it_links_to_train(app, tmp_path: Path, monkeypat
     assert page_links(at)["Go to Train"] == "train"
 
 
+@pytest.mark.slow
 def test_metrics_beside_the_baseline(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -60,6 +61,7 @@ def test_metrics_beside_the_baseline(app, finished):
     assert any("always predict the most common training class" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_per_class_table(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -71,6 +73,7 @@ def test_per_class_table(app, finished):
     assert df["Recall"].tolist() == pytest.approx([c["recall"] for c in ev["per_class"]])
 
 
+@pytest.mark.slow
 def test_confusion_matrix_counts_and_normalised(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -97,6 +100,7 @@ def _by_column(items: list) -> list:
     return [item for c in range(n) for item in items[c::n]]
 
 
+@pytest.mark.slow
 def test_gallery_of_the_most_confident_mistakes(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -121,6 +125,7 @@ def _image_examples(ev):
                           image=lambda item: True)
 
 
+@pytest.mark.slow
 def test_a_pair_of_classes_shows_its_images(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -141,6 +146,7 @@ def test_a_pair_of_classes_shows_its_images(app, finished):
                for c in at.caption)
 
 
+@pytest.mark.slow
 def test_show_what_the_model_looked_at(app, finished):
     run, ev = finished
     at = _open(app, run_id=run.id)
@@ -159,6 +165,7 @@ def test_show_what_the_model_looked_at(app, finished):
     assert heat.shape == img.shape[:2] and heat.max() == 1.0
 
 
+@pytest.mark.slow
 def test_picker_offers_this_sessions_finished_runs_and_picking_makes_it_current(app, finished):
     run, _ = finished
     store = RunStore()
@@ -189,6 +196,7 @@ def test_picker_offers_this_sessions_finished_runs_and_picking_makes_it_current(
     store.delete(active.id)
 
 
+@pytest.mark.slow
 def test_a_damaged_evaluation_is_reported_without_a_traceback(app, finished):
     store = RunStore()
     broken = store.create(digits_spec(), owner=OWNER)

@@ -39,6 +39,7 @@ def click(at, key: str):
 # ---- export ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_keras_file_downloads_as_it_is_and_loads_in_safe_mode(app, digits, downloads, tmp_path: Path):
     at = open_page(app, digits)
 
@@ -55,6 +56,7 @@ def test_the_keras_file_downloads_as_it_is_and_loads_in_safe_mode(app, digits, d
     assert "predict_export_tflite_download" not in [b.key for b in at.download_button]
 
 
+@pytest.mark.slow
 def test_the_savedmodel_is_zipped_in_the_serving_layout_with_its_signature(app, digits, downloads):
     at = click(open_page(app, digits), "predict_export_savedmodel_convert")
 
@@ -69,6 +71,7 @@ def test_the_savedmodel_is_zipped_in_the_serving_layout_with_its_signature(app, 
     assert "predict_export_savedmodel_download" in [b.key for b in at.download_button]
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
 def test_the_tflite_file_is_checked_and_runs_in_the_interpreter(app, digits, downloads):
     import tensorflow as tf
@@ -89,6 +92,7 @@ def test_the_tflite_file_is_checked_and_runs_in_the_interpreter(app, digits, dow
     assert str(int(np.argmax(got))) == pred.predict_images([img])[0]["label"]
 
 
+@pytest.mark.slow
 def test_a_model_that_cannot_convert_gets_the_message_naming_the_problem(app, penguins):
     at = click(open_page(app, penguins), "predict_export_tflite_convert")
 
@@ -97,6 +101,7 @@ def test_a_model_that_cannot_convert_gets_the_message_naming_the_problem(app, pe
     assert "predict_export_tflite_download" not in [b.key for b in at.download_button]
 
 
+@pytest.mark.slow
 def test_the_project_and_a_standalone_training_script_download(app, digits, downloads):
     from layerlab.spec import load_spec
 
@@ -117,6 +122,7 @@ def _upload_project(at, name: str, data: bytes):
     return at.file_uploader(key="predict_project_file").set_value((name, data, "application/json")).run()
 
 
+@pytest.mark.slow
 def test_a_project_file_becomes_this_sessions_project(app, digits):
     at = _upload_project(open_page(app, digits), "p.json", (digits.path / "project.json").read_bytes())
 
@@ -139,6 +145,7 @@ def test_a_project_without_any_run_can_be_opened_too(app, tmp_path: Path, monkey
     assert at.session_state["project"].data.target == "species"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data, message", [
     (b'{"data": {"kind": "images", "source": "sample:digits"}, "train": {"epochs": 0}}', "train.epochs"),
     (b'{"data": {"kind": "pictures", "source": "sample:digits"}}', "data.kind"),
@@ -193,6 +200,7 @@ def _upload_model(at, name: str, data: bytes):
     return at.file_uploader(key="predict_own_model").set_value((name, data, "application/octet-stream")).run()
 
 
+@pytest.mark.slow
 def test_an_image_model_from_elsewhere_predicts_an_upload(app, digits, keras_files):
     at = _upload_model(open_page(app, digits), "mine.keras", keras_files["plain"])
     assert not at.exception and not at.error
@@ -207,6 +215,7 @@ def test_an_image_model_from_elsewhere_predicts_an_upload(app, digits, keras_fil
     assert any("as the model sees it (16×16)" in i.caption for image in at.image for i in image.proto.imgs)
 
 
+@pytest.mark.slow
 def test_a_model_with_a_lambda_layer_is_refused(app, digits, keras_files):
     at = _upload_model(open_page(app, digits), "lam.keras", keras_files["lambda"])
 
@@ -214,6 +223,7 @@ def test_a_model_with_a_lambda_layer_is_refused(app, digits, keras_files):
     assert "Lambda layer" in error_text(at) and "refuses" in error_text(at)
 
 
+@pytest.mark.slow
 def test_safe_mode_itself_refuses_lambda_when_the_precheck_misses_it(app, digits, keras_files, monkeypatch):
     import components.predict_views as views
 
@@ -224,6 +234,7 @@ def test_safe_mode_itself_refuses_lambda_when_the_precheck_misses_it(app, digits
     assert "sneaky.keras holds code that would run when loaded" in error_text(at)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data, message", [
     (np.random.default_rng(0).bytes(4096), "is not a Keras model file"),
     (b"", "is not a Keras model file"),
@@ -235,6 +246,7 @@ def test_random_bytes_named_keras_get_a_clear_message(app, digits, data: bytes, 
     assert f"random.keras {message}" in error_text(at)
 
 
+@pytest.mark.slow
 def test_a_zip_that_is_not_a_model_and_a_non_image_model(app, digits, keras_files):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -255,6 +267,7 @@ def _own_model(name: str, data: bytes):
     return keras.saving.load_model(path)
 
 
+@pytest.mark.slow
 def test_a_table_model_from_elsewhere_predicts_typed_rows(app, digits, keras_files):
     at = _upload_model(open_page(app, digits), "table.keras", keras_files["table"])
     assert not at.exception and not at.error
@@ -275,6 +288,7 @@ def test_a_table_model_from_elsewhere_predicts_typed_rows(app, digits, keras_fil
     assert "Row 1 holds 'x', which is not a number" in error_text(at)
 
 
+@pytest.mark.slow
 def test_a_classifier_of_rows_shows_its_top_class_with_the_given_names(app, digits, keras_files):
     at = _upload_model(open_page(app, digits), "classes.keras", keras_files["classes"])
     at.text_input(key="predict_own_names").input("low, high")
@@ -285,6 +299,7 @@ def test_a_classifier_of_rows_shows_its_top_class_with_the_given_names(app, digi
     assert next(m for m in at.metric if m.label == "Top class").value == ["low", "high"][int(np.argmax(probs))]
 
 
+@pytest.mark.slow
 def test_a_text_model_from_elsewhere_classifies_typed_texts(app, digits, keras_files):
     at = _upload_model(open_page(app, digits), "text.keras", keras_files["text"])
     assert not at.exception and not at.error
@@ -297,6 +312,7 @@ def test_a_text_model_from_elsewhere_classifies_typed_texts(app, digits, keras_f
     assert list(at.dataframe[0].value["input"]) == ["a lovely day", "a dreadful night"]
 
 
+@pytest.mark.slow
 def test_a_sequence_model_from_elsewhere_takes_a_typed_window(app, digits, keras_files):
     at = _upload_model(open_page(app, digits), "window.keras", keras_files["window"])
     assert not at.exception and not at.error

@@ -40,6 +40,7 @@ def test_without_a_model_it_links_to_train(app, tmp_path: Path, monkeypatch: pyt
     assert page_links(at)["Go to Train"] == "train"
 
 
+@pytest.mark.slow
 def test_before_an_upload_it_says_what_the_model_takes(app, finished):
     at = _open(app, run_id=finished.id)
 
@@ -51,6 +52,7 @@ def test_before_an_upload_it_says_what_the_model_takes(app, finished):
     assert not at.metric
 
 
+@pytest.mark.slow
 def test_each_upload_gets_its_class_and_probabilities(app, finished, predictor):
     files = [("three.png", digit_png(3), "image/png"),
              ("seven.jpg", digit_png(7, size=200, mode="RGB", fmt="JPEG"), "image/jpeg")]
@@ -71,6 +73,7 @@ def test_each_upload_gets_its_class_and_probabilities(app, finished, predictor):
         assert list(bars.y)[-1] == result["label"]
 
 
+@pytest.mark.slow
 def test_what_the_model_looked_at_is_laid_over_each_upload(app, finished, predictor):
     from layerlab.explain import image_occlusion, overlay
 
@@ -89,6 +92,7 @@ def test_what_the_model_looked_at_is_laid_over_each_upload(app, finished, predic
     assert shown.shape == (8, 8, 3) and (shown[..., 0] >= shown[..., 1]).all()  # red laid over the digit
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_gets_its_own_message(app, finished):
     files = [("broken.png", b"\x89PNG\r\n\x1a\nnot an image at all", "image/png"),
              ("ok.png", digit_png(1), "image/png")]
@@ -101,6 +105,7 @@ def test_an_unreadable_file_gets_its_own_message(app, finished):
     assert len(at.metric) == 1 and len(at.get("plotly_chart")) == 1
 
 
+@pytest.mark.slow
 def test_only_unreadable_files_show_no_prediction(app, finished):
     at = _open(app, run_id=finished.id)
     at.file_uploader(key="predict_files").set_value([("empty.gif", b"", "image/gif")]).run()
@@ -128,6 +133,7 @@ def _drawing(label: int, size: int = 280, scale: int = 20, at: tuple[int, int] =
     return rgba
 
 
+@pytest.mark.slow
 def test_draw_mode_shows_the_canvas_and_waits_for_a_drawing(app, finished):
     at = _open(app, run_id=finished.id, predict_image_mode="Draw")
 
@@ -137,6 +143,7 @@ def test_draw_mode_shows_the_canvas_and_waits_for_a_drawing(app, finished):
     assert not at.get("file_uploader") or "predict_files" not in [f.key for f in at.file_uploader]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fit", [True, False])
 def test_a_drawing_is_scaled_down_as_the_engine_does_and_classified(app, finished, predictor, fit: bool):
     from components.predict_views import DRAWING_KEY, drawing_to_gray, fit_to_frame
@@ -153,6 +160,7 @@ def test_a_drawing_is_scaled_down_as_the_engine_does_and_classified(app, finishe
     assert list(bars.x)[-1] == pytest.approx(expected["confidence"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_an_empty_canvas_asks_for_a_drawing(app, finished):
     import numpy as np
 
@@ -190,6 +198,7 @@ def test_a_small_colour_model_offers_no_canvas():
     assert not can_draw(DataInfo("images", "classification", (128, 128, 1), ["a", "b"]))
 
 
+@pytest.mark.slow
 def test_the_page_has_export_and_import_tabs(app, finished):
     at = _open(app, run_id=finished.id)
 
@@ -199,6 +208,7 @@ def test_the_page_has_export_and_import_tabs(app, finished):
     assert at.file_uploader(key="predict_own_model") and at.file_uploader(key="predict_project_file")
 
 
+@pytest.mark.slow
 def test_the_model_cache_shares_one_predictor_per_run_and_model_file(finished, tmp_path: Path):
     import os
 

@@ -50,6 +50,7 @@ def test_without_runs_it_links_to_train(app, tmp_path: Path, monkeypatch: pytest
     assert page_links(at)["Go to Train"] == "train"
 
 
+@pytest.mark.slow
 def test_table_lists_every_runs_facts(app, finished, cli_run):
     at = _open(app)
 
@@ -71,6 +72,7 @@ def test_table_lists_every_runs_facts(app, finished, cli_run):
     assert "Select a row" in at.caption[0].value  # nothing selected without a current run
 
 
+@pytest.mark.slow
 def test_current_run_is_selected_with_its_actions(app, finished):
     at = _open(app, run_id=finished.id)
 
@@ -84,6 +86,7 @@ def test_current_run_is_selected_with_its_actions(app, finished):
     assert {b.key for b in at.button} >= {"runs_open_train", "runs_open_evaluate", "runs_open_predict"}
 
 
+@pytest.mark.slow
 def test_make_another_run_current(app, finished, cli_run):
     at = _open(app, run_id=finished.id, runs_selected=[cli_run.id])
 
@@ -94,6 +97,7 @@ def test_make_another_run_current(app, finished, cli_run):
     assert at.query_params["run"] in (cli_run.id, [cli_run.id])
 
 
+@pytest.mark.slow
 def test_open_a_run_on_evaluate_makes_it_current(app, finished, cli_run):
     at = _open(app, run_id=cli_run.id, runs_selected=[finished.id])
 

@@ -154,6 +154,7 @@ def test_controls_are_locked_while_this_sessions_run_trains(app, home, gpus):
         store.set_status(run.id, "stopped")
 
 
+@pytest.mark.slow
 def test_fine_tune_offers_finished_runs_whose_weights_fit_and_starts_from_one(app, home, gpus, source, misfit,
                                                                              no_workers):
     store = RunStore()
@@ -179,6 +180,7 @@ def test_fine_tune_offers_finished_runs_whose_weights_fit_and_starts_from_one(ap
     store.request_stop(run_id)
 
 
+@pytest.mark.slow
 def test_fine_tune_from_the_current_finished_run(app, home, gpus, source):
     at = _open(app, run_id=source.id)
     assert not at.exception
@@ -207,6 +209,7 @@ def test_a_gone_source_run_falls_back_to_fresh_weights(app, home, gpus):
     assert "no longer exists" in at.toast[0].value
 
 
+@pytest.mark.slow
 def test_continue_queues_the_same_run_for_more_epochs(app, home, gpus, no_workers):
     store = RunStore()
     run = train_digits(store, OWNER, epochs=1, name="to continue")
@@ -234,6 +237,7 @@ def test_continue_queues_the_same_run_for_more_epochs(app, home, gpus, no_worker
     assert {m.label for m in at.metric} >= {"Best val. accuracy", "Best val. loss", "Duration"}
 
 
+@pytest.mark.slow
 def test_a_run_cut_off_before_its_evaluation_is_evaluated_as_it_is(app, home, gpus, no_workers):
     """A worker killed after its checkpoint: no model.keras nor evaluation yet, so no Evaluate or
     Predict links; one button tests the checkpoint and saves the model, without training more."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import importlib.abc
+import importlib.util
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,6 +162,79 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"{nodeid}: {seconds:.0f} s{share}{warn}")
         for name, value in props.items():
             terminalreporter.write_line(f"    {name}: {value}")
+
+
+# ---- the fast loop stays fast: a test that trains must be marked slow --------------------------------
+
+_FIT_MODULE = "keras.src.backend.tensorflow.trainer"  # where Keras 3 on TensorFlow defines Model.fit
+_running: list[pytest.Item] = []  # the test whose setup, call or teardown runs now
+
+
+def _refuse_unmarked_fit(module: Any) -> None:
+    """Wrap Model.fit so that a test not marked slow that trains fails at once, saying so."""
+    fit = module.TensorFlowTrainer.fit
+
+    def guarded_fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _running and _running[-1].get_closest_marker("slow") is None:
+            pytest.fail(f"{_running[-1].nodeid} trains a model (Keras fit) but is not marked slow: add "
+                        "@pytest.mark.slow (pyproject.toml: the fast loop is -m 'not slow and not e2e').",
+                        pytrace=False)
+        return fit(self, *args, **kwargs)
+
+    module.TensorFlowTrainer.fit = guarded_fit
+
+
+class _FitGuardFinder(importlib.abc.MetaPathFinder):
+    """Wraps Model.fit when Keras is first imported, whichever test imports it (TensorFlow stays lazy)."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != _FIT_MODULE:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_and_guard(module: Any) -> None:
+            exec_module(module)
+            _refuse_unmarked_fit(module)
+
+        spec.loader.exec_module = exec_and_guard  # type: ignore[method-assign]
+        return spec
+
+
+if _FIT_MODULE in sys.modules:
+    _refuse_unmarked_fit(sys.modules[_FIT_MODULE])
+else:
+    sys.meta_path.insert(0, _FitGuardFinder())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
 
 
 @pytest.fixture(autouse=True)

@@ -48,7 +48,8 @@ def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypa
         store = RunStore(home / "runs")
         seen_queued = False
         started = time.monotonic()
-        deadline = time.time() + 400  # alone on 2 cores they take about a minute; fail with the statuses, not a timeout
+        # 235 s on a 2-core machine shared with seven other test runs (load 10-25); alone well under that.
+        deadline = time.time() + 400  # fail with the runs' statuses rather than at the timeout
         while time.time() < deadline:
             runs = store.list()
             seen_queued |= any(r.status == "queued" for r in runs)

@@ -1,4 +1,4 @@
-"""Thirty short runs through one server process: its memory after the last stays within 20% of after the fifth.
+"""Twenty-four short runs through one server process: its memory after the last stays within 20% of after the fifth.
 
 Every fifth round each session also opens Evaluate and Predict on its newest run (each loads that
 run's model into the server) and predicts an image, so the model caches' growth is counted too.
@@ -20,9 +20,12 @@ from playwright.sync_api import Browser, expect
 from layerlab.runs.store import RunStore
 from tests.e2e.conftest import assert_no_exception, goto_page, open_page, serve_app, server_memory_mb, upload, wait_idle
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.solo]
+# Alone on 2 cores a round of two 1-epoch digits runs costs about 10 s of CPU per run (measured with the CLI),
+# so 12 rounds and 3 visits take about 4 minutes: under a third of this timeout. 50 runs beside another
+# worker training models went past the default 600 s. 19 runs after the fifth still show a per-run leak.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.solo, pytest.mark.timeout(900)]
 
-RUNS = 30  # 50 took over 600 s beside another worker; 25 runs after the fifth still show a per-run leak
+RUNS = 24
 SESSIONS = 2  # two people taking turns, so the two cores stay busy
 VISIT_EVERY = 5  # rounds; the first visit (round 2) comes before memory is first measured
 
@@ -39,8 +42,8 @@ def _visit_evaluate_and_predict(page, base: str, digit_png: Path) -> None:
     goto_page(page, base, "Train")
 
 
-def test_thirty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           record_property) -> None:
+def test_many_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         record_property) -> None:
     monkeypatch.setenv("LAYERLAB_CONCURRENT_RUNS", str(SESSIONS))
     with serve_app(tmp_path / "home", tmp_path / "server.log") as base:
         pages = []
@@ -78,6 +81,9 @@ def test_thirty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, mo
             assert len(runs) == done and all(r.status == "completed" for r in runs), [(r.status, r.message) for r in runs]
             round_s.append(time.monotonic() - started)
             rounds += 1
+            # recorded every round, so that a run cut off by the timeout still says how far it got
+            record_property("rounds of training", f"{rounds} of {RUNS // SESSIONS}: first {round_s[0]:.1f} s, median "
+                                                  f"{statistics.median(round_s):.1f} s, max {max(round_s):.1f} s")
             if rounds % VISIT_EVERY == 2:
                 for page in pages:
                     _visit_evaluate_and_predict(page, base, digit)
@@ -87,6 +93,4 @@ def test_thirty_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, mo
         last = server_memory_mb(base)
         record_property("server memory", f"after run 5: {after_fifth:.0f} MB, after run {done}: {last:.0f} MB "
                                          f"({visits} rounds of Evaluate + Predict visits)")
-        record_property("seconds per round of training", f"first {round_s[0]:.1f}, median "
-                                                         f"{statistics.median(round_s):.1f}, max {max(round_s):.1f}")
         assert last <= after_fifth * 1.2

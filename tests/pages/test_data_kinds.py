@@ -349,6 +349,7 @@ def test_figures_hold_the_data():
     assert not fig.layout.shapes and fig.data[-1].name == "missing steps", "many gaps are ticks, not shading"
 
 
+@pytest.mark.slow
 def test_a_wide_table_gets_the_compact_roles_editor(app):
     names = [f"f{i}" for i in range(70)]
     rows = [",".join(names + ["label"])]

@@ -116,6 +116,9 @@ def _machine_turn(solo: bool) -> Iterator[None]:
             fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
+_running: list[pytest.Item] = []  # the test whose setup, call or teardown runs now (for the fit guard below)
+
+
 def _timeout_s(item: pytest.Item) -> float:
     marker = item.get_closest_marker("timeout")
     if marker is not None:
@@ -125,7 +128,7 @@ def _timeout_s(item: pytest.Item) -> float:
 
 @pytest.hookimpl(tryfirst=True, wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Run a `solo` test with no other test beside it (see `_machine_turn`).
+    """Run a `solo` test with no other test beside it (see `_machine_turn`); note the running test for the fit guard.
 
     Outermost wrapper (tryfirst), so the wait for a turn does not count against pytest-timeout's limit.
     A solo test's timeout goes into its report for the duration summary below.
@@ -134,7 +137,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if solo:
         item.user_properties.append(("timeout_s", _timeout_s(item)))
     with _machine_turn(solo):
-        return (yield)
+        _running.append(item)
+        try:
+            return (yield)
+        finally:
+            _running.pop()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -167,7 +174,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 # ---- the fast loop stays fast: a test that trains must be marked slow --------------------------------
 
 _FIT_MODULE = "keras.src.backend.tensorflow.trainer"  # where Keras 3 on TensorFlow defines Model.fit
-_running: list[pytest.Item] = []  # the test whose setup, call or teardown runs now
 
 
 def _refuse_unmarked_fit(module: Any) -> None:
@@ -208,33 +214,6 @@ if _FIT_MODULE in sys.modules:
     _refuse_unmarked_fit(sys.modules[_FIT_MODULE])
 else:
     sys.meta_path.insert(0, _FitGuardFinder())
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    _running.append(item)
-    try:
-        return (yield)
-    finally:
-        _running.pop()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    _running.append(item)
-    try:
-        return (yield)
-    finally:
-        _running.pop()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    _running.append(item)
-    try:
-        return (yield)
-    finally:
-        _running.pop()
 
 
 @pytest.fixture(autouse=True)

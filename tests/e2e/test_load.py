@@ -1,6 +1,10 @@
 """Eight people at once on a 2-core machine, on different samples (digits, penguins, sunspots): the
 concurrency limit queues the extra runs, all finish, each session sees only its own project and run,
-and the server's memory stays bounded."""
+and the server's memory stays bounded.
+
+A `solo` test: it runs after the rest with no other test beside it (tests/conftest.py), and is sized
+to take under a third of its timeout on a 2-core machine; the end of the test output prints its
+duration and how long the runs took, so a slowdown shows long before it fails."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from playwright.sync_api import Browser, expect
 from layerlab.runs.store import RunStore
 from tests.e2e.conftest import open_page, serve_app, server_memory_mb, wait_idle
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.solo]
 
 SESSIONS = 8
 # Home's one-click samples, taken in turn: (button name, the sample's source); tweets would take
@@ -23,7 +27,8 @@ SAMPLES = [("Try a sample: handwritten digits", "sample:digits"), ("Penguins —
            ("Sunspots — a time series", "sample:sunspots")]
 
 
-def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     record_property) -> None:
     monkeypatch.setenv("LAYERLAB_CONCURRENT_RUNS", "2")
     home = tmp_path / "home"
     with serve_app(home, tmp_path / "server.log") as base:
@@ -42,7 +47,9 @@ def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypa
             page.get_by_role("button", name=re.compile("Start training")).click()
         store = RunStore(home / "runs")
         seen_queued = False
-        deadline = time.time() + 900  # generous: a busy CI machine is slower
+        started = time.monotonic()
+        # 235 s on a 2-core machine shared with seven other test runs (load 10-25); alone well under that.
+        deadline = time.time() + 400  # fail with the runs' statuses rather than at the timeout
         while time.time() < deadline:
             runs = store.list()
             seen_queued |= any(r.status == "queued" for r in runs)
@@ -50,6 +57,7 @@ def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypa
             if len(runs) == SESSIONS and all(r.status == "completed" for r in runs):
                 break
             time.sleep(0.3)
+        record_property("all runs finished after", f"{time.monotonic() - started:.0f} s")
         runs = store.list()
         assert len(runs) == SESSIONS and all(r.status == "completed" for r in runs), [(r.status, r.message) for r in runs]
         assert seen_queued, "with 8 runs and a limit of 2, some must have waited in the queue"
@@ -80,5 +88,6 @@ def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypa
             other = next(r for r in runs if r.owner != mine.owner)
             assert store.request_stop(other.id, owner=mine.owner) is False
         peak = server_memory_mb(base, "VmHWM")
-        print(f"server peak memory with {SESSIONS} sessions: {peak:.0f} MB; live views that needed a reload: {stale}")
+        record_property("server peak memory", f"{peak:.0f} MB with {SESSIONS} sessions")
+        record_property("live views that needed a reload", stale)
         assert peak < 2048

@@ -22,6 +22,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           env=dict(os.environ), timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TEMPLATES.names())
 def test_init_takes_every_template(name: str, tmp_path: Path):
     from layerlab.models.build import check_model

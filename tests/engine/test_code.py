@@ -84,6 +84,7 @@ def _cases(tiny_info, tiny_spec):
     return cases
 
 
+@pytest.mark.slow
 def test_scripts_rebuild_the_same_models_outside_layerlab(tiny_info, tiny_spec, tmp_path):
     from layerlab.codegen.model_code import model_code
     from layerlab.models.build import build_model
@@ -112,6 +113,7 @@ def test_scripts_rebuild_the_same_models_outside_layerlab(tiny_info, tiny_spec, 
         assert got["optimizer"] == {"adam": "Adam", "sgd": "SGD"}[spec.train.optimizer]
 
 
+@pytest.mark.slow
 def test_a_script_runs_on_its_own(tiny_info, tiny_spec, tmp_path):
     from layerlab.codegen.model_code import model_code
     from layerlab.models.build import build_model

@@ -17,6 +17,8 @@ import pytest
 from layerlab.errors import LayerlabError
 from layerlab.export import export_run
 
+pytestmark = pytest.mark.slow  # every test reads a run trained by a module fixture or digits_run
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow  # every test here reads a real trained run
 

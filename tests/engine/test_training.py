@@ -33,6 +33,7 @@ def _wait_for(cond, timeout=120.0, poll=0.1):
     return False
 
 
+@pytest.mark.slow
 def test_in_process_run_writes_everything(tmp_path):
     store = RunStore(tmp_path)
     run = store.create(digits(epochs=2), owner="t")
@@ -52,6 +53,7 @@ def test_in_process_run_writes_everything(tmp_path):
     assert any(line.startswith("epoch 2") for line in lines)
 
 
+@pytest.mark.slow
 def test_predictor_takes_raw_images_of_any_size(tmp_path):
     from layerlab.data.images import open_images
     from layerlab.inference.predictor import load_predictor
@@ -75,6 +77,7 @@ def test_predictor_takes_raw_images_of_any_size(tmp_path):
     assert out.shape == (1, 10)
 
 
+@pytest.mark.slow
 def test_nan_loss_fails_the_run_with_advice(tmp_path, monkeypatch):
     import keras
 
@@ -93,6 +96,7 @@ def test_nan_loss_fails_the_run_with_advice(tmp_path, monkeypatch):
     assert not (run.path / "last.weights.h5").exists()  # broken weights are no checkpoint to continue from
 
 
+@pytest.mark.slow
 def test_worker_process_stop_keeps_best_weights(tmp_path):
     store = RunStore(tmp_path)
     run = start_run(digits(epochs=200), store, owner="alice")
@@ -106,6 +110,7 @@ def test_worker_process_stop_keeps_best_weights(tmp_path):
     assert done.has_model and (done.path / "best.keras").exists() and done.test_metrics["accuracy"] > 0.5
 
 
+@pytest.mark.slow
 def test_killed_worker_marks_run_failed_and_queue_moves_on(tmp_path, monkeypatch):
     monkeypatch.setenv("LAYERLAB_CONCURRENT_RUNS", "1")
     store = RunStore(tmp_path)
@@ -126,6 +131,7 @@ def _cli(*args, cwd=ROOT, env=None):
                           env={**os.environ, **(env or {})}, timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_init_train_predict_on_digits(tmp_path):
     project = tmp_path / "p.json"
     r = _cli("init", "--data", "sample:digits", "-o", str(project))
@@ -190,6 +196,7 @@ def test_cli_trains_a_zip_of_500_rgb_images_in_8_classes(tmp_path):
     assert "2 file(s) skipped" in r.stdout and "corrupt.jpg" in r.stdout
 
 
+@pytest.mark.slow
 def test_continue_training_appends_epochs_in_the_same_run(tmp_path):
     from layerlab.runs.runner import continue_run
 
@@ -205,6 +212,7 @@ def test_continue_training_appends_epochs_in_the_same_run(tmp_path):
     assert len(json.loads((done.path / "history.json").read_text())["loss"]) == 4
 
 
+@pytest.mark.slow
 def test_fine_tune_starts_from_another_runs_weights(tmp_path):
     store = RunStore(tmp_path)
     base = run_training(store, store.create(digits(epochs=3)).id)
@@ -217,6 +225,7 @@ def test_fine_tune_starts_from_another_runs_weights(tmp_path):
     assert first["loss"] < scratch["loss"]  # it did not start from random weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schedule", ["plateau", "cosine", "exponential"])
 def test_learning_rate_schedules_change_the_rate(tmp_path, schedule):
     store = RunStore(tmp_path)
@@ -227,6 +236,7 @@ def test_learning_rate_schedules_change_the_rate(tmp_path, schedule):
         assert rates[2] < rates[0]
 
 
+@pytest.mark.slow
 def test_a_locked_store_does_not_stop_training(tmp_path):
     """Another process holding the database must not stall or fail a run; rows arrive once it lets go."""
     store = RunStore(tmp_path)
@@ -243,6 +253,7 @@ def test_a_locked_store_does_not_stop_training(tmp_path):
     assert [r["epoch"] for r in store.metrics(run.id, scope="epoch")] == [1, 2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("err, words", [(28, "disk is full"), (30, "read-only")])
 def test_a_failing_writer_fails_the_run_with_a_clear_reason(tmp_path, monkeypatch, err, words):
     import errno
@@ -259,6 +270,7 @@ def test_a_failing_writer_fails_the_run_with_a_clear_reason(tmp_path, monkeypatc
     assert errno.errorcode[err]  # a real errno
 
 
+@pytest.mark.slow
 def test_runs_outlive_the_process_that_started_them(tmp_path):
     """A server restarted mid-run: the worker is in its own session and finishes on its own."""
     spec_path = tmp_path / "p.json"
@@ -273,6 +285,7 @@ def test_runs_outlive_the_process_that_started_them(tmp_path):
     assert done.status == "completed", done.message
 
 
+@pytest.mark.slow
 def test_a_corrupt_run_folder_fails_cleanly(tmp_path):
     store = RunStore(tmp_path)
     run = store.create(digits(epochs=1))

@@ -21,6 +21,7 @@ def _epochs(store: RunStore, run_id: str) -> list[dict]:
     return store.metrics(run_id, scope="epoch")
 
 
+@pytest.mark.slow
 def test_early_stopping_ends_the_run_once_validation_stops_improving(tmp_path):
     store = RunStore(tmp_path)
     # A high rate: the validation loss bottoms out within a few dozen epochs of 300.
@@ -36,6 +37,7 @@ def test_early_stopping_ends_the_run_once_validation_stops_improving(tmp_path):
     assert run.test_metrics["accuracy"] > run.test_metrics["baseline_accuracy"]
 
 
+@pytest.mark.slow
 def test_the_same_seed_trains_the_same_run_and_another_seed_does_not(tmp_path):
     store = RunStore(tmp_path)
     losses = []
@@ -47,6 +49,7 @@ def test_the_same_seed_trains_the_same_run_and_another_seed_does_not(tmp_path):
     assert losses[0] != pytest.approx(losses[2], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_the_plateau_schedule_lowers_the_rate_when_validation_stalls(tmp_path):
     store = RunStore(tmp_path)
     # So small a rate that the validation loss moves less than Keras' min_delta: a plateau at once.
@@ -59,6 +62,7 @@ def test_the_plateau_schedule_lowers_the_rate_when_validation_stalls(tmp_path):
     assert sorted(rates, reverse=True) == rates  # it only ever goes down
 
 
+@pytest.mark.slow
 def test_running_out_of_device_memory_fails_the_run_with_what_to_do(tmp_path, monkeypatch):
     import keras
     import tensorflow as tf

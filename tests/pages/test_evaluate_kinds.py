@@ -19,6 +19,8 @@ from layerlab.runs.store import RunStore
 from tests.pages.trained import OWNER, plotly_figure
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
+pytestmark = pytest.mark.slow  # every test shows a run trained by a module fixture
+
 PAGE = "pages/evaluate.py"
 
 

@@ -153,6 +153,7 @@ def test_a_full_or_read_only_runs_folder_is_explained_when_starting(app, finishe
     _finished_intact(app, finished)
 
 
+@pytest.mark.slow
 def test_a_database_locked_by_another_process(app, finished):
     store = RunStore()
     holder = subprocess.Popen([sys.executable, "-c", (
@@ -182,6 +183,7 @@ def test_a_database_locked_by_another_process(app, finished):
     _finished_intact(app, finished)
 
 
+@pytest.mark.slow
 def test_corrupt_run_folders_are_reported_and_the_rest_works(app, finished):
     store = RunStore()
     garbled = store.create(digits_spec(), owner=OWNER, name="garbled")

@@ -140,6 +140,7 @@ def penguin_rows() -> pd.DataFrame:
 # ---- tables -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_form_is_generated_from_the_training_columns(app, penguins):
     run, pred = penguins
     at = open_page(app, run)
@@ -157,6 +158,7 @@ def test_the_form_is_generated_from_the_training_columns(app, penguins):
     assert "Fill in the form" in at.info[0].value and not at.metric
 
 
+@pytest.mark.slow
 def test_submitting_the_form_predicts_that_row(app, penguins):
     run, pred = penguins
     cols = {c["name"]: c for c in pred.info.extra["columns"]}
@@ -176,6 +178,7 @@ def test_submitting_the_form_predicts_that_row(app, penguins):
     assert list(bars.x)[-1] == pytest.approx(want["confidence"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_a_rows_prediction_is_explained_value_by_value(app, penguins):
     from layerlab.explain import row_effects
 
@@ -199,6 +202,7 @@ def test_a_rows_prediction_is_explained_value_by_value(app, penguins):
     assert "Each value was set in turn to the typical one" in plain(" ".join(c.value for c in at.caption))
 
 
+@pytest.mark.slow
 def test_a_regression_form_gives_a_value_in_the_targets_units(app, diabetes):
     run, pred = diabetes
     at = open_page(app, run)
@@ -212,6 +216,7 @@ def test_a_regression_form_gives_a_value_in_the_targets_units(app, diabetes):
     assert float(at.metric[0].value.replace(",", "")) == pytest.approx(want, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_a_file_of_rows_comes_back_as_csv_with_predictions_and_safe_cells(app, penguins, downloads):
     run, pred = penguins
     df = penguin_rows().head(12).copy()
@@ -232,6 +237,7 @@ def test_a_file_of_rows_comes_back_as_csv_with_predictions_and_safe_cells(app, p
     assert shown["predicted_species"].tolist() == out["predicted_species"].tolist()
 
 
+@pytest.mark.slow
 def test_a_file_without_a_training_column_is_refused_by_name(app, penguins):
     run, _ = penguins
     df = penguin_rows().head(5).drop(columns=["island"])
@@ -243,6 +249,7 @@ def test_a_file_without_a_training_column_is_refused_by_name(app, penguins):
     assert not at.get("download_button") or "predict_table_download" not in [b.key for b in at.download_button]
 
 
+@pytest.mark.slow
 def test_text_in_a_number_column_is_refused_by_name(app, penguins):
     run, _ = penguins
     df = penguin_rows().head(5).astype({"bill_length_mm": object})
@@ -254,6 +261,7 @@ def test_text_in_a_number_column_is_refused_by_name(app, penguins):
     assert "`bill_length_mm` should hold numbers" in error_text(at) and "'long'" in error_text(at)
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_a_table_gets_a_message(app, penguins):
     run, _ = penguins
     at = open_page(app, run, predict_table_mode="A file of rows")
@@ -263,6 +271,7 @@ def test_a_file_that_is_not_a_table_gets_a_message(app, penguins):
     assert "empty" in error_text(at)
 
 
+@pytest.mark.slow
 def test_a_file_with_more_rows_than_the_cap_is_refused_saying_what_to_do(app, penguins, monkeypatch):
     """Issue #7: a batch upload is capped by LAYERLAB_PREDICT_ROWS, refused before any row is predicted."""
     run, _ = penguins
@@ -283,6 +292,7 @@ def test_a_file_with_more_rows_than_the_cap_is_refused_saying_what_to_do(app, pe
     assert "10 rows predicted." in texts_of(at)
 
 
+@pytest.mark.slow
 def test_markdown_in_a_batch_file_name_and_columns_is_escaped(app, penguins):
     from components.markup import md
 
@@ -301,6 +311,7 @@ def test_markdown_in_a_batch_file_name_and_columns_is_escaped(app, penguins):
 # ---- text ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_one_text_gets_its_class_and_probabilities(app, reviews):
     run, pred = reviews
     at = open_page(app, run)
@@ -315,6 +326,7 @@ def test_one_text_gets_its_class_and_probabilities(app, reviews):
     assert sorted(bars.y) == ["neg", "pos"]
 
 
+@pytest.mark.slow
 def test_one_texts_prediction_shows_which_words_mattered(app, reviews):
     from layerlab.explain import text_occlusion
 
@@ -332,6 +344,7 @@ def test_one_texts_prediction_shows_which_words_mattered(app, reviews):
     assert sorted(bars.x) == pytest.approx(sorted(w["effect"] for w in want["words"]))
 
 
+@pytest.mark.slow
 def test_many_lines_are_many_texts_in_a_table_and_a_csv(app, reviews, downloads):
     run, pred = reviews
     lines = ["lovely superb great", "", "awful rude broken", "=cmd|' /C calc'!A0 sad"]
@@ -349,6 +362,7 @@ def test_many_lines_are_many_texts_in_a_table_and_a_csv(app, reviews, downloads)
     assert csv["text"].tolist()[-1].startswith("'=cmd")  # formula-like text neutralised in the CSV
 
 
+@pytest.mark.slow
 def test_a_file_of_texts_needs_the_text_column(app, reviews):
     run, pred = reviews
     at = open_page(app, run, predict_text_mode="A file")
@@ -364,6 +378,7 @@ def test_a_file_of_texts_needs_the_text_column(app, reviews):
         [r["label"] for r in pred.predict_texts(["lovely superb", "awful rude"])]
 
 
+@pytest.mark.slow
 def test_a_file_or_paste_of_more_texts_than_the_cap_is_refused(app, reviews, monkeypatch):
     run, _ = reviews
     monkeypatch.setenv("LAYERLAB_PREDICT_ROWS", "3")
@@ -384,6 +399,7 @@ def test_a_file_or_paste_of_more_texts_than_the_cap_is_refused(app, reviews, mon
 # ---- series -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_forecast_follows_the_end_of_the_data(app, sunspots, downloads):
     run, pred = sunspots
     at = open_page(app, run)
@@ -403,6 +419,7 @@ def test_the_forecast_follows_the_end_of_the_data(app, sunspots, downloads):
     assert len(csv) == 3 and csv["sunspots"].to_numpy() == pytest.approx([r[0] for r in want["forecast"]], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_forecast_after_an_uploaded_window(app, sunspots):
     run, pred = sunspots
     from layerlab.samples import get_sample
@@ -420,6 +437,7 @@ def test_a_forecast_after_an_uploaded_window(app, sunspots):
     assert [pd.Timestamp(x).year for x in fig.data[1].x][1:] == [1830, 1831, 1832]  # after the window's last year
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("csv, message", [
     (b"year,spots\n2000,1\n", "no column `sunspots`"),
     (b"year,sunspots\n2000,1\n2001,2\n", "at least 12 rows"),

@@ -1,5 +1,5 @@
 """The health check of a table-like project: a short list of findings a beginner can act on
-(from `layerlab.data.profile.health_report`), errors first; class imbalance offers class weights."""
+(from `layerlab.data.health.health_report`), errors first; class imbalance offers class weights."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import streamlit as st
 from components.errors import edit, show_flagged
 from components.markup import md
 from components.table_view import overview, read_frame
-from layerlab.workspace import source_stamp
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec
+from layerlab.workspace import source_stamp
 
 FLAG = "data.health.error"
 WEIGHTS_KEY = "data.class_weights"
@@ -34,7 +34,8 @@ def findings(source: str, stamp: tuple[float, int], roles: str) -> list[Any]:
     """health_report for this source and these roles (cached: a big table takes a while)."""
     import pandas as pd
 
-    from layerlab.data.profile import Roles, health_report
+    from layerlab.data.health import health_report
+    from layerlab.data.profile import Roles
 
     r = json.loads(roles)
     df = read_frame(source, stamp)["frame"]
@@ -74,7 +75,7 @@ def series_findings(spec: ProjectSpec) -> list[Any]:
     cached series overview of the Data page.
     """
     from components.series_view import frequency_words, series_overview
-    from layerlab.data.profile import Finding
+    from layerlab.data.health import Finding
 
     d = spec.data
     targets = list(spec.prepare.series.targets or ([d.target] if d.target else []))

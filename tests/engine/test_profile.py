@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerlab.data.profile import Roles, health_report, infer_roles, profile
+from layerlab.data.health import health_report
+from layerlab.data.profile import Roles, infer_roles, profile
 
 RNG = np.random.default_rng(0)
 WORDS = "the a model learns from data quickly slowly good bad movie film great awful plot actor scene".split()

@@ -8,7 +8,8 @@ import time
 import pandas as pd
 import pytest
 
-from layerlab.data.profile import health_report, infer_roles, profile
+from layerlab.data.health import health_report
+from layerlab.data.profile import infer_roles, profile
 from layerlab.errors import DataError
 from layerlab.samples import SAMPLES, get_sample
 from layerlab.spec import DataSpec

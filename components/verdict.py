@@ -1,4 +1,4 @@
-"""Whether a finished run learned anything, in plain words, with what to try (the engine's `insights.verdict`).
+"""Whether a finished run learned anything, in plain words, with what to try (the engine's `layerlab.train.verdict`).
 
 Shown where a run ends (the Train page's status) and atop Evaluate, so a model no better than its
 baseline is never presented as a success.
@@ -22,7 +22,7 @@ BOX = {"success": (st.success, ":material/check_circle:"), "neutral": (st.info, 
 
 def of_run(run: Run) -> dict[str, Any] | None:
     """The run's verdict (saved with its evaluation, or judged now for runs older than verdicts); None without one."""
-    from layerlab.train import insights
+    from layerlab.train.verdict import verdict as judge
 
     try:
         ev = run.files.evaluation()
@@ -31,7 +31,7 @@ def of_run(run: Run) -> dict[str, Any] | None:
     if isinstance(ev.get("verdict"), dict) and ev["verdict"].get("level") in BOX:
         found = dict(ev["verdict"])
     else:
-        found = insights.verdict(ev, run.files.project_doc(), run.files.history()).to_dict()
+        found = judge(ev, run.files.project_doc(), run.files.history()).to_dict()
     found["stopped"] = (ev.get("stopped_because") or {}).get("text")
     return found
 

@@ -13,9 +13,9 @@ from components.markup import md
 def _delta_color(ev: dict[str, Any], good: str) -> str:
     """Colour the lead over the baseline only when the run clearly beat it (the engine's verdict): a +0.0 in
     green would call a model that learned nothing a success."""
-    from layerlab.train import insights
+    from layerlab.train.verdict import verdict
 
-    found = ev.get("verdict") if isinstance(ev.get("verdict"), dict) else insights.verdict(ev).to_dict()
+    found = ev.get("verdict") if isinstance(ev.get("verdict"), dict) else verdict(ev).to_dict()
     return good if found.get("level") == "success" else "off"
 
 

@@ -205,7 +205,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     log(stopped["text"])
     evaluation = evaluate_model(model, test_ds, y_te, y_tr, prepared)
     evaluation["stopped_because"] = stopped
-    from layerlab.train.insights import verdict
+    from layerlab.train.verdict import verdict
 
     judged = verdict(evaluation, spec.to_dict(), history)
     evaluation["verdict"] = judged.to_dict()

@@ -155,8 +155,8 @@ def texts(values: Sequence[Any], name: str = "The request") -> list[str]:
     return list(values)
 
 
-def texts_of_file(name: str, data: bytes, column: str) -> list[str]:
-    """The texts of an uploaded file: a .txt (one per line) or a table's `column`; capped per batch."""
+def texts_of_file(name: str, data: bytes, column: str, cap: bool = True) -> list[str]:
+    """The texts of an uploaded file: a .txt (one per line) or a table's `column`; capped per batch (`cap`)."""
     import pandas as pd
 
     if name.lower().endswith(".txt"):
@@ -172,7 +172,8 @@ def texts_of_file(name: str, data: bytes, column: str) -> list[str]:
         found = ["" if pd.isna(t) else str(t) for t in df[column].to_numpy(dtype=object)]
     if not any(t.strip() for t in found):
         raise DataError(f"{name} holds no texts.")
-    check_batch_rows(len(found), name, "texts")
+    if cap:
+        check_batch_rows(len(found), name, "texts")
     return found
 
 
@@ -238,13 +239,14 @@ def _checked_frame(records: Any, columns: list[dict[str, Any]], name: str) -> An
     return df
 
 
-def rows_of_file(name: str, data: bytes, columns: list[dict[str, Any]]) -> Any:
-    """An uploaded table of rows (any format read_table reads), capped per batch and checked before any row
-    is predicted; returned whole (its other columns go back with the predictions)."""
+def rows_of_file(name: str, data: bytes, columns: list[dict[str, Any]], cap: bool = True) -> Any:
+    """An uploaded table of rows (any format read_table reads), capped per batch (`cap`) and checked before any
+    row is predicted; returned whole (its other columns go back with the predictions)."""
     from layerlab.data.tables import read_table
 
     df = read_table(data, name).frame
-    check_batch_rows(len(df), name)
+    if cap:
+        check_batch_rows(len(df), name)
     return _checked_frame(df, columns, name)
 
 

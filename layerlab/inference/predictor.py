@@ -110,29 +110,22 @@ class Predictor:
 
 
     def _predict_file(self, path: Path) -> list[dict[str, Any]]:
-        """Table/text/series predictions for one file; a file that cannot be used gives one `error` result."""
+        """Table/text/series predictions for one file, read by the same input parsers as the Predict page and the
+        model server (no batch cap: the command line's batches are the user's own); a file that cannot be used
+        gives one `error` result."""
+        ex = self.info.extra
         try:
-            if self.info.kind == "text" and path.suffix.lower() == ".txt":
-                lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
-                return [{"input": ln[:200], **r} for ln, r in zip(lines, self.predict_texts(lines))]
-            from layerlab.data.tables import read_table
-
-            df = read_table(path).frame
+            data = path.read_bytes()
             if self.info.kind == "text":
-                col = self.info.extra["text"]
-                if col not in df.columns:
-                    raise DataError(f"The file has no `{col}` column with the texts.")
-                texts = df[col].astype(str).tolist()
+                texts = inputs.texts_of_file(path.name, data, ex["text"], cap=False)
                 return [{"input": t[:200], **r} for t, r in zip(texts, self.predict_texts(texts))]
             if self.info.kind == "table":
+                df = inputs.rows_of_file(path.name, data, ex["columns"], cap=False)
                 return [{"input": f"{path.name} row {i + 1}", **r} for i, r in enumerate(self.predict_rows(df))]
-            missing = [c for c in self.info.extra["features"] if c not in df.columns]
-            if missing:
-                raise DataError(f"The file has no `{missing[0]}` column.",
-                                f"A window needs the columns {', '.join(self.info.extra['features'])}.")
-            return [{"input": str(path), **self.forecast(df[self.info.extra["features"]].to_numpy(dtype="float32"))}]
+            values, _ = inputs.window_of_file(path.name, data, ex)
+            return [{"input": str(path), **self.forecast(values)}]
         except LayerlabError as exc:
-            return [{"input": str(path), "error": f"{path.name}: {exc}"}]
+            return [{"input": str(path), "error": str(exc)}]
         except OSError as exc:
             return [{"input": str(path), "error": f"{path.name}: cannot be opened ({exc.strerror})."}]
 

@@ -192,3 +192,18 @@ def test_the_batch_cap_follows_the_setting(monkeypatch):
     monkeypatch.setenv("LAYERLAB_PREDICT_ROWS", "5")
     with pytest.raises(DataError, match="The pasted text holds 6 texts; the Predict page takes at most 5 texts"):
         inputs.check_batch_rows(6, "The pasted text", "texts")
+
+
+def test_the_batch_cap_is_the_pages_and_servers_not_the_command_lines(monkeypatch):
+    """LAYERLAB_PREDICT_ROWS caps what a page or a request sends; `python -m layerlab predict` reads files whole."""
+    from layerlab.inference import inputs as parse
+
+    monkeypatch.setenv("LAYERLAB_PREDICT_ROWS", "2")
+    data = b"first\nsecond\nthird\n"
+    with pytest.raises(DataError, match="3"):
+        parse.texts_of_file("three.txt", data, "text")
+    assert parse.texts_of_file("three.txt", data, "text", cap=False) == ["first", "second", "third"]
+    table = b"x\n1\n2\n3\n"
+    with pytest.raises(DataError, match="3"):
+        parse.rows_of_file("three.csv", table, [{"name": "x", "type": "numeric"}])
+    assert len(parse.rows_of_file("three.csv", table, [{"name": "x", "type": "numeric"}], cap=False)) == 3

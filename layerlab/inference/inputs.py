@@ -123,12 +123,12 @@ def drawing(pixels: Any, prep: Any, fit: bool = True) -> np.ndarray:
     Args:
         fit: crop to the ink and centre it, as the training digits fill their frame.
     """
-    from layerlab.data.images import _resize_array
+    from layerlab.data.images import resize_array
 
     gray = drawing_to_gray(pixels)
     if not has_ink(gray):
         raise DataError("The drawing is empty.", "Draw something in light ink on a black background.")
-    return _resize_array(fit_to_frame(gray) if fit else gray, prep)
+    return resize_array(fit_to_frame(gray) if fit else gray, prep)
 
 
 # ---- texts ----------------------------------------------------------------------------------------------

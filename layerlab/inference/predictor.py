@@ -80,9 +80,9 @@ class Predictor:
 
     def prepare_image_array(self, img: np.ndarray) -> np.ndarray:
         """A decoded uint8 image resized/converted as the model's training data was."""
-        from layerlab.data.images import _resize_array
+        from layerlab.data.images import resize_array
 
-        return _resize_array(np.asarray(img, dtype=np.uint8), self.spec.prepare.image)
+        return resize_array(np.asarray(img, dtype=np.uint8), self.spec.prepare.image)
 
     def prepare_image(self, file: Any) -> np.ndarray:
         """Decode an image file (path, bytes, file object) as the model saw its training data."""

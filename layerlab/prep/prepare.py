@@ -32,7 +32,7 @@ def _identity(core: Any) -> Any:
 class Prepared:
     """All examples with their split; `x` is an array (or dict of arrays), `y` the targets.
 
-    For a large image set `x` is `layerlab.data.images.ImageRows`, which reads the decoded
+    For a large image set `x` is `layerlab.data.image_cache.ImageRows`, which reads the decoded
     images from their cache on disk when indexed; `part` then gives ImageRows too.
     """
 
@@ -57,7 +57,8 @@ class Prepared:
 
 
 def prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
-    from layerlab.data.images import load_images, open_images
+    from layerlab.data.image_cache import load_images
+    from layerlab.data.images import open_images
 
     src = open_images(spec.data.source, progress)
     data = load_images(src, spec.prepare.image, progress)

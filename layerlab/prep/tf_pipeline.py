@@ -24,8 +24,8 @@ def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, tr
     Arrays in memory go through `from_tensor_slices` (string columns as codes into their
     distinct values); images that stay on disk (`ImageRows`) are read batch by batch.
     """
+    from layerlab.data.image_cache import ImageRows
     from layerlab.prep.augment import pipeline
-    from layerlab.data.images import ImageRows
 
     batch_size = batch_size or spec.train.batch_size
     if isinstance(x, ImageRows):

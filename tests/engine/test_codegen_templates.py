@@ -155,7 +155,7 @@ def test_images_are_resized_as_the_engine_does(prep):
 
     rng = np.random.default_rng(1)
     for arr in (rng.integers(0, 256, (9, 7, 3), dtype=np.uint8), rng.integers(0, 256, (9, 7, 1), dtype=np.uint8)):
-        assert np.array_equal(images._resize_array(arr, prep), t_images._resize_array(arr, prep))
+        assert np.array_equal(images.resize_array(arr, prep), t_images._resize_array(arr, prep))
 
 
 def test_pillow_gets_the_engines_pixel_limit():

@@ -48,7 +48,8 @@ def _aged(folder, days: float = 3) -> None:
 
 
 def test_unpacked_zips_and_image_caches_go_with_their_uploads(tmp_path, monkeypatch):
-    from layerlab.data.images import derived_folders, load_images, open_images
+    from layerlab.data.image_cache import load_images
+    from layerlab.data.images import derived_folders, open_images
     from layerlab.housekeeping import sweep_derived
     from layerlab.spec import ImagePrep
     from tests.engine.imagezips import make_class_zip

@@ -4,7 +4,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from layerlab.data.images import decode_image, load_images, open_images
+from layerlab.data.image_cache import load_images
+from layerlab.data.images import decode_image, open_images
 from layerlab.data.split import split_indices
 from layerlab.data.zipsafe import extract_zip
 from layerlab.errors import DataError

@@ -12,7 +12,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from layerlab.data.images import ImageRows, load_images, open_images, unpack_images
+from layerlab.data.image_cache import ImageRows, load_images
+from layerlab.data.images import open_images, unpack_images
 from layerlab.prep.prepare import prepare
 from layerlab.project import new_project
 from layerlab.spec import ImagePrep
@@ -344,8 +345,8 @@ def test_labels_from_distinct_values_match_one_str_per_row():
 
 def test_rows_sorted_by_class_are_mixed_when_there_are_more_than_the_shuffle_buffer():
     """A buffer of 10,000 alone left a sorted file's epochs starting on one class (or topic)."""
-    from layerlab.prep import tf_pipeline
     from layerlab.data.info import DataInfo
+    from layerlab.prep import tf_pipeline
     from layerlab.spec import load_spec
 
     n = 3 * tf_pipeline.SHUFFLE_BUFFER

@@ -78,7 +78,7 @@ def test_table_classification_from_raw_rows(tmp_path):
     out = pred.predict_rows(raw)
     assert [r["label"] for r in out][2:] == ["barolo", "barolo"]
     assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-4 for r in out)
-    with pytest.raises(Exception, match="column `alcohol` is missing"):
+    with pytest.raises(Exception, match="no column `alcohol`"):
         pred.predict_rows([{"colour": "dark"}])
 
 

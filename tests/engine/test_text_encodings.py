@@ -56,7 +56,7 @@ def _write_stray_characters(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("write", [_write_cp1252, _write_stray_characters], ids=["windows-1252", "stray-characters"])
 def test_a_text_model_of_any_bytes_saves_loads_predicts_and_exports(write, tmp_path: Path):
     from layerlab.export import export_run
-    from layerlab.predict import load_predictor
+    from layerlab.inference.predictor import load_predictor
 
     path = write(tmp_path)
     spec = new_project(str(path), text="text", target="sentiment")

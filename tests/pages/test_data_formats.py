@@ -48,7 +48,8 @@ def _train_one_epoch(at) -> None:
     assert run.status == "completed", run.message
     at.run()
     assert not at.exception
-    assert "Finished: test" in _text(at.success)
+    # One epoch may not beat the baseline clearly: the finish box takes the verdict's colour, with the run's message.
+    assert "Finished: test" in _text(at.success) + _text(at.info) + _text(at.warning)
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))

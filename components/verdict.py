@@ -68,7 +68,7 @@ def show(run: Run, key: str, actions: bool = True, lead: str | None = None) -> b
     if found.get("tips"):
         lines.append("What to try: " + "; ".join(md(t) for t in found["tips"]) + ".")
     box("  \n".join(lines), icon=icon)
-    if found.get("stopped"):
+    if found.get("stopped") and found["stopped"] not in (lead or ""):  # the run's message may already say why
         st.caption(md(found["stopped"]))
     spec = state.project()
     if actions and found["level"] != "success" and found.get("actions") and spec is not None:

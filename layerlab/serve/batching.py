@@ -37,11 +37,12 @@ class Batcher:
         self.observe = observe
         self._queue: asyncio.Queue[_Item] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._threads = [ThreadPoolExecutor(1, thread_name_prefix="layerlab-infer") for _ in predictors]
+        self._threads: list[ThreadPoolExecutor] = []
 
     def start(self) -> None:
-        """Start the batching loops (inside the running event loop)."""
+        """Start the inference threads and batching loops (inside the running event loop)."""
         self._queue = asyncio.Queue()
+        self._threads = [ThreadPoolExecutor(1, thread_name_prefix="layerlab-infer") for _ in self.predictors]
         self._tasks = [asyncio.create_task(self._loop(p, t)) for p, t in zip(self.predictors, self._threads)]
 
     async def stop(self) -> None:

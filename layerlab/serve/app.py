@@ -32,6 +32,7 @@ from layerlab.serve.schema import metadata, request_schema
 ACCESS = logging.getLogger("layerlab.serve.access")
 LOG = logging.getLogger("layerlab.serve")
 HEALTH = "/v2/health/"
+INLINE_BYTES = 64 * 1024  # smaller bodies are parsed on the event loop (a thread hop costs more than parsing)
 
 
 class ServeError(Exception):
@@ -159,14 +160,18 @@ def _model_routes(app: FastAPI, model: Model, batchers: dict[tuple[str, int], Ba
 
     async def answer(request: Request, version: Version) -> tuple[Version, list[Any], Any, str]:
         """Parse the body into the version's batch, run it (batched), and time it out."""
-        raw = await _read_body(request, body_bytes)
-        items, fmt = payload.instances(payload.read_json(raw))
-        field = "instances" if fmt == "row" else "inputs"
-        # Parsed off the event loop: decoding a large image must not hold up other requests.
-        batch = await asyncio.to_thread(payload.model_batch, version.predictor, items, field)
-        _note(request, rows=len(items))
+        batcher = batchers[(name, version.number)]
+        with batcher.arriving_request():
+            raw = await _read_body(request, body_bytes)
+            items, fmt = payload.instances(payload.read_json(raw))
+            field = "instances" if fmt == "row" else "inputs"
+            _note(request, rows=len(items))
+            if len(raw) < INLINE_BYTES:
+                batch = payload.model_batch(version.predictor, items, field)
+            else:  # off the event loop: decoding large images must not hold up other requests
+                batch = await asyncio.to_thread(payload.model_batch, version.predictor, items, field)
         try:
-            out = await asyncio.wait_for(batchers[(name, version.number)].outputs(batch, len(items)), timeout_s)
+            out = await asyncio.wait_for(batcher.outputs(batch, len(items)), timeout_s)
         except TimeoutError:
             raise ServeError(504, f"The model `{name}` did not answer within {timeout_s:g} s; try fewer inputs "
                                   "per request, or again later.") from None

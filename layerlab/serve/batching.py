@@ -1,7 +1,8 @@
 """Concurrent requests to one model version gathered into one model call.
 
 A model call costs nearly the same for 1 input as for 32, so while the model is busy, requests queue and the
-next call takes them all (up to `max_batch` inputs, waiting at most `wait_s` for more after the first).
+next call takes them all (up to `max_batch` inputs, waiting at most `wait_s` for more after the first while
+other requests are still being read and parsed; a lone request never waits).
 `model.predict` is not thread-safe (tensorflow#61298): each model copy has its own single inference thread,
 and the event loop only awaits, so it keeps answering health checks and other models meanwhile.
 """
@@ -9,8 +10,9 @@ and the event loop only awaits, so it keeps answering health checks and other mo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,17 @@ class Batcher:
         self._queue: asyncio.Queue[_Item] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._threads: list[ThreadPoolExecutor] = []
+        self.arriving = 0  # requests being read and parsed, soon queued: worth waiting `wait_s` for
+
+    @contextmanager
+    def arriving_request(self) -> Iterator[None]:
+        """Around reading and parsing a request: a batch waits for it only while one is on its way, so a lone
+        request never waits."""
+        self.arriving += 1
+        try:
+            yield
+        finally:
+            self.arriving -= 1
 
     def start(self) -> None:
         """Start the inference threads and batching loops (inside the running event loop)."""
@@ -72,7 +85,7 @@ class Batcher:
                 try:
                     item = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
-                    if waited or self.wait_s == 0:
+                    if waited or self.wait_s == 0 or self.arriving == 0:
                         break
                     waited = True
                     await asyncio.sleep(self.wait_s)  # no wait_for(get()): it can lose an item on timeout

@@ -164,3 +164,10 @@ def test_metrics_count_requests_errors_latency_and_batch_sizes_by_model(tmp_path
                  'layerlab_request_duration_seconds_count{model="toy"} 2',
                  'layerlab_batch_size_bucket{model="toy",le="1"} 1'):
         assert line in metrics.text.splitlines(), line
+
+
+def test_a_lone_request_never_waits_for_a_batch_to_fill(tmp_path):
+    app = _app(tmp_path, ToyModel(), wait_s=1.0)
+    started = time.perf_counter()
+    (r,) = _requests(app, [("POST", "/v1/models/toy:predict", {"instances": [_window(1)]})])
+    assert r.status_code == 200 and time.perf_counter() - started < 0.8

@@ -37,12 +37,13 @@ class ToyModel:
         return out
 
 
-def _app(tmp_path: Path, model: ToyModel, **options: Any) -> Any:
+def _app(tmp_path: Path, model: ToyModel, *copies: ToyModel, **options: Any) -> Any:
     info = DataInfo("series", "forecasting", (WINDOW, 1), outputs=HORIZON,
                     extra={"window": WINDOW, "features": ["level"], "targets": ["level"], "horizon": HORIZON})
     spec = load_spec({"data": {"kind": "series", "source": "sample:test", "task": "forecasting"}})
     ref = RunRef("run-1", "toy #1", "toy", 0.0, tmp_path)
-    toy = Model("toy", {1: Version(1, ref, [Predictor(tmp_path, model, info, spec)], "series", "forecasting")})
+    predictors = [Predictor(tmp_path, m, info, spec) for m in (model, *copies)]
+    toy = Model("toy", {1: Version(1, ref, predictors, "series", "forecasting")})
     return build_app({"toy": toy}, **options)
 
 
@@ -171,3 +172,11 @@ def test_a_lone_request_never_waits_for_a_batch_to_fill(tmp_path):
     started = time.perf_counter()
     (r,) = _requests(app, [("POST", "/v1/models/toy:predict", {"instances": [_window(1)]})])
     assert r.status_code == 200 and time.perf_counter() - started < 0.8
+
+
+def test_each_copy_of_a_model_answers_on_its_own_thread(tmp_path):
+    first, second = ToyModel(delay=0.05), ToyModel(delay=0.05)
+    app = _app(tmp_path, first, second, max_batch=1)
+    answers = _requests(app, [("POST", "/v1/models/toy:predict", {"instances": [_window(i)]}) for i in range(8)])
+    assert [r.status_code for r in answers] == [200] * 8
+    assert first.calls and second.calls and first.threads != second.threads  # `serve --workers 2`

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -60,15 +61,26 @@ def _post(conn: http.client.HTTPConnection, path: str, body: bytes) -> float:
     return time.perf_counter() - t
 
 
-def _latencies(server: Served, path: str, body: bytes, local: Any, n: int, reps: int) -> tuple[list[float], list[float]]:
-    """n requests to the server and n in-process predictions of the same inputs, alternating in `reps` blocks."""
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used: unlike wall time, not inflated by a busy
+    machine's other work."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _latencies(server: Served, path: str, body: bytes, local: Any, n: int,
+               reps: int) -> tuple[list[float], list[float], float, float]:
+    """n requests to the server and n in-process predictions of the same inputs, alternating in `reps` blocks;
+    also the server's CPU seconds per request and this process's per in-process prediction."""
     conn = server.client()
     for _ in range(5):
         _post(conn, path, body)
         local()
     served, inproc = [], []
+    cpu_served = cpu_local = 0.0
     for rep in range(reps):
         for side in alternating(("served", "local"), rep):
+            cpu = _cpu_s(server.proc.pid) if side == "served" else time.process_time()
             for _ in range(n // reps):
                 if side == "served":
                     served.append(_post(conn, path, body))
@@ -76,8 +88,12 @@ def _latencies(server: Served, path: str, body: bytes, local: Any, n: int, reps:
                     t = time.perf_counter()
                     local()
                     inproc.append(time.perf_counter() - t)
+            if side == "served":
+                cpu_served += _cpu_s(server.proc.pid) - cpu
+            else:
+                cpu_local += time.process_time() - cpu
     conn.close()
-    return served, inproc
+    return served, inproc, cpu_served / len(served), cpu_local / len(inproc)
 
 
 def _throughput(work: Any, per_client: int) -> float:
@@ -131,7 +147,7 @@ def serve(quick: bool) -> dict[str, Any]:
             for size in (1, rows):
                 items = [one] * size
                 body = json.dumps({"instances": items}).encode()
-                served, local = _latencies(server, path, body,
+                served, local, cpu_served, cpu_local = _latencies(server, path, body,
                                            lambda items=items, pred=pred: pred.outputs(model_batch(pred, items, "instances")),
                                            n if size == 1 else max(reps, n // 2), reps)
                 p50, p95, l50 = median(served), percentile(served, 95), median(local)
@@ -145,6 +161,10 @@ def serve(quick: bool) -> dict[str, Any]:
                     fig(f"{tag}_overhead_ms", (p50 - l50) * 1000, "ms", "≤ 3" if size == 1 else None,
                         "served p50 − in-process p50: HTTP, JSON and the batching queue"),
                     fig(f"{tag}_ratio", p50 / l50, "×", None, "served ÷ in-process (p50)"),
+                    fig(f"{tag}_cpu_ms", cpu_served * 1000, "ms", None, "server CPU per request (all threads)"),
+                    fig(f"{tag}_inprocess_cpu_ms", cpu_local * 1000, "ms", None, "CPU per in-process prediction"),
+                    fig(f"{tag}_cpu_overhead_ms", (cpu_served - cpu_local) * 1000, "ms", "≤ 3" if size == 1 else None,
+                        "the difference: what serving costs in CPU, which a busy machine does not inflate"),
                 ]
                 details[tag] = {"served_s": [rnd(x) for x in served], "inprocess_s": [rnd(x) for x in local]}
         batched = _client_throughput(server, names, runs, per_client)

@@ -64,14 +64,15 @@ def inside_app() -> bool:
 def _housekeeping() -> bool:
     """Once an hour per server: mark runs whose worker is gone, drop the saved projects of sessions not seen for
     LAYERLAB_SWEEP_HOURS (unless a run of theirs is queued or running), then uploads (and their unpacked copies)
-    nobody uses."""
+    nobody uses, and stop the model servers of those sessions."""
     from components import state
-    from layerlab.housekeeping import sweep_derived, sweep_uploads
+    from layerlab.housekeeping import sweep_derived, sweep_servers, sweep_uploads
 
     try:
         state.run_store().reap()
         sweep_uploads()
         sweep_derived()
+        sweep_servers()
     except Exception:  # noqa: BLE001 - housekeeping must never keep the app from opening
         return False
     return True

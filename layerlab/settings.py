@@ -36,6 +36,8 @@ class Limits:
     concurrent_runs: int = 2
     predict_rows: int = 100_000  # rows (or texts) in one batch upload on the Predict page
     sweep_hours: int = 24  # sessions not seen this long lose their saved project and unused uploads
+    servers: int = 2  # model servers one session may run at once (the Serve page)
+    serve_start_s: int = 120  # how long a model server started from the app may take to become ready
 
 
 def limits() -> Limits:

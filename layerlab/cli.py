@@ -103,6 +103,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from layerlab.serve.server import ServeOptions, api_key, serve
+
+    if args.workers < 1 or (args.max_batch is not None and args.max_batch < 1) or (
+            args.batch_timeout_ms is not None and args.batch_timeout_ms < 0):
+        raise LayerlabError("--workers and --max-batch must be at least 1, --batch-timeout-ms at least 0.")
+    return serve(args.runs, ServeOptions(host=args.host, port=args.port, workers=args.workers,
+                                         api_key=api_key(args.api_key_file), max_batch=args.max_batch,
+                                         batch_timeout_ms=args.batch_timeout_ms, runs_dir=args.runs_dir))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="layerlab", description="Layerlab: build, train and use deep-learning models.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -145,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", help="tfserving: the model's name (default: the project's name)")
     s.add_argument("--runs-dir", help="where run ids are looked up (default: $LAYERLAB_HOME/runs)")
     s.set_defaults(fn=_cmd_export)
+
+    s = sub.add_parser("serve", help="serve runs over HTTP (TensorFlow Serving's REST API); prints `ready URL`")
+    s.add_argument("runs", nargs="+", metavar="RUN", help="a run id or a run folder; a project's runs are versions")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    s.add_argument("--port", type=int, default=8500, help="port (0: any free port; the ready line shows it)")
+    s.add_argument("--workers", type=int, default=1, help="copies of each model answering at once (default 1)")
+    s.add_argument("--api-key-file", help="require `Authorization: Bearer KEY` (else LAYERLAB_API_KEY, if set)")
+    s.add_argument("--max-batch", type=int, help="most inputs per model call (1: no batching; "
+                                                 "default LAYERLAB_SERVE_MAX_BATCH or 32)")
+    s.add_argument("--batch-timeout-ms", type=int, help="how long a request waits for others to batch with "
+                                                        "(default LAYERLAB_SERVE_BATCH_TIMEOUT_MS or 2)")
+    s.add_argument("--runs-dir", help="where run ids are looked up (default: $LAYERLAB_HOME/runs)")
+    s.set_defaults(fn=_cmd_serve)
     return p
 
 

@@ -36,6 +36,9 @@ class Limits:
     concurrent_runs: int = 2
     predict_rows: int = 100_000  # rows (or texts) in one batch upload on the Predict page
     sweep_hours: int = 24  # sessions not seen this long lose their saved project and unused uploads
+    serve_max_batch: int = 32  # the model server gathers concurrent requests into predict calls of up to this many inputs
+    serve_batch_timeout_ms: int = 2  # ...waiting at most this long for more after the first
+    serve_timeout_s: int = 30  # a model server request taking longer gets 504
     servers: int = 2  # model servers one session may run at once (the Serve page)
     serve_start_s: int = 120  # how long a model server started from the app may take to become ready
 

@@ -24,8 +24,12 @@ INK = 24  # gray levels above this count as ink in a drawing
 # ---- batches ------------------------------------------------------------------------------------------
 
 
-def check_batch_rows(count: int, name: str, what: str = "rows") -> None:
+def check_batch_rows(count: int, name: str, what: str = "rows", where: str = "the Predict page",
+                     parts: str = "files") -> None:
     """Refuse a batch with more rows (or texts) than LAYERLAB_PREDICT_ROWS, before predicting any.
+
+    Args:
+        where: who refuses it ("the Predict page", "this server"); parts: what to split it into.
 
     Raises:
         DataError: saying how many were given, the cap, and what to do.
@@ -34,8 +38,8 @@ def check_batch_rows(count: int, name: str, what: str = "rows") -> None:
 
     cap = limits().predict_rows
     if count > cap:
-        raise DataError(f"{name} holds {count:,} {what}; the Predict page takes at most {cap:,} {what} at a time.",
-                        f"Split it into files of {cap:,} {what} or fewer, or predict it all on the command line "
+        raise DataError(f"{name} holds {count:,} {what}; {where} takes at most {cap:,} {what} at a time.",
+                        f"Split it into {parts} of {cap:,} {what} or fewer, or predict it all on the command line "
                         "(`python -m layerlab predict RUN_DIR FILE`); whoever runs this server can raise the cap "
                         "with LAYERLAB_PREDICT_ROWS.")
 

@@ -31,13 +31,23 @@ class Predictor:
     spec: ProjectSpec
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def _outputs(self, batch: Any) -> np.ndarray:
+    def outputs(self, batch: Any) -> np.ndarray:
+        """The model's raw outputs for a batch of parsed inputs (what `layerlab.inference.inputs` returns, stacked)."""
         if self.info.kind in ("table", "text"):
             from layerlab.prep.tf_pipeline import as_model_inputs
 
             batch = as_model_inputs(batch)
         with self.lock:
             return np.asarray(self.model(batch, training=False))
+
+    def answers(self, out: np.ndarray) -> list[dict[str, Any]]:
+        """Raw outputs as answers for people, one per input: label and probabilities by class name, a value in
+        the target's units, or a forecast (what `predict`, the Predict page and the server's `:classify` show)."""
+        if self.info.kind == "series":
+            ex = self.info.extra
+            return [{"targets": ex["targets"], "forecast": o.reshape(ex["horizon"], -1).tolist(),
+                     "horizon": ex["horizon"]} for o in out]
+        return self._classes_or_values(out)
 
     def _classes_or_values(self, out: np.ndarray) -> list[dict[str, Any]]:
         from layerlab.models.build import probabilities
@@ -56,27 +66,26 @@ class Predictor:
         """Predictions for raw table rows (a DataFrame or a list of {column: value})."""
         if len(rows) == 0:
             return []
-        return self._classes_or_values(self._outputs(inputs.rows(rows, self.info.extra["columns"])))
+        return self._classes_or_values(self.outputs(inputs.rows(rows, self.info.extra["columns"])))
 
     def predict_texts(self, texts: list[str]) -> list[dict[str, Any]]:
         """Class probabilities for raw strings."""
         texts = [str(t) for t in texts]
         if not texts:
             return []
-        return self._classes_or_values(self._outputs(np.array(texts, dtype=object).reshape(-1, 1)))
+        return self._classes_or_values(self.outputs(np.array(texts, dtype=object).reshape(-1, 1)))
 
     def forecast(self, window: Any = None) -> dict[str, Any]:
         """The next `horizon` steps after `window` (rows × value columns, raw units); default: the data's end."""
         ex = self.info.extra
         w = inputs.window(ex["last_window"] if window is None else window, ex)
-        out = self._outputs(w[None])[0].reshape(ex["horizon"], -1)
-        return {"targets": ex["targets"], "forecast": out.tolist(), "horizon": ex["horizon"]}
+        return self.answers(self.outputs(w[None]))[0]
 
     def predict_images(self, images: list[np.ndarray]) -> list[dict[str, Any]]:
         """Class probabilities for uint8 images already at the model's size and colour."""
         if not images:
             return []
-        return self._classes_or_values(self._outputs(np.stack(images).astype("float32")))
+        return self._classes_or_values(self.outputs(np.stack(images).astype("float32")))
 
     def prepare_image_array(self, img: np.ndarray) -> np.ndarray:
         """A decoded uint8 image resized/converted as the model's training data was."""

@@ -29,6 +29,7 @@ class PageEntry(NamedTuple):
 
 HOME, DATA, PREPARE, BUILD, TRAIN, EVALUATE, PREDICT, RUNS = (
     "Home", "Data", "Prepare", "Build", "Train", "Evaluate", "Predict", "Runs")
+SERVE = "Serve"
 PAGES = [PageEntry(*p) for p in (
     ("pages/home.py", HOME, ":material/home:", "", "Start"),
     ("pages/data.py", DATA, ":material/dataset:", "data", "Workflow"),
@@ -37,6 +38,7 @@ PAGES = [PageEntry(*p) for p in (
     ("pages/train.py", TRAIN, ":material/model_training:", "train", "Workflow"),
     ("pages/evaluate.py", EVALUATE, ":material/analytics:", "evaluate", "Workflow"),
     ("pages/predict.py", PREDICT, ":material/online_prediction:", "predict", "Workflow"),
+    ("pages/serve.py", SERVE, ":material/api:", "serve", "Share"),
     ("pages/runs.py", RUNS, ":material/history:", "runs", "History"),
 )]
 BY_TITLE = {p.title: p for p in PAGES}

@@ -82,9 +82,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from layerlab.export import export_run
-    from layerlab.runs.files import run_folder
+    from layerlab.serve.catalog import find_run
 
-    run_dir = run_folder(args.run_dir, args.runs_dir)
+    run_dir = find_run(args.run_dir, args.runs_dir).run_dir
     print(json.dumps(export_run(run_dir, args.format, args.output, name=args.name)), flush=True)
     return 0
 

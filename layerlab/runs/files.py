@@ -175,22 +175,6 @@ class RunFiles:
         return self.path(name).read_bytes()
 
 
-def run_folder(ref: str | Path, runs_dir: str | Path | None = None) -> Path:
-    """A run named on a command line: its folder, or its id in the run store (`runs_dir`, default
-    LAYERLAB_RUNS_DIR); LayerlabError when it is neither."""
-    if Path(ref).is_dir():
-        return Path(ref)
-    from layerlab.runs.store import RunStore
-    from layerlab.settings import runs_dir as default_runs_dir
-
-    root = Path(runs_dir) if runs_dir else default_runs_dir()
-    run = RunStore(root).get(str(ref)) if (root / "runs.db").exists() else None
-    if run is None:
-        raise LayerlabError(f"No run folder or run id {str(ref)!r} (runs in {root}).",
-                            "Give a run's folder, or an id that `python -m layerlab train` printed.")
-    return run.path
-
-
 def task_of(ev: dict) -> str | None:
     """The evaluation's task; inferred from its keys for files written before `task` was stored."""
     task = ev.get("task")

@@ -136,7 +136,7 @@ def test_the_command_line_takes_a_run_id_and_refuses_a_bad_one(digits_run, tmp_p
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["path"] == str(tmp_path / "digits" / "1") and "serving_default" in summary["signature"]
-    for args, words in ((["no-such-run"], "No run folder or run id 'no-such-run'"),
+    for args, words in ((["no-such-run"], "There is no run 'no-such-run'"),
                         ([digits_run.id, "--name", "../up"], "Invalid model name")):
         bad = subprocess.run([sys.executable, "-m", "layerlab", "export", *args, "--format", "tfserving",
                               "-o", str(tmp_path), "--runs-dir", runs_dir],

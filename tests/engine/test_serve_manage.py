@@ -144,3 +144,57 @@ def test_a_server_that_cannot_start_says_why_and_is_forgotten(tmp_path, monkeypa
     assert manage.list_servers(ME) == []
     with pytest.raises(LayerlabError, match="has no saved model"):
         manage.start_server([SimpleNamespace(id="y", name="half", path=empty, has_model=False)], ME)
+
+
+# --------------------------------------------------------------------------- a real server
+
+
+@pytest.fixture(scope="module")
+def served(digits_run, tmp_path_factory):
+    """One real `layerlab serve` of a trained digits run for this module, started as the Serve page does."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAYERLAB_HOME", str(tmp_path_factory.mktemp("serve-home")))
+        server = manage.start_server([digits_run], ME)
+        try:
+            yield manage.wait_ready(server, timeout=180)
+        finally:
+            manage._end(server.pid)
+
+
+@pytest.mark.slow
+def test_a_started_server_is_ready_on_loopback_and_listed_for_its_owner(served, digits_run):
+    assert served.url.startswith("http://127.0.0.1:") and served.docs_url == served.url + "/docs"
+    (model,) = served.models
+    assert model["versions"] == [1] and model["url"] == f"{served.url}/v1/models/{model['name']}"
+    (listed,) = manage.list_servers(ME)
+    assert listed.id == served.id and listed.ready and listed.runs[0]["id"] == digits_run.id
+    assert manage.list_servers(OTHER) == []
+
+
+@pytest.mark.slow
+def test_the_test_request_answers_and_the_figures_count_it(served):
+    from layerlab.inference.predictor import load_predictor
+
+    name = served.models[0]["name"]
+    before = manage.live_figures(served)
+    sent = manage.send_test_request(served, name)
+    assert sent["status"] == 200 and sent["url"] == f"{served.url}/v1/models/{name}:predict"
+    (got,) = sent["response"]["predictions"]
+    pred = load_predictor(served.runs[0]["dir"])
+    assert len(got) == len(pred.info.class_names) and sum(got) == pytest.approx(1.0, abs=1e-4)
+    status, _ = manage._http(f"{served.url}/v1/models/{name}:predict", {"instances": [{"b64": "not base64!"}]})
+    assert status == 400
+    after = manage.live_figures(served)
+    assert after["requests"] >= before["requests"] + 2 and after["errors"] == before["errors"] + 1
+    assert after["p50_ms"] is not None and 0 < after["p50_ms"] <= after["p95_ms"]
+
+
+@pytest.mark.slow
+def test_another_session_cannot_stop_it_and_its_owner_can(served):
+    with pytest.raises(LayerlabError, match="not one of this session's"):
+        manage.stop_server(served.id, OTHER)
+    assert manage.get_server(served.id, ME).ready
+    manage.stop_server(served.id, ME)
+    assert not manage._serving(served.pid) and manage.list_servers(ME) == []
+    with pytest.raises(LayerlabError, match="did not answer"):
+        manage.live_figures(served)

@@ -11,8 +11,13 @@ import pytest
 
 from layerlab.runs.store import RunStore
 from layerlab.serve import manage
-from tests.pages.trained import OWNER, digits_spec, page_links, train_digits
-from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
+from tests.pages.trained import (
+    OWNER,
+    digits_spec,
+    page_links,
+    shared_home,  # noqa: F401 - this module's "home" fixture
+    train_digits,
+)
 
 PAGE = "pages/serve.py"
 OTHER = "fedcba9876543210"
@@ -75,7 +80,7 @@ def test_start_test_request_reload_and_stop(app, finished):
 
         again = _open(app, run_id=finished.id)  # a reload: a new session of the same owner finds it
         assert server.url in [c.value for c in again.code]
-        assert int(dict((m.label, m.value) for m in again.metric)["Requests"]) >= 1
+        assert int({m.label: m.value for m in again.metric}["Requests"]) >= 1
         stranger = _open(app, owner=OTHER)
         assert server.url not in [c.value for c in stranger.code] and not stranger.exception
 

@@ -17,7 +17,7 @@ LIVE_EVERY_S = 2.0  # how often the figures are read from /metrics while the ser
 def server_view(server: manage.Server) -> None:
     """The server's card: ended (with its reason and a way to clear it) or serving."""
     with st.container(border=True):
-        names = ", ".join(f"`{md(m['name'])}`" for m in server.models) or "…"
+        names = ", ".join(f"**{md(m['name'])}**" for m in server.models) or "…"
         runs = ", ".join(md(r["name"]) for r in server.runs)
         if not server.alive:
             st.markdown(f"**Model server for {runs}** · :red[:material/error: Stopped]")
@@ -28,7 +28,7 @@ def server_view(server: manage.Server) -> None:
                 st.rerun()
             return
         badge = ":green[:material/check_circle: Ready]" if server.ready else ":orange[:material/pending: Starting…]"
-        st.markdown(f"**Serving {names}** · {badge}")
+        st.markdown(f"Serving {names} · {badge}")
         st.caption(f"Runs: {runs}. It listens on this machine only (127.0.0.1): programs running here can call it.")
         if server.ready:
             _serving(server)

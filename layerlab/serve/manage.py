@@ -355,9 +355,13 @@ def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
 
 
 def summarize(samples: list[tuple[str, dict[str, str], float]]) -> dict[str, Any]:
-    """Requests, errors and p50/p95 latency (ms) over every model, from parsed /metrics samples."""
-    requests = sum(v for n, labels, v in samples if n == "layerlab_requests_total")
-    errors = sum(v for n, labels, v in samples if n == "layerlab_request_errors_total")
+    """Requests, errors and p50/p95 latency (ms) over every model, from parsed /metrics samples.
+
+    Only requests to a model count: not the server's own routes (`/metrics` itself, read by whoever watches
+    these figures, `/docs`, health), which would make the count climb on its own.
+    """
+    requests = sum(v for n, labels, v in samples if n == "layerlab_requests_total" and labels.get("model"))
+    errors = sum(v for n, labels, v in samples if n == "layerlab_request_errors_total" and labels.get("model"))
     merged: dict[float, float] = {}
     for name, labels, value in samples:
         if name == "layerlab_request_duration_seconds_bucket" and "le" in labels:

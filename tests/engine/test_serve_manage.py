@@ -25,8 +25,10 @@ METRICS = """\
 layerlab_requests_total{model="digits",route="predict",code="200"} 7
 layerlab_requests_total{model="digits",route="predict",code="400"} 2
 layerlab_requests_total{model="penguins",route="classify",code="200"} 1
+layerlab_requests_total{model="",route="metrics",code="200"} 40
 # TYPE layerlab_request_errors_total counter
 layerlab_request_errors_total{model="digits"} 2
+layerlab_request_errors_total{model=""} 3
 # TYPE layerlab_request_duration_seconds histogram
 layerlab_request_duration_seconds_bucket{model="digits",le="0.005"} 2
 layerlab_request_duration_seconds_bucket{model="digits",le="0.01"} 6
@@ -48,7 +50,7 @@ def test_metrics_text_is_read_into_requests_errors_and_latency_quantiles():
     assert ("layerlab_requests_total", {"model": "digits", "route": "predict", "code": "400"}, 2.0) in samples
     assert all(not name.startswith("#") for name, _, _ in samples)
     figures = manage.summarize(samples)
-    assert figures["requests"] == 10 and figures["errors"] == 2
+    assert figures["requests"] == 10 and figures["errors"] == 2  # requests to models only, not /metrics itself
     # 10 requests over both models: buckets 2, 7, 10 (le 5 ms, 10 ms, 50 ms). The 5th lies in (5, 10] ms
     # at (5 - 2) / (7 - 2) of it; the 9.5th in (10, 50] ms at (9.5 - 7) / (10 - 7).
     assert figures["p50_ms"] == pytest.approx(5 + 5 * 3 / 5)

@@ -78,13 +78,20 @@ def _save(server: Server, folder: Path) -> None:
     tmp.replace(_record(folder, server.id))
 
 
-def _serving(pid: int) -> bool:
-    """True while `pid` is a live `layerlab serve` process (not a zombie, not a reused pid of another program)."""
+FRESH_S = 30.0  # a server this young is trusted by its pid alone (its command line may not be readable yet)
+
+
+def _serving(pid: int, fresh: bool = False) -> bool:
+    """True while `pid` is a live `layerlab serve` process: not gone, not a zombie, and (once past its first
+    seconds) still running our command, so a pid the system reused for another program is never signalled."""
     try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+    except (OSError, IndexError):
         return False
-    return b"layerlab" in cmd and b"serve" in cmd
+    if state == "Z":
+        return False
+    return fresh or (b"layerlab" in cmd and b"serve" in cmd)
 
 
 def _reason(log: str) -> str:
@@ -98,7 +105,7 @@ def _reason(log: str) -> str:
 
 def _refresh(server: Server, folder: Path) -> Server:
     """Read the log for its ready lines (once) and check the process."""
-    server.alive = _serving(server.pid)
+    server.alive = _serving(server.pid, fresh=time.time() - server.started < FRESH_S)
     if server.url is None or not server.alive:
         try:
             log = log_path(server, folder).read_text(encoding="utf-8", errors="replace")
@@ -183,6 +190,7 @@ def wait_ready(server: Server, timeout: float | None = None, folder: Path | None
         if server.ready:
             return server
         if not server.alive:
+            _end(server.pid)
             _forget(server, folder)
             raise LayerlabError(f"The model server did not start: {server.problem}",
                                 "Check that the runs finished training; the server's reason is above.")

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shlex
 import subprocess
@@ -189,6 +190,18 @@ def test_the_test_request_answers_and_the_figures_count_it(served):
     after = manage.live_figures(served)
     assert after["requests"] >= before["requests"] + 2 and after["errors"] == before["errors"] + 1
     assert after["p50_ms"] is not None and 0 < after["p50_ms"] <= after["p95_ms"]
+
+
+@pytest.mark.slow
+def test_the_snippets_run_as_shown_against_the_server(served, capsys):
+    name = served.models[0]["name"]
+    made = manage.snippets(manage.predict_url(served, name), manage.example_for(served, name))
+    curl = subprocess.run(["bash", "-c", made["curl"]], capture_output=True, text=True, timeout=60, check=False)
+    assert curl.returncode == 0 and len(json.loads(curl.stdout)["predictions"]) == 1, curl.stderr
+    exec(made["python"], {})  # noqa: S102 - our own generated snippet, with the real requests
+    printed = capsys.readouterr().out
+    assert printed.startswith("{'predictions': [[")
+    assert ast.literal_eval(printed.strip())["predictions"] == json.loads(curl.stdout)["predictions"]
 
 
 @pytest.mark.slow

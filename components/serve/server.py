@@ -32,6 +32,8 @@ def server_view(server: manage.Server) -> None:
         st.caption(f"Runs: {runs}. It listens on this machine only (127.0.0.1): programs running here can call it.")
         if server.ready:
             _serving(server)
+        else:
+            _await_ready(server.id)
         if st.button("Stop serving", key=f"serve_stop_{server.id}", icon=":material/stop:"):
             manage.stop_server(server.id, state.owner())
             st.session_state.pop(_result_key(server), None)
@@ -108,3 +110,17 @@ def live_figures(server_id: str) -> None:
                                 "(read from the server's latency histogram).")
 
     _figures()
+
+
+def _await_ready(server_id: str) -> None:
+    """A server still loading (the page was reloaded while it started): look again until it is ready or ended."""
+
+    @st.fragment(run_every=LIVE_EVERY_S)
+    def _check() -> None:
+        with errors.guard():
+            server = manage.get_server(server_id, state.owner())
+            if server.ready or not server.alive:
+                st.rerun(scope="app")
+            st.caption("Loading its models…")
+
+    _check()

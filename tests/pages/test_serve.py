@@ -91,3 +91,18 @@ def test_start_test_request_reload_and_stop(app, finished):
     finally:
         for left in manage.list_servers(OWNER):
             manage.stop_server(left.id, OWNER)
+
+
+@pytest.mark.slow
+def test_a_page_opened_while_its_server_starts_shows_it_ready_once_it_is(app, finished):
+    server = manage.start_server([RunStore().get(finished.id)], OWNER)
+    try:
+        at = _open(app, run_id=finished.id)  # e.g. a reload right after Start serving
+        assert not at.exception
+        assert any("Starting" in m.value for m in at.markdown) and "Loading its models…" in [c.value for c in at.caption]
+        manage.wait_ready(server)
+        at.run()  # the fragment's next look (AppTest runs timed fragments on run())
+        assert any("Ready" in m.value for m in at.markdown) and not at.exception
+        assert manage.get_server(server.id, OWNER).url in [c.value for c in at.code]
+    finally:
+        manage.stop_server(server.id, OWNER)

@@ -108,7 +108,7 @@ def test_a_table_run_takes_raw_named_columns(penguins_run, tmp_path):
              for k, v in raw.items()}
     batch = {k: tf.reshape(tf.cast(v, fn.structured_input_signature[1][k].dtype) if v.dtype != tf.string else v,
                            (-1, 1)) for k, v in batch.items()}
-    want = np.asarray(pred._outputs(raw))
+    want = np.asarray(pred.outputs(raw))
     np.testing.assert_allclose(_only_output(fn, **batch), want, atol=1e-5)
 
 
@@ -123,7 +123,7 @@ def test_a_text_run_takes_strings_not_floats(text_run, tmp_path):
     assert _inputs(fn) == {"text": ("string", (None, 1))}
     texts = ["what a great flight, thank you", "worst service ever", "the car drove itself"]
     got = _only_output(fn, text=tf.constant([[t] for t in texts]))
-    want = np.asarray(pred._outputs(texts))
+    want = np.asarray(pred.outputs(texts))
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 

@@ -29,6 +29,7 @@ class PageEntry(NamedTuple):
 
 HOME, DATA, PREPARE, BUILD, TRAIN, EVALUATE, PREDICT, RUNS = (
     "Home", "Data", "Prepare", "Build", "Train", "Evaluate", "Predict", "Runs")
+SERVE = "Serve"
 PAGES = [PageEntry(*p) for p in (
     ("pages/home.py", HOME, ":material/home:", "", "Start"),
     ("pages/data.py", DATA, ":material/dataset:", "data", "Workflow"),
@@ -37,6 +38,7 @@ PAGES = [PageEntry(*p) for p in (
     ("pages/train.py", TRAIN, ":material/model_training:", "train", "Workflow"),
     ("pages/evaluate.py", EVALUATE, ":material/analytics:", "evaluate", "Workflow"),
     ("pages/predict.py", PREDICT, ":material/online_prediction:", "predict", "Workflow"),
+    ("pages/serve.py", SERVE, ":material/api:", "serve", "Share"),
     ("pages/runs.py", RUNS, ":material/history:", "runs", "History"),
 )]
 BY_TITLE = {p.title: p for p in PAGES}
@@ -64,14 +66,15 @@ def inside_app() -> bool:
 def _housekeeping() -> bool:
     """Once an hour per server: mark runs whose worker is gone, drop the saved projects of sessions not seen for
     LAYERLAB_SWEEP_HOURS (unless a run of theirs is queued or running), then uploads (and their unpacked copies)
-    nobody uses."""
+    nobody uses, and stop the model servers of those sessions."""
     from components import state
-    from layerlab.housekeeping import sweep_derived, sweep_uploads
+    from layerlab.housekeeping import sweep_derived, sweep_servers, sweep_uploads
 
     try:
         state.run_store().reap()
         sweep_uploads()
         sweep_derived()
+        sweep_servers()
     except Exception:  # noqa: BLE001 - housekeeping must never keep the app from opening
         return False
     return True

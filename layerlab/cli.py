@@ -82,8 +82,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from layerlab.export import export_run
+    from layerlab.serve.catalog import find_run
 
-    print(json.dumps(export_run(args.run_dir, args.format, args.output)), flush=True)
+    run_dir = find_run(args.run_dir, args.runs_dir).run_dir
+    print(json.dumps(export_run(run_dir, args.format, args.output, name=args.name)), flush=True)
     return 0
 
 
@@ -146,10 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.set_defaults(fn=_cmd_evaluate)
 
-    s = sub.add_parser("export", help="export a run's model: keras, savedmodel (zipped) or tflite")
-    s.add_argument("run_dir")
-    s.add_argument("--format", choices=("keras", "savedmodel", "tflite"), default="keras")
-    s.add_argument("-o", "--output", required=True)
+    s = sub.add_parser("export", help="export a run's model: keras, savedmodel (zipped), tflite, or tfserving "
+                                      "(the DIR/NAME/<version>/ folders TensorFlow Serving loads)")
+    s.add_argument("run_dir", metavar="RUN", help="a run folder or a run id")
+    s.add_argument("--format", choices=("keras", "savedmodel", "tflite", "tfserving"), default="keras")
+    s.add_argument("-o", "--output", required=True, help="the file to write (tfserving: the model base folder)")
+    s.add_argument("--name", help="tfserving: the model's name (default: the project's name)")
+    s.add_argument("--runs-dir", help="where run ids are looked up (default: $LAYERLAB_HOME/runs)")
     s.set_defaults(fn=_cmd_export)
 
     s = sub.add_parser("serve", help="serve runs over HTTP (TensorFlow Serving's REST API); prints `ready URL`")

@@ -1,4 +1,5 @@
-"""Take a trained run away: .keras, a zipped TF-Serving SavedModel, or a checked TFLite file."""
+"""Take a trained run away: .keras, a zipped TF-Serving SavedModel, the folder layout TensorFlow Serving
+loads (`tfserving`: DIR/NAME/<version>/), or a checked TFLite file."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from layerlab.errors import LayerlabError
 
-FORMATS = ("keras", "savedmodel", "tflite")
+FORMATS = ("keras", "savedmodel", "tflite", "tfserving")
 
 
 def _check_inputs(pred: Any, n: int = 5) -> list[Any]:
@@ -35,12 +36,27 @@ def _check_inputs(pred: Any, n: int = 5) -> list[Any]:
                         "Download the .keras file or the SavedModel instead: both take raw inputs.")
 
 
-def export_run(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
-    """Write the run's model in `fmt` to `out`; returns what was written and how it was checked."""
+def model_name(pred: Any) -> str:
+    """The name a run's model goes by in a TF-Serving layout: its project's name, made safe for a folder."""
+    from layerlab.runs.store import slug
+
+    return slug(pred.spec.name) or "model"
+
+
+def export_run(run_dir: str | Path, fmt: str, out: str | Path, name: str | None = None) -> dict[str, Any]:
+    """Write the run's model in `fmt` to `out`; returns what was written and how it was checked.
+
+    `tfserving`: `out` is TensorFlow Serving's model base folder; the model goes to `out/<name>/<n>/`, `n`
+    one more than the versions already there, `name` by default the project's (`model_name`).
+    """
     from layerlab.inference.predictor import load_predictor
+    from layerlab.runs.store import slug
 
     if fmt not in FORMATS:
         raise LayerlabError(f"Unknown export format `{fmt}`.", f"Use one of: {', '.join(FORMATS)}.")
+    if name is not None and slug(name) != name:
+        raise LayerlabError(f"Invalid model name {name!r}: TensorFlow Serving loads it from a folder of that name.",
+                            "Use letters, digits, `_`, `-` and `.` only.")
     run_dir, out = Path(run_dir), Path(out)
     pred = load_predictor(run_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +65,10 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]
         return {"format": fmt, "path": str(out)}
     from layerlab import tf_export
 
+    if fmt == "tfserving":
+        folder, signature = tf_export.export_tfserving(pred.model, pred.info, out / (name or model_name(pred)))
+        return {"format": fmt, "path": str(folder), "name": folder.parent.name, "version": int(folder.name),
+                "signature": signature}
     if fmt == "savedmodel":
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "model" / "1"  # TF Serving layout: <name>/<version>/

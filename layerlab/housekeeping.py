@@ -6,7 +6,8 @@ default 24; `touch_session` marks it seen) is abandoned: its saved project goes,
 of its runs is queued or running. A file is in use while a saved project or a run (of any
 status) points at it; anything else older than `max_age_hours` goes, and so do empty session
 folders. What Layerlab derived from an image source (the unpacked zip under extracted/,
-decoded images under image-cache/) goes with it.
+decoded images under image-cache/) goes with it. A model server started from the app
+(servers/<id>.json) is stopped once its session is abandoned, and forgotten once it has ended.
 """
 
 from __future__ import annotations
@@ -54,10 +55,24 @@ def _max_age(max_age_hours: float | None) -> float:
     return float(limits().sweep_hours if max_age_hours is None else max_age_hours)
 
 
-def touch_session(session: str, root: Path | None = None) -> None:
-    """Mark a session as seen now (its saved project and its uploads folder), so the sweep keeps them."""
+def _seen_marks(root: Path | None, session: str) -> list[Path]:
+    """What carries a session's last-seen time: its saved project, its uploads folder, its servers' records."""
     where = layout(root)
-    for path in (where.project_file(session), where.session_uploads(session)):
+    servers = sorted(where.servers.glob("*.json")) if where.servers.is_dir() else []
+    return [where.project_file(session), where.session_uploads(session),
+            *(p for p in servers if _server_owner(p) == session)]
+
+
+def _server_owner(record: Path) -> str | None:
+    try:
+        return json.loads(record.read_text(encoding="utf-8")).get("owner")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def touch_session(session: str, root: Path | None = None) -> None:
+    """Mark a session as seen now (its saved project, its uploads folder and its servers), so the sweep keeps them."""
+    for path in _seen_marks(root, session):
         try:
             os.utime(path)
         except OSError:  # not there (yet): nothing to keep
@@ -65,10 +80,9 @@ def touch_session(session: str, root: Path | None = None) -> None:
 
 
 def _last_seen(root: Path | None, session: str) -> float:
-    """When a session was last seen: the newest of its saved project's and its uploads folder's times."""
+    """When a session was last seen: the newest time of its saved project, uploads folder and server records."""
     times = []
-    where = layout(root)
-    for path in (where.project_file(session), where.session_uploads(session)):
+    for path in _seen_marks(root, session):
         try:
             times.append(path.stat().st_mtime)
         except OSError:
@@ -180,3 +194,14 @@ def delete_upload(path: str | Path, root: Path | None = None) -> str | None:
     for folder in derived - still:
         shutil.rmtree(folder, ignore_errors=True)
     return None
+
+
+def sweep_servers(max_age_hours: float | None = None, root: Path | None = None) -> list[str]:
+    """Stop the model servers of sessions not seen for `max_age_hours` (default LAYERLAB_SWEEP_HOURS) and
+    forget servers that have ended; returns their ids."""
+    from layerlab.serve.manage import all_servers, stop_abandoned
+
+    folder = layout(root).servers
+    cutoff = time.time() - _max_age(max_age_hours) * 3600
+    gone = {s.owner for s in all_servers(folder) if _last_seen(root, s.owner) <= cutoff}
+    return stop_abandoned(gone, folder)

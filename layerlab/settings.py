@@ -39,6 +39,8 @@ class Limits:
     serve_max_batch: int = 32  # the model server gathers concurrent requests into predict calls of up to this many inputs
     serve_batch_timeout_ms: int = 2  # ...waiting at most this long for more after the first
     serve_timeout_s: int = 30  # a model server request taking longer gets 504
+    servers: int = 2  # model servers one session may run at once (the Serve page)
+    serve_start_s: int = 120  # how long a model server started from the app may take to become ready
 
 
 def limits() -> Limits:

@@ -25,13 +25,46 @@ def _signature(model: Any, info: DataInfo, fixed_batch: bool = False) -> list[An
 
 def export_savedmodel(model: Any, info: DataInfo, dest: str | Path) -> str:
     """A TF-Serving SavedModel (`serve` endpoint); returns a description of its signature."""
+    import keras
+
     dest = Path(dest)
-    model.export(str(dest), format="tf_saved_model", input_signature=_signature(model, info), verbose=False)
+    # Not `model.export(...)`: its endpoint calls the model with `training` unset, and the traced SavedModel
+    # then ran its dropout and augmentation layers, so the same input got a different answer each time.
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=_signature(model, info))
+    archive.write_out(str(dest), verbose=False)
     loaded = tf.saved_model.load(str(dest))
     fn = loaded.signatures["serving_default"]
     ins = {k: f"{v.dtype.name} {v.shape}" for k, v in fn.structured_input_signature[1].items()}
     outs = {k: f"{v.dtype.name} {v.shape}" for k, v in fn.structured_outputs.items()}
     return f"signature 'serving_default': inputs {ins}; outputs {outs}"
+
+
+def next_version(base: str | Path) -> int:
+    """The next integer version folder under a TF-Serving model folder `base` (1 when there is none)."""
+    base = Path(base)
+    taken = [int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()] if base.is_dir() else []
+    return max(taken, default=0) + 1
+
+
+def export_tfserving(model: Any, info: DataInfo, base: str | Path) -> tuple[Path, str]:
+    """Write the model as the next version of the TF-Serving model folder `base` (`base/<n>/saved_model.pb` +
+    `variables/`); returns the version folder and its signature's description.
+
+    It is written beside the versions first and renamed into place, so a TF Serving that watches `base`
+    never loads a half-written version (it ignores folders whose name is not an integer).
+    """
+    import shutil
+
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    folder = base / str(next_version(base))
+    part = base / f".{folder.name}.part"
+    shutil.rmtree(part, ignore_errors=True)
+    signature = export_savedmodel(model, info, part)
+    part.rename(folder)
+    return folder, signature
 
 
 def export_tflite(model: Any, info: DataInfo, dest: str | Path, check: Any) -> dict[str, Any]:

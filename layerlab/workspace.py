@@ -7,6 +7,7 @@ app, the CLI, housekeeping and a remote worker agree on it, and no page builds o
     uploads/<session>/           what that session uploaded
     extracted/<digest>/          an image zip, unpacked once
     image-cache/<digest>/        images decoded once for training
+    servers/<id>.json, <id>.log  a model server started from the app: its record and its output
 
 `Source` parses a project's `data.source` (`sample:NAME` or a path) once; `check_source` holds the
 rule that an imported project may only open a bundled sample or the session's own uploads.
@@ -23,7 +24,7 @@ from layerlab.errors import LayerlabError
 from layerlab.settings import home
 
 SAMPLE_PREFIX = "sample:"
-PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE = "projects", "uploads", "extracted", "image-cache"
+PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS = "projects", "uploads", "extracted", "image-cache", "servers"
 SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
 
 
@@ -123,6 +124,11 @@ def image_cache_dir() -> Path:
     return _dir(IMAGE_CACHE)
 
 
+def servers_dir() -> Path:
+    """Where model servers started from the app keep their records and logs (layerlab.serve.manage)."""
+    return _dir(SERVERS)
+
+
 def _checked(session: str) -> str:
     if not SESSION_ID.match(session or ""):
         raise LayerlabError(f"Invalid session id received: {session!r}. Expected 16 hexadecimal characters.")
@@ -171,6 +177,10 @@ class Layout:
     def derived(self) -> tuple[Path, Path]:
         """What Layerlab derives from image sources: unpacked zips and decoded-image caches."""
         return self.root / EXTRACTED, self.root / IMAGE_CACHE
+
+    @property
+    def servers(self) -> Path:
+        return self.root / SERVERS
 
     def project_file(self, session: str) -> Path:
         return self.projects / f"{session}.json"

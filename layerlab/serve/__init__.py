@@ -13,4 +13,5 @@ ASGI server (HTTP/1.1 keep-alive, graceful shutdown on SIGTERM).
 - `metrics`: Prometheus counters and histograms for `/metrics`.
 - `app`: the routes, errors as `{"error": …}`, the API key and the access log.
 - `server`: binding, loading and the ready lines of the command line.
+- `manage`: servers started for an app session (the Serve page): start, find again, test, figures, stop.
 """

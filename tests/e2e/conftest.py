@@ -39,6 +39,7 @@ PAGES: list[tuple[str, str]] = [
     ("Train", "train"),
     ("Evaluate", "evaluate"),
     ("Predict", "predict"),
+    ("Serve", "serve"),
     ("Runs", "runs"),
 ]
 

@@ -137,7 +137,7 @@ def test_cli_export_writes_each_format(digits_run, tmp_path):
 
 @pytest.mark.parametrize("args, words", [
     (["evaluate", "/no/such/run"], "holds no evaluation"),
-    (["export", "/no/such/run", "-o", "x.keras"], "no trained model"),
+    (["export", "/no/such/run", "-o", "x.keras"], "There is no run '/no/such/run'"),
     (["export", "RUN", "--format", "onnx", "-o", "x.onnx"], "invalid choice"),
 ])
 def test_cli_evaluate_and_export_refuse_bad_arguments_with_exit_2(digits_run, args, words):

@@ -36,6 +36,7 @@ class Limits:
     concurrent_runs: int = 2
     predict_rows: int = 100_000  # rows (or texts) in one batch upload on the Predict page
     sweep_hours: int = 24  # sessions not seen this long lose their saved project and unused uploads
+    share_days: int = 7  # how long a view link made with the Share button works (its owner may revoke it sooner)
 
 
 def limits() -> Limits:

@@ -92,6 +92,8 @@ def restore() -> None:
             for key in ("pid", "project", "run_id"):
                 st.session_state.pop(key, None)
         st.session_state["user"] = user
+    if not user and auth_configured():
+        return  # sign-in is on and nobody is signed in: no anonymous owner (shell.run shows only sign-in)
     if "pid" not in st.session_state:
         me = owner()
         path = workspace.project_file(me)

@@ -36,6 +36,9 @@ class Limits:
     concurrent_runs: int = 2
     predict_rows: int = 100_000  # rows (or texts) in one batch upload on the Predict page
     sweep_hours: int = 24  # sessions not seen this long lose their saved project and unused uploads
+    # Training workers run at this niceness (0-19): on a machine whose cores they fill, the server's page
+    # switches go first and training takes what is left (nothing is lost when the machine is otherwise idle).
+    worker_nice: int = 10
     share_days: int = 7  # how long a view link made with the Share button works (its owner may revoke it sooner)
 
 

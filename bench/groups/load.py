@@ -16,8 +16,16 @@ from typing import Any
 from harness import benchmark, fig, workdir
 from harness.measure import median, percentile, rnd
 from harness.projects import sample_spec
-from harness.server import (Server, app_pages, exception_text, h1_text, launch_browser, require_playwright,
-                            session_with_project, wait_ready)
+from harness.server import (
+    Server,
+    app_pages,
+    exception_text,
+    h1_text,
+    launch_browser,
+    require_playwright,
+    session_with_project,
+    wait_ready,
+)
 
 SESSIONS = 8
 ORDER = ("Runs", "Evaluate", "Data", "Train", "Predict", "Home")  # the pages a visitor clicks through, in turn

@@ -13,14 +13,22 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from layerlab import identity
-from tests.e2e.conftest import (assert_no_exception, goto_page, main_heading, open_page, screenshot, set_epochs,
-                                 start_training, wait_idle)
+from tests.e2e.conftest import (
+    assert_no_exception,
+    goto_page,
+    main_heading,
+    open_page,
+    screenshot,
+    set_epochs,
+    start_training,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _alice_trains(page: Page, base: str) -> str:
-    open_page(page, base)
+def train_digits_once(page: Page) -> str:
+    """Home's digits sample, one epoch, until it completes; the run's id (from the address bar)."""
     page.get_by_role("button", name=re.compile("Try a sample: handwritten digits")).click()
     expect(main_heading(page)).to_have_text(re.compile("Train"))
     wait_idle(page)
@@ -41,7 +49,8 @@ def test_a_run_is_seen_only_by_its_owner_and_through_a_share_link(browser: Brows
     try:
         for p in (alice, bob):
             p.set_viewport_size({"width": 1400, "height": 1800})
-        run = _alice_trains(alice, app_server)
+        open_page(alice, app_server)
+        run = train_digits_once(alice)
 
         # The secret is a cookie, not in the address bar; a reload keeps the session (and its run).
         cookie = {c["name"]: c for c in alice_ctx.cookies()}[identity.COOKIE]

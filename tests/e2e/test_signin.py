@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import main_heading, screenshot, serve_app, set_epochs, start_training, wait_idle
+from tests.e2e.conftest import main_heading, screenshot, serve_app, wait_idle
+from tests.e2e.test_sharing import train_digits_once
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -85,14 +86,7 @@ def test_sign_in_train_sign_out_and_find_the_run_from_another_browser(browser: B
         page = first.new_page()
         page.set_viewport_size({"width": 1400, "height": 1600})
         _sign_in(page, base, "alice")
-        page.get_by_role("button", name=re.compile("Try a sample: handwritten digits")).click()
-        expect(main_heading(page)).to_have_text(re.compile("Train"))
-        wait_idle(page)
-        set_epochs(page, 1)
-        start_training(page)
-        expect(page.get_by_test_id("stMain").get_by_text(re.compile("Completed$")).first).to_be_visible(
-            timeout=120_000)
-        run = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
+        run = train_digits_once(page)
         page.get_by_role("button", name=re.compile("Sign out")).click()
         page.get_by_role("button", name="End session").click()  # Streamlit ends it at the provider too
         page.wait_for_url(re.compile(re.escape(base)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from layerlab import identity, workspace
+from layerlab.errors import LayerlabError
 
 
 def test_a_secret_is_long_random_and_its_owner_id_is_a_one_way_digest():
@@ -22,7 +23,7 @@ def test_the_upload_folder_is_named_by_the_owner_id_never_the_secret(tmp_path, m
     path = workspace.save_upload(identity.owner_of(secret), "data.csv", b"a,b\n1,2\n")
     assert path.parent.name == identity.owner_of(secret)
     assert secret not in str(path)
-    with pytest.raises(Exception):  # the secret itself is not a usable folder name
+    with pytest.raises(LayerlabError, match="Invalid session id"):  # the secret itself names no folder
         workspace.uploads_dir(secret)
 
 

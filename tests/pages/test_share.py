@@ -13,8 +13,11 @@ from layerlab import sharing
 from layerlab.runs.store import RunStore
 from tests.pages.markdown import plain
 from tests.pages.trained import OWNER as ALICE
-from tests.pages.trained import digits_spec, train_digits
-from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
+from tests.pages.trained import (
+    digits_spec,
+    shared_home,  # noqa: F401 - this module's "home" fixture
+    train_digits,
+)
 
 pytestmark = pytest.mark.slow  # a real (one-epoch) run serves the module
 PAGES = ("pages/evaluate.py", "pages/predict.py", "pages/train.py", "pages/runs.py")

@@ -7,7 +7,7 @@
 Generates the data in a temporary folder, starts `streamlit run app.py` and drives it in
 headless Chromium as a user would: the upload goes into the Data page's uploader, the page
 unpacks or reads it and shows what it holds; the project is set to 1 epoch and a large batch
-(written into its saved project file, then the Train page is opened with ?p=…); the Train page's
+(written into its saved project file, then the Train page is opened again); the Train page's
 Start button starts the real worker process. While the worker works, the benchmark switches to
 the Data page and back (the UI must stay usable) and records the progress texts the pages show.
 It samples the server's and the worker's /proc/<pid>/status every 20–100 ms until the first epoch's
@@ -253,8 +253,7 @@ def browser_side(kind: str, file: Path, batch: int, workdir: Path, timeout_s: fl
                 raise RuntimeError(f"expected one project file, found {projects}")
             spec = load_spec(projects[0]).edit(**{"train.epochs": 1, "train.batch_size": batch})
             spec.save(projects[0])  # as if set on the Train page: one epoch, a large batch
-            pid = projects[0].stem
-            page.goto(f"{server.url}/train?p={pid}", wait_until="commit")
+            page.goto(f"{server.url}/train", wait_until="commit")  # the same browser: its cookie finds the project
             wait_ready(page, "train", "Train", None, 60)
             button = page.get_by_role("button", name="Start training")
             button.first.click()

@@ -7,15 +7,16 @@ from functools import partial
 
 import streamlit as st
 
-from components import nav, run_status, shell, state
+from components import nav, run_status, share_panel, shell, state
 from components.markup import md
+from layerlab import identity
 from layerlab.runs.files import MODEL
 from layerlab.runs.runner import stop_run
 from layerlab.runs.store import Run, RunStore
 
 
 def is_mine(run: Run) -> bool:
-    return run.owner in (None, state.owner())
+    return identity.mine(run.owner, state.owner())
 
 
 def manage(store: RunStore, run: Run) -> None:
@@ -67,6 +68,8 @@ def manage(store: RunStore, run: Run) -> None:
                         st.rerun()
                     else:
                         st.error("A run needs a name.")
+        if mine:
+            share_panel.share_panel(store, run)
         targets = [(shell.TRAIN, "Curves on Train", ":material/model_training:")]
         if run.has_model:
             targets += [(shell.EVALUATE, "Evaluate", ":material/analytics:"),

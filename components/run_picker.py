@@ -1,4 +1,4 @@
-"""Pick a finished run of this session (plus the current run, whoever started it).
+"""Pick a finished run of this session (a run id of another session's run opens nothing: see `state.restore`).
 
 The default is the current run (`state.run_id()`) when it qualifies, else the newest; a
 different pick becomes the current run, so the next page opens on the same one.
@@ -26,8 +26,7 @@ def _qualifies(run: Run, need: str) -> bool:
 
 def candidates(store: RunStore, need: str = "model") -> list[Run]:
     """Finished runs of this session that have `need` ("model" or "evaluation"), newest first."""
-    owner, current = state.owner(), state.run_id()
-    return [r for r in store.list(statuses=USABLE) if (r.owner == owner or r.id == current) and _qualifies(r, need)]
+    return [r for r in store.list(statuses=USABLE, owner=state.owner()) if _qualifies(r, need)]
 
 
 def label(run: Run) -> str:
@@ -57,5 +56,5 @@ def pick_run(store: RunStore, *, need: str = "model", key: str = "run_picker") -
     index = ids.index(current) if current in ids else 0
     chosen = st.selectbox("Run", ids, index=index, format_func=lambda i: label(by_id[i]), key=key,
                           on_change=_pick, args=(key,),
-                          help="Finished runs started in this session (and the current run).")
+                          help="Finished runs started in this session.")
     return by_id[chosen]

@@ -25,8 +25,7 @@ STATUS = {
 
 
 def started_by(run: Run, me: str) -> str:
-    """Who started a run, in words. Never another session's id: that id is its owner key (it is in
-    that session's URL), and showing it would let anyone act as that session."""
+    """Who started a run, in words (an owner id grants nothing, but it is nobody's business either)."""
     if run.owner in (None, "cli"):
         return "the command line"
     return "this session" if run.owner == me else "another session"

@@ -42,6 +42,8 @@ PAGES = [PageEntry(*p) for p in (
     ("pages/runs.py", RUNS, ":material/history:", "runs", "History"),
 )]
 BY_TITLE = {p.title: p for p in PAGES}
+# What a view link (`/?share=<token>`) opens instead of the navigation: one run, read-only, no other page.
+SHARED = PageEntry("pages/shared.py", "Shared run", ":material/share:", "", "")
 # The workflow's steps in order (the Home page's checklist).
 STEPS = [p.title for p in PAGES if p.section == "Workflow"]
 
@@ -92,9 +94,15 @@ def _collect() -> None:
         gc.freeze()
 
 
+def _only(page) -> None:
+    """Run one page with no navigation to the others (a view link; the sign-in screen)."""
+    with _inside_app():
+        st.navigation([page], position="hidden").run()
+
+
 def run() -> None:
     """Build the navigation from PAGES and run the chosen page."""
-    from components import state
+    from components import account, state
     from layerlab import warmup
 
     _collect()
@@ -102,6 +110,14 @@ def run() -> None:
     warmup.start()
     _housekeeping()
     state.restore()
+    if st.query_params.get("share"):
+        _only(st.Page(SHARED.file, title=SHARED.title, icon=SHARED.icon, default=True))
+        return
+    if state.auth_configured() and not state.signed_in_user():
+        _only(st.Page(account.sign_in_page, title="Sign in", icon=":material/login:", default=True))
+        return
+    account.sidebar()
+    state.foreign_run_notice()
     pages = {p.title: st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url or None, default=(p.url == ""))
              for p in PAGES}
     sections: dict[str, list] = {}

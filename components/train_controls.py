@@ -16,7 +16,7 @@ import streamlit as st
 from components import errors, run_compare, state
 from components.markup import md
 from components.param_widgets import spec_widget
-from layerlab import device
+from layerlab import device, identity
 from layerlab.spec import ProjectSpec
 from layerlab.spec_meta import field_param
 from layerlab.train import insights
@@ -195,11 +195,11 @@ def run_spec(run: Run) -> dict[str, Any] | None:
 
 
 def finetune_candidates(store: RunStore, spec: ProjectSpec) -> list[Run]:
-    """Finished runs of this session (and the current run) whose weights fit `spec`, newest first."""
-    mine, current, doc = state.owner(), state.run_id(), spec.to_dict()
+    """Finished runs of this session whose weights fit `spec`, newest first."""
+    me, doc = state.owner(), spec.to_dict()
     out = []
     for run in store.list(statuses=FINETUNE_STATUSES):
-        if run.owner not in (None, mine) and run.id != current:
+        if not identity.mine(run.owner, me):
             continue
         other = run_spec(run)
         if other is not None and run.files.has_weights and insights.weights_fit(doc, other):
@@ -247,7 +247,7 @@ def _write_init() -> None:
 def can_continue(run: Run) -> bool:
     """A run of this session with its last weights saved: finished, stopped, cut off, or failed after a checkpoint
     (a killed worker's run goes on from it; one that a NaN loss broke from the checkpoint before it)."""
-    return (run.owner in (None, state.owner()) and not run.active
+    return (identity.mine(run.owner, state.owner()) and not run.active
             and (run.status in CONTINUE_STATUSES or (run.status == "failed" and run.files.saved_epochs() > 0))
             and run.files.has_checkpoint)
 

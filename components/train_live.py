@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import errors, nav, run_compare, run_status, shell, state, train_controls, training_chart
+from layerlab import identity
 from layerlab.runs.runner import stop_run
 from layerlab.runs.store import Run, RunStore
 from layerlab.train import insights
@@ -65,7 +66,7 @@ def live_view(store: RunStore, run_id: str, active: bool) -> None:
             status, controls, numbers, notes, after = (st.container() for _ in range(5))
             with status:
                 run_status.show(run, store.queue_position(run.id) if run.status == "queued" else None, rows)
-            mine = run.owner in (None, state.owner())
+            mine = identity.mine(run.owner, state.owner())
             with controls:
                 if run.active and not mine:
                     st.caption(f"Started by {run_status.started_by(run, state.owner())}, not this session: "

@@ -41,6 +41,10 @@ class Limits:
     serve_timeout_s: int = 30  # a model server request taking longer gets 504
     servers: int = 2  # model servers one session may run at once (the Serve page)
     serve_start_s: int = 120  # how long a model server started from the app may take to become ready
+    # Training workers run at this niceness (0-19): on a machine whose cores they fill, the server's page
+    # switches go first and training takes what is left (nothing is lost when the machine is otherwise idle).
+    worker_nice: int = 10
+    share_days: int = 7  # how long a view link made with the Share button works (its owner may revoke it sooner)
 
 
 def limits() -> Limits:

@@ -3,11 +3,17 @@
 Every path under LAYERLAB_HOME is built here (runs have their own root, `settings.runs_dir`), so the
 app, the CLI, housekeeping and a remote worker agree on it, and no page builds one itself:
 
-    projects/<session>.json      a browser session's saved project (so a reload finds it)
-    uploads/<session>/           what that session uploaded
+    projects/<owner>.json        an owner's saved project (so a reload, or another device, finds it)
+    uploads/<owner>/             what that owner uploaded
     extracted/<digest>/          an image zip, unpacked once
     image-cache/<digest>/        images decoded once for training
     servers/<id>.json, <id>.log  a model server started from the app: its record and its output
+
+`<owner>` is the owner id (`layerlab.identity`): a digest of the browser's owner secret, or of a
+signed-in user's issuer and subject. It grants nothing, so a path that shows it (a run's data.source
+in a downloaded project) gives nobody the owner's session. Folders named by the owner keys of
+before issue #20 are not migrated: those keys were in URLs and shared projects, so nothing opens
+them; housekeeping removes their uploads once no run uses them.
 
 `Source` parses a project's `data.source` (`sample:NAME` or a path) once; `check_source` holds the
 rule that an imported project may only open a bundled sample or the session's own uploads.

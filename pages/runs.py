@@ -8,16 +8,17 @@ import hashlib
 import streamlit as st
 
 from components import errors, nav, run_actions, run_compare, run_table, shell, state
+from layerlab import identity
 
 nav.ensure_app()
 st.title(shell.RUNS)
 with errors.guard():
     store = state.run_store()
     store.reap()
-    # This session's runs, the command line's, and the current run (one opened from a shared link);
-    # other sessions' runs are theirs: not listed, and never stoppable or deletable from here.
-    me, current = state.owner(), state.run_id()
-    runs = [r for r in store.list() if r.owner in (None, "cli", me) or r.id == current]
+    # This session's runs and the command line's; other sessions' runs are theirs: not listed, whatever
+    # run id the URL names (a run is shown to others only through a view token: the Share button).
+    me = state.owner()
+    runs = [r for r in store.list() if identity.visible(r.owner, me)]
     if not runs:
         st.info("No runs yet — train one on the **Train** page.", icon=":material/info:")
         nav.link(shell.TRAIN, "Go to Train")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components import errors, nav, shell, state, train_controls, train_live, train_start
 from components.markup import md
+from layerlab import identity
 from layerlab.workspace import source_of
 
 nav.ensure_app()
@@ -20,9 +21,11 @@ with errors.guard():
     store.reap()
     run_id = state.run_id()
     current = store.get(run_id) if run_id else None
+    if current is not None and not identity.visible(current.owner, state.owner()):
+        current = None  # another session's run: its id alone shows nothing
     active = bool(current and current.active)
     # Only this session's own active run holds the controls; another owner's run is just watched.
-    busy = active and current.owner in (None, state.owner())
+    busy = active and identity.mine(current.owner, state.owner())
 
     gpus = train_controls.gpu_names()
     device = current.device if current and current.device else train_controls.device_label(gpus)

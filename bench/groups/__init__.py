@@ -16,4 +16,5 @@ GROUPS = (
     "accuracy",
     "defaults",
     "serve",
+    "load",
 )

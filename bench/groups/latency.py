@@ -14,7 +14,7 @@ from harness import Skip, benchmark, fig, workdir
 from harness.machine import ROOT, child_env, tail
 from harness.measure import median, percentile, rnd
 from harness.projects import sample_spec
-from harness.server import Server, app_pages, launch_browser, require_playwright, wait_ready
+from harness.server import Server, app_pages, launch_browser, require_playwright, session_with_project, wait_ready
 
 
 def _poll_run(store: Any, run_id: str, proc: subprocess.Popen | None = None, poll_s: float = 0.02,
@@ -123,19 +123,17 @@ def latency_page(quick: bool) -> dict[str, Any]:
     from layerlab.runs.store import RunStore
 
     home = workdir() / "home"
-    # A digits project with small batches so each epoch lasts a few seconds, opened through the URL (?p=…).
+    # A digits project with small batches so each epoch lasts a few seconds, the session's saved project.
     epochs = 3 if quick else 6
     spec = sample_spec("sample:digits", epochs=epochs, **{"train.batch_size": 4})
-    pid = "b" * 16
-    spec.save(home / "projects" / f"{pid}.json")
     seen: dict[int, float] = {}
     with sync_playwright() as pw:
         browser = launch_browser(pw)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         server = Server(home, workdir() / "streamlit.log")
+        page = session_with_project(browser, server, spec, viewport={"width": 1400, "height": 1000})
         try:
             server.wait_healthy()
-            page.goto(f"{server.url}/{pages['Train']['url']}?p={pid}", wait_until="commit")
+            page.goto(f"{server.url}/{pages['Train']['url']}", wait_until="commit")
             wait_ready(page, None, pages["Train"]["h1"], None, 90)
             button = page.get_by_role("button", name=re.compile("Start training", re.IGNORECASE))
             try:

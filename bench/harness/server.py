@@ -106,6 +106,19 @@ class Server:
         self.log.close()
 
 
+def session_with_project(browser: Any, server: Server, spec: Any, **context: Any) -> Any:
+    """A new browser page that is one user (its own owner cookie) whose saved project is `spec`: what a
+    person who chose the data earlier has after a reload. Only the owner id names the saved project."""
+    from layerlab import identity
+
+    secret = identity.new_secret()
+    (server.home / "projects").mkdir(parents=True, exist_ok=True)
+    spec.save(server.home / "projects" / f"{identity.owner_of(secret)}.json")
+    ctx = browser.new_context(**context)
+    ctx.add_cookies([{"name": identity.COOKIE, "value": secret, "url": server.url}])
+    return ctx.new_page()
+
+
 def launch_browser(p: Any) -> Any:
     """Headless Chromium from a `sync_playwright()` handle; Skip when there is none."""
     if not Path(CHROMIUM).exists():

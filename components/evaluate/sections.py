@@ -59,7 +59,7 @@ def view(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     return None
 
 
-def classification(ev: dict, run: Run, spec: ProjectSpec | None) -> None:
+def classification(ev: dict, run: Run, spec: ProjectSpec | None, rows: bool = True) -> None:
     view(summaries.classification_summary, ev)
     left, right = st.columns([2, 3], gap="large")
     with left:
@@ -68,6 +68,8 @@ def classification(ev: dict, run: Run, spec: ProjectSpec | None) -> None:
         view(confusion.confusion_matrix, ev, run.id)
     if "roc" in ev and "pr" in ev:
         view(cls.binary_curves, ev)
+    if not rows:  # a view link that does not show the test set: no images, texts or rows of it
+        return
     examples = examples_for(ev, spec)
     heat = None
     if examples.kind == "images":
@@ -90,30 +92,38 @@ def classification(ev: dict, run: Run, spec: ProjectSpec | None) -> None:
         view(explanations.explain_texts, ev, examples, run, positions)
 
 
-def regression_views(ev: dict, run: Run, spec: ProjectSpec | None) -> None:
+def regression_views(ev: dict, run: Run, spec: ProjectSpec | None, rows: bool = True) -> None:
     target = spec.data.target if spec else None
     view(summaries.regression_summary, ev, target)
-    view(regression.regression_charts, ev, target)
-    view(regression.worst_rows, ev, examples_for(ev, spec))
+    if rows:  # predicted vs actual plots every test row's target
+        view(regression.regression_charts, ev, target)
+        view(regression.worst_rows, ev, examples_for(ev, spec))
 
 
-def forecasting(ev: dict, run: Run, spec: ProjectSpec | None) -> None:
+def forecasting(ev: dict, run: Run, spec: ProjectSpec | None, rows: bool = True) -> None:
     view(summaries.forecast_summary, ev)
     view(forecast.forecast_step_errors, ev)
-    view(forecast.forecast_span, ev)
+    if rows:  # the test span is the test set's own values
+        view(forecast.forecast_span, ev)
 
 
 BY_TASK = {"classification": classification, "regression": regression_views, "forecasting": forecasting}
 
 
-def show(run: Run) -> None:
-    """Everything Evaluate shows for one run, then a link to Predict."""
+def show(run: Run, *, rows: bool = True, links: bool = True) -> None:
+    """Everything Evaluate shows for one run, then a link to Predict.
+
+    `rows=False` leaves out everything drawn from the test set's own rows (examples, mistakes, worst rows,
+    the forecast span): a view link shows them only when its owner allowed it. `links=False`: no page links
+    (a shared view has no other pages)."""
     ev = read_evaluation(run)
     spec = spec_of(run)
     if run.status != "completed":
         st.caption(f"This run was {run.status}: the evaluation uses the best weights it had reached.")
     verdict.show(run, key=f"evaluate_verdict_{run.id}", actions=False)
-    BY_TASK[ev["task"]](ev, run, spec)
+    BY_TASK[ev["task"]](ev, run, spec, rows)
+    if not links:
+        return
     kind = spec.data.kind if spec else "images"
     nav.link(shell.PREDICT, PREDICT_LINK.get(kind, "Go to Predict"), ":material/online_prediction:")
 
@@ -122,7 +132,7 @@ def note_current_without_evaluation(store: RunStore) -> None:
     """The current run (from the URL or another page) ended without a test evaluation: say so, not silently skip it."""
     run_id = state.run_id()
     current = store.get(run_id) if run_id else None
-    if current is None or current.status not in run_picker.USABLE or current.files.has_evaluation:
+    if current is None or current.owner != state.owner() or current.status not in run_picker.USABLE or current.files.has_evaluation:
         return
     why = ("its evaluation file is missing" if current.status == "completed"
            else f"it was {current.status} before its test evaluation was written")

@@ -12,6 +12,17 @@ import sys
 from typing import Callable
 
 
+def _yield_cpu() -> None:
+    """Lower this worker's priority before TensorFlow starts its threads (they inherit it), so that pages
+    stay responsive while runs fill every core (issue #20, finding 8)."""
+    from layerlab.settings import limits
+
+    try:
+        os.nice(max(0, min(19, limits().worker_nice)))
+    except OSError:  # not allowed here: train at the normal priority
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="layerlab-worker")
     parser.add_argument("run_id")
@@ -19,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _yield_cpu()
 
     from layerlab.runs.runner import dispatch
     from layerlab.runs.store import RunStore

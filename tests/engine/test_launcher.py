@@ -23,3 +23,15 @@ def test_launch_starts_a_module_in_its_own_session_with_gpu_growth(tmp_path):
         time.sleep(0.05)
     got = json.loads(log.read_text().strip().splitlines()[-1])
     assert got == {"args": ["a", "b c"], "growth": "true", "leader": True, "extra": "yes"}
+
+
+def test_a_worker_gives_the_server_the_cpu_first():
+    """Issue #20, finding 8: workers that fill every core must not slow page switches; they run niced."""
+    import subprocess
+    import sys
+
+    code = ("import os; from layerlab.runs.worker import _yield_cpu; before = os.nice(0); _yield_cpu(); "
+            "print(os.nice(0) - before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "LAYERLAB_WORKER_NICE": "7"})
+    assert out.stdout.strip() == "7"

@@ -21,6 +21,7 @@ import pytest
 
 from components import state
 from layerlab.runs.store import RunStore
+from tests.pages.browser import with_owner_cookie
 from tests.pages.markdown import plain
 from tests.pages.test_train import _epoch_rows
 from tests.pages.trained import OWNER, digits_spec
@@ -60,8 +61,8 @@ def _errors(at) -> str:
     return plain("\n".join(e.value for e in at.error))
 
 
-def _running(store: RunStore, pid: int | None, heartbeat: float, epochs_done: int = 1):
-    run = store.create(digits_spec(epochs=5), owner=OWNER, name="the busy one")
+def _running(store: RunStore, pid: int | None, heartbeat: float, epochs_done: int = 1, owner: str = OWNER):
+    run = store.create(digits_spec(epochs=5), owner=owner, name="the busy one")
     store.add_metrics(run.id, _epoch_rows(epochs_done))
     store.update(run.id, status="running", started=time.time() - 60, heartbeat=heartbeat, pid=pid,
                  steps_per_epoch=40, epoch=epochs_done + 1, step=40 * epochs_done + 7)
@@ -99,11 +100,12 @@ def test_a_worker_killed_mid_epoch_is_shown_as_failed_and_the_app_goes_on(app, f
     _finished_intact(app, finished)
 
 
-def test_a_restarted_server_reattaches_to_a_worker_that_lives_on(app, home, finished, worker):
-    digits_spec().save(home / "projects" / f"{OWNER}.json")  # the session's project, kept on disk
+def test_a_restarted_server_reattaches_to_a_worker_that_lives_on(app, home, finished, worker, monkeypatch):
+    me = with_owner_cookie(monkeypatch)  # the browser's owner cookie outlives the server
+    digits_spec().save(home / "projects" / f"{me}.json")  # the session's project, kept on disk
     store = RunStore()
-    run = _running(store, worker.pid, time.time())
-    at = app(TRAIN, query_params={"p": OWNER, "run": run.id})  # the new server's first session: only the URL
+    run = _running(store, worker.pid, time.time(), owner=me)
+    at = app(TRAIN, query_params={"run": run.id})  # the new server's first session: the URL and the cookie
 
     assert not at.exception and not at.error, _errors(at)
     assert store.get(run.id).status == "running"

@@ -175,41 +175,23 @@ def test_stop_an_own_active_run(app, home):
     store.set_status(run.id, "stopped")
 
 
-def test_another_sessions_id_is_never_shown(app, home):
-    """A session's id is its owner key (it is in that session's URL): the Runs page names the other
-    session in words, so nobody can copy the id and act as that session."""
+def test_other_sessions_runs_are_not_listed_even_when_named_by_run_id(app, home):
+    """Issue #20, finding 2: a run id is not a permission. Another session's run stays out of the table
+    (and its owner id out of the page) even as this session's current run; only a view link shows it."""
     store = RunStore()
-    other = "fedcba9876543210"
-    run = store.create(digits_spec(), owner=other, name="a neighbour's run")
-    store.set_status(run.id, "failed", "Training failed: ValueError: boom.")
-    try:
-        at = _open(app, run_id=run.id)
-
-        assert not at.exception
-        df = at.dataframe[0].value.set_index("Name")
-        assert df.loc["a neighbour's run", "By"] == "another session"
-        assert "Started by another session" in _texts(at)
-        shown = _texts(at) + df.to_csv() + "\n".join(str(e.value) for e in at.selectbox)
-        assert other not in shown
-    finally:
-        store.delete(run.id, owner=other)
-
-
-def test_other_sessions_runs_are_not_listed_unless_opened_from_a_link(app, home):
-    store = RunStore()
-    other = store.create(digits_spec(), owner="fedcba9876543210", name="a neighbour's run")
+    neighbour = "fedcba9876543210"
+    other = store.create(digits_spec(), owner=neighbour, name="a neighbour's run")
     mine = store.create(digits_spec(), owner=OWNER, name="my run")
     cli = store.create(digits_spec(), owner="cli", name="from the terminal")
     for run in (other, mine, cli):
         store.set_status(run.id, "failed", "Training failed: ValueError: boom.")
     try:
-        at = _open(app)
-        assert not at.exception
-        names = set(at.dataframe[0].value["Name"])
-        assert {"my run", "from the terminal"} <= names and "a neighbour's run" not in names
-
-        at = _open(app, run_id=other.id)  # a shared link makes it the current run: shown, read-only
-        assert "a neighbour's run" in set(at.dataframe[0].value["Name"])
+        for state in ({}, {"run_id": other.id}):
+            at = _open(app, **state)
+            assert not at.exception
+            names = set(at.dataframe[0].value["Name"])
+            assert {"my run", "from the terminal"} <= names and "a neighbour's run" not in names
+            assert neighbour not in _texts(at) + at.dataframe[0].value.to_csv()
     finally:
         for run in (other, mine, cli):
             store.delete(run.id, owner=run.owner)

@@ -9,6 +9,7 @@ import pytest
 
 from layerlab.device import NO_GPU, gpu_names_quick
 from layerlab.runs.store import RunStore
+from tests.pages.browser import with_owner_cookie
 from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digits_spec, fake_active_run, page_links, plotly_figure
 
@@ -183,15 +184,16 @@ def test_failed_run_shows_its_reason_as_an_error(app, spec):
     assert not at.button(key="train_start").disabled
 
 
-def test_a_reload_reattaches_to_the_run_in_the_url(app, spec, home):
-    spec.save(home / "projects" / f"{OWNER}.json")
+def test_a_reload_reattaches_to_the_run_in_the_url(app, spec, home, monkeypatch):
+    me = with_owner_cookie(monkeypatch)  # the browser keeps its owner cookie over the reload
+    spec.save(home / "projects" / f"{me}.json")
     store = RunStore()
-    run = store.create(spec, owner=OWNER)
+    run = store.create(spec, owner=me)
     store.add_metrics(run.id, _epoch_rows(3))
     store.update(run.id, started=time.time() - 30, steps_per_epoch=40, epoch=3, step=120)
     store.set_status(run.id, "completed", "Finished: test accuracy 0.9000.")
 
-    at = app(PAGE, query_params={"p": OWNER, "run": run.id})  # a new session: nothing but the URL
+    at = app(PAGE, query_params={"run": run.id})  # a new session: nothing but the URL and the cookie
 
     assert not at.exception
     assert at.session_state["run_id"] == run.id

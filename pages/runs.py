@@ -12,8 +12,8 @@ from components import errors, nav, run_actions, run_compare, run_table, shell, 
 nav.ensure_app()
 st.title(shell.RUNS)
 with errors.guard():
-    store = state.run_store()
-    store.reap()
+    store = state.run_store(read_only=True)
+    state.reap_runs(store)
     # This session's runs, the command line's, and the current run (one opened from a shared link);
     # other sessions' runs are theirs: not listed, and never stoppable or deletable from here.
     me, current = state.owner(), state.run_id()

@@ -29,7 +29,7 @@ def plain(body: str) -> str:
     return _ESCAPE.sub(r"\1", str(body))
 
 
-_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
 
 
 def outside_code(body: str) -> str:

@@ -9,7 +9,6 @@ expanders, tabs, widgets and radio options) must show those names as typed.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,8 +16,10 @@ import pytest
 from components.shell import PAGES
 from layerlab.runs.store import RunStore
 from tests.pages.markdown import HOSTILE, markup_findings
-from tests.pages.trained import OWNER
-from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
+from tests.pages.trained import (
+    OWNER,
+    shared_home,  # noqa: F401 - this module's "home" fixture
+)
 
 pytestmark = pytest.mark.slow  # trains one run
 

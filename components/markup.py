@@ -8,7 +8,8 @@ through this module:
 
 - `md(text)`: plain text shown as typed: every character Markdown or HTML could act on is escaped, so
   `**x**`, `![x](http://…)`, `<img onerror=…>`, `[x](javascript:…)`, `:red[x]`, `$x$` or a `#` at a line's
-  start are text, never formatting, images, links, HTML or LaTeX.
+  start are text, never formatting, images, links, HTML or LaTeX (a bare address gets an invisible
+  word joiner, as Streamlit would otherwise link it).
 - `code(value)`: a value shown as inline code, fenced by more backticks than the longest run inside it,
   so a name holding backticks cannot close the span early (Markdown does not honour `\\`` in a span).
 - `message(text)`: text from the engine (LayerlabError messages and hints, notes, captions). The engine
@@ -27,11 +28,15 @@ from typing import Any
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:=&])")
 _TICKS = re.compile(r"`+")
+# Streamlit's Markdown links bare web and mail addresses after parsing, escapes or not: an invisible word
+# joiner before "://", after "www" and before "@" keeps a name's address as text.
+_ADDRESS = re.compile(r"(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+JOINER = "\u2060"
 
 
 def md(text: Any) -> str:
     """`text` with every Markdown and HTML special character escaped, for any Markdown body or label."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    return _MARKDOWN.sub(r"\\\1", _ADDRESS.sub(JOINER, str(text)))
 
 
 def code(value: Any) -> str:

@@ -26,7 +26,7 @@ HOSTILE = {
 
 def plain(body: str) -> str:
     """A Markdown body as the reader sees it: backslash escapes removed."""
-    return _ESCAPE.sub(r"\1", str(body))
+    return _ESCAPE.sub(r"\1", str(body)).replace("\u2060", "")  # and the joiner that keeps an address unlinked
 
 
 _CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)

@@ -10,7 +10,7 @@ import streamlit as st
 from components import state
 from components.errors import guard
 from components.health_report import health_view
-from components.markup import md
+from components.markup import md, message
 from components.model_view import model_view
 from components.roles_editor import readings, roles_editor
 from components.series_view import series_view
@@ -42,7 +42,7 @@ def table_like_view(spec: ProjectSpec) -> bool:
         stored, shown = Path(source).name, shown_name(source)
         notes = [n.replace(stored, shown) for n in ov["notes"]]
         if notes:
-            st.info(f"How {md(shown)} was read:\n" + "\n".join(f"- {md(n)}" for n in notes), icon=":material/info:")
+            st.info(f"How {md(shown)} was read:\n" + "\n".join(f"- {message(n)}" for n in notes), icon=":material/info:")
     d = spec.data
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Rows", f"{ov['rows']:,}")

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from components import state
-from components.markup import md
+from components import markup
 from layerlab.errors import LayerlabError
 
 _LOG = logging.getLogger("layerlab.ui")
@@ -70,9 +70,9 @@ def show_error(exc: BaseException, where: Any = None) -> None:
     message, hint = message_of(exc)
     # Messages are plain text and often quote the user's own file, column or class names: escaped,
     # so a name like `**x** [y](javascript:…)` is shown as typed, never as Markdown.
-    text = f"**{md(_capitalise(message.strip()))}**"
+    text = f"**{markup.message(_capitalise(message.strip()))}**"
     if hint:
-        text += f"\n\n{md(hint)}"
+        text += f"\n\n{markup.message(hint)}"
     (where or st).error(text, icon=":material/error:")
 
 

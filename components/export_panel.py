@@ -111,7 +111,7 @@ def _run_of(run: Run | str | Path) -> Run | None:
         return run
     from components import state
 
-    return state.run_store().get(Path(run).name)
+    return state.run_store(read_only=True).get(Path(run).name)
 
 
 def export_panel(run: Run | str | Path, *, key: str = "export") -> None:

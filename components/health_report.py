@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.errors import edit, show_flagged
-from components.markup import md
+from components.markup import message
 from components.table_view import overview, read_frame
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec
@@ -112,7 +112,7 @@ def health_view(spec: ProjectSpec) -> list[Any]:
         st.success("No problems found: the data looks ready for training.", icon=":material/check_circle:")
     for f in items:
         box, icon = _BOX.get(f.level, _BOX["info"])
-        box(f"**{md(f.title)}** — {md(f.detail)}\n\n:material/arrow_forward: {md(f.action)}", icon=icon)
+        box(f"**{message(f.title)}** — {message(f.detail)}\n\n:material/arrow_forward: {message(f.action)}", icon=icon)
         if "imbalanc" in f.title.lower() and spec.data.task == "classification":
             class_weights_toggle(spec)
     counts = {lvl: sum(f.level == lvl for f in items) for lvl in ("error", "warning", "info")}

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from components import state
-from components.markup import md
+from components.markup import md, message
 from components.errors import flag, show_flagged
 from components.table_view import read_frame
 from layerlab.workspace import source_stamp
@@ -57,13 +57,13 @@ def readings(spec: ProjectSpec) -> None:
     """The task in use in words, and each other reading Layerlab sees in the table as one click."""
     source = spec.data.source
     now = reading(spec)
-    st.markdown(f"**Task:** {md(now)}")
+    st.markdown(f"**Task:** {message(now)}")
     others = [g for g in _guesses(source, source_stamp(source)) if g.words != now]
     if not others:
         return
     st.caption("Also possible:")
     for i, (g, column) in enumerate(zip(others, st.columns(len(others)))):
-        column.button(g.words.replace("`", ""), key=f"data.reading.{i}", icon=":material/swap_horiz:",
+        column.button(md(g.words.replace("`", "")), key=f"data.reading.{i}", icon=":material/swap_horiz:",
                       on_click=_use_reading, args=(g.roles, g.task))
 
 
@@ -137,7 +137,7 @@ def roles_editor(spec: ProjectSpec, ov: dict[str, Any]) -> None:
         d = spec.data
         st.caption(f"The project in use is unchanged: {d.task} of {md(d.target)}. The form shows its roles.")
     if st.session_state.get(MOVED):
-        st.info(md(st.session_state[MOVED]), icon=":material/swap_horiz:")
+        st.info(message(st.session_state[MOVED]), icon=":material/swap_horiz:")
     with st.form("data.roles", border=True):
         task_col, _ = st.columns([2, 3])
         task_col.selectbox("Task", TASKS, key="data.task", format_func=TASK_WORDS.get,

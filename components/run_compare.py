@@ -29,7 +29,7 @@ _TITLES = {"val_loss": "Validation loss", "val_accuracy": "Validation accuracy",
 @st.cache_data(max_entries=5000, show_spinner=False)
 def _epoch_rows(root: str, run_id: str, status: str, epoch: int | None, ended: float | None) -> list[dict[str, Any]]:
     # status, epoch and ended are part of the cache key only: a finished run's rows never change.
-    return RunStore(root).metrics(run_id, scope="epoch")
+    return RunStore(root, read_only=True).metrics(run_id, scope="epoch")
 
 
 def epoch_rows(store: RunStore, run: Run) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.markup import md
+from components.markup import md, message
 
 from layerlab.train import insights
 from layerlab.runs.store import Run
@@ -138,11 +138,11 @@ def show(run: Run, queue_position: int | None = None, rows: list[dict[str, Any]]
     elif run.active:
         st.progress(fraction_done(run, rows), text=progress_text(run, rows))
     elif run.status == "failed":
-        st.error(md(run.message or "The run failed."), icon=":material/error:")
+        st.error(message(run.message or "The run failed."), icon=":material/error:")
     elif run.status == "completed":
         from components import verdict
 
         if not verdict.show(run, key=f"verdict_{run.id}", lead=run.message):
-            st.success(md(run.message or "Finished."), icon=":material/check_circle:")
+            st.success(message(run.message or "Finished."), icon=":material/check_circle:")
     else:
-        st.warning(md(run.message or run.status.capitalize()), icon=":material/warning:")
+        st.warning(message(run.message or run.status.capitalize()), icon=":material/warning:")

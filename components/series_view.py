@@ -12,7 +12,7 @@ import streamlit as st
 
 from components.table_view import plain, read_frame
 from layerlab.workspace import source_stamp
-from components.markup import md
+from components.markup import message
 
 MAX_POINTS = 4000
 MAX_LINES = 6
@@ -133,5 +133,5 @@ def series_view(spec: Any, values: list[str], key: str) -> dict[str, Any] | None
     if caption:
         st.caption(" ".join(caption))
     for note in ov["notes"]:
-        st.caption(f":material/info: {md(note)}")
+        st.caption(f":material/info: {message(note)}")
     return ov

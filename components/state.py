@@ -137,11 +137,24 @@ def foreign_run_notice() -> None:
 PAGE_BUSY_S = 5.0
 
 
-def run_store():
-    """The run store as pages use it (see PAGE_BUSY_S)."""
+def run_store(read_only: bool = False):
+    """The run store as pages use it (see PAGE_BUSY_S). `read_only` for a page that mostly looks (Runs,
+    Evaluate, Predict, Home): its reads never write, so it still opens on a full disk, where deleting
+    runs on the Runs page is the way to free space; its few writes (rename, stop, delete) still work."""
     from layerlab.runs.store import RunStore
 
-    return RunStore(busy_timeout_s=PAGE_BUSY_S)
+    return RunStore(busy_timeout_s=PAGE_BUSY_S, read_only=read_only)
+
+
+def reap_runs(store) -> None:
+    """Mark runs whose worker is gone; a disk that refuses the write only postpones that (the page goes on)."""
+    import logging
+    import sqlite3
+
+    try:
+        store.reap()
+    except (OSError, sqlite3.OperationalError):
+        logging.getLogger("layerlab.ui").warning("could not mark stale runs: the run database refuses writes", exc_info=True)
 
 
 def project() -> ProjectSpec | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import nav, shell, state
-from components.markup import md
+from components.markup import md, message
 from layerlab.errors import LayerlabError
 from layerlab.runs.runner import start_run
 from layerlab.runs.store import RunStore
@@ -43,8 +43,8 @@ def start_button(store: RunStore, spec: ProjectSpec, *, busy: bool) -> None:
     else:
         why = f"A new run that starts from the weights of {md(source.name)}." if source else None
     if problem is not None:
-        st.error(f"**Training cannot start: {md(problem.title)}** — {md(problem.detail)}\n\n"
-                 f":material/arrow_forward: {md(problem.action)}", icon=":material/error:")
+        st.error(f"**Training cannot start: {message(problem.title)}** — {message(problem.detail)}\n\n"
+                 f":material/arrow_forward: {message(problem.action)}", icon=":material/error:")
         nav.link(shell.DATA, "Fix it on the Data page")
     if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
                  disabled=busy or problem is not None, help=why):

@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import state
 from components.errors import show_error
-from components.markup import md
+from components.markup import md, message
 from components.table_view import read_frame
 from layerlab.errors import LayerlabError
 from layerlab.project import ACCEPTED_FILES, kind_of_file, new_project
@@ -23,7 +23,7 @@ from layerlab.workspace import uploaded_files
 def _delete(path: str) -> None:
     reason = delete_upload(path)
     if reason:
-        st.session_state["data.upload_msg"] = ("error", md(reason))
+        st.session_state["data.upload_msg"] = ("error", message(reason))
         return
     spec = state.project()
     if spec is not None and Path(spec.data.source).resolve() == Path(path).resolve():

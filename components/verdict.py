@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from components import errors, nav, shell, state
-from components.markup import md
+from components.markup import message
 from layerlab.errors import LayerlabError
 from layerlab.runs.store import Run
 
@@ -60,16 +60,16 @@ def show(run: Run, key: str, actions: bool = True, lead: str | None = None) -> b
     if found is None:
         return False
     box, icon = BOX[found["level"]]
-    lines = [md(lead)] if lead else []
+    lines = [message(lead)] if lead else []
     if not lead or found["headline"] not in lead:
-        lines.append(f"**{md(found['headline'])}** — {md(found['text'])}")
+        lines.append(f"**{message(found['headline'])}** — {message(found['text'])}")
     if found.get("causes"):
-        lines.append("Likely causes: " + "; ".join(md(c) for c in found["causes"]) + ".")
+        lines.append("Likely causes: " + "; ".join(message(c) for c in found["causes"]) + ".")
     if found.get("tips"):
-        lines.append("What to try: " + "; ".join(md(t) for t in found["tips"]) + ".")
+        lines.append("What to try: " + "; ".join(message(t) for t in found["tips"]) + ".")
     box("  \n".join(lines), icon=icon)
     if found.get("stopped") and found["stopped"] not in (lead or ""):  # the run's message may already say why
-        st.caption(md(found["stopped"]))
+        st.caption(message(found["stopped"]))
     spec = state.project()
     if actions and found["level"] != "success" and found.get("actions") and spec is not None:
         errors.show_flagged(FLAG)

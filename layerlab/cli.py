@@ -48,14 +48,28 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def _project(path: str):
+    """The project file at `path`; its refusal names the file as the user wrote it."""
     from layerlab.spec import load_spec
+
+    try:
+        return load_spec(Path(path))
+    except LayerlabError as exc:
+        if path in exc.message:
+            raise
+        raise LayerlabError(f"{path}: {exc.message}", exc.hint) from None
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from layerlab.project import describe_data
     from layerlab.runs.store import RunStore
     from layerlab.train.trainer import run_training
 
-    spec = load_spec(Path(args.project))
+    spec = _project(args.project)
     if args.epochs is not None:
         spec = spec.edit(**{"train.epochs": args.epochs})
+    # Data that cannot be read is the user's to fix (exit 2), found before a run (and TensorFlow) starts.
+    describe_data(spec)
     store = RunStore(args.runs_dir)
     run = store.create(spec, owner="cli")
     print(f"Run {run.id} in {run.run_dir}", flush=True)

@@ -112,9 +112,26 @@ def save_upload(session: str, name: str, data: bytes) -> Path:
     path = (uploads_dir(session) / f"{stem[:60]}-{digest}{Path(name).suffix.lower()}").resolve()
     if not path.exists():
         tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError as exc:
+            # A half-written copy would hold the last free space (and the runs database needs some to open).
+            tmp.unlink(missing_ok=True)
+            raise _not_saved(Path(name).name, exc) from None
     return path
+
+
+def _not_saved(name: str, exc: OSError) -> LayerlabError:
+    """Why an upload could not be kept, naming only the user's file (never our folder, which names the session)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return LayerlabError(f"The server's disk is full: {name} could not be saved.",
+                             "Delete runs you no longer need on the Runs page, or ask whoever runs this server to "
+                             "free disk space, then upload it again.")
+    return LayerlabError(f"{name} could not be saved on the server ({exc.strerror or 'a write error'}).",
+                         "Ask whoever runs this server to check that LAYERLAB_HOME is writable, then upload it again.")
 
 
 def uploaded_files(session: str) -> list[Path]:

@@ -11,6 +11,7 @@ from components.data_preview import images_view
 from components.data_tables import table_like_view
 from components.errors import guard
 from components.uploads import upload_box, uploads_manager
+from components.markup import md
 from layerlab.kinds import KINDS
 from layerlab.project import new_project
 from layerlab.samples import SAMPLES
@@ -61,7 +62,7 @@ if spec is None:
     st.stop()
 
 st.divider()
-st.header(spec.name)
+st.header(md(spec.name))
 if KINDS[spec.data.kind].tabular:
     table_like_view(spec)  # its own words when the file cannot be read; the way on stays
     nav.link(shell.PREPARE, "Next: Prepare")

@@ -17,7 +17,7 @@ from components.evaluate import sections
 nav.ensure_app()
 st.title(shell.EVALUATE)
 with errors.guard():
-    store = state.run_store()
+    store = state.run_store(read_only=True)
     sections.note_current_without_evaluation(store)
     run = run_picker.pick_run(store, need="evaluation", key="evaluate_run")
     sections.show(run)

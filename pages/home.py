@@ -38,7 +38,7 @@ def _progress() -> dict[str, tuple[bool, str]]:
     spec = state.project()
     runs = []
     with guard():
-        runs = state.run_store().list(owner=state.owner())
+        runs = state.run_store(read_only=True).list(owner=state.owner())
     completed = [r for r in runs if r.status == "completed"]
     has_data = spec is not None
     has_layers = bool(spec and spec.model.layers)

@@ -26,7 +26,7 @@ def import_section() -> None:
 nav.ensure_app()
 st.title(shell.PREDICT)
 with errors.guard():
-    store = state.run_store()
+    store = state.run_store(read_only=True)
     if not run_picker.candidates(store, need="model"):
         st.info("No finished run yet — train one on the **Train** page, or bring a project or a model below.",
                 icon=":material/info:")

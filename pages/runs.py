@@ -13,8 +13,8 @@ from layerlab import identity
 nav.ensure_app()
 st.title(shell.RUNS)
 with errors.guard():
-    store = state.run_store()
-    store.reap()
+    store = state.run_store(read_only=True)
+    state.reap_runs(store)
     # This session's runs and the command line's; other sessions' runs are theirs: not listed, whatever
     # run id the URL names (a run is shown to others only through a view token: the Share button).
     me = state.owner()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from components.markup import md
+from components.markup import message
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec
 
@@ -97,7 +97,7 @@ def examples_for(ev: dict, spec: ProjectSpec | None) -> Examples:
     try:
         src = _image_source(spec.data.source)
     except LayerlabError as exc:
-        st.warning(f"The images cannot be shown: {md(exc.message)}", icon=":material/broken_image:")
+        st.warning(f"The images cannot be shown: {message(exc.message)}", icon=":material/broken_image:")
         return ex
     ex.image = lambda item: _image_of(src, spec.prepare.image, item)
     if ex.true_labels is None and ev.get("test_source_indices") is not None:

@@ -14,7 +14,7 @@ import streamlit as st
 from components.data_preview import display_image
 from components.evaluate.examples import Examples
 from components.evaluate.formatting import pair_caption
-from components.markup import md
+from components.markup import md, message
 
 GALLERY_COLUMNS = 6
 DISPLAY_PX = 112
@@ -58,7 +58,7 @@ def _image_grid(items: list[dict[str, Any]], names: list[str], examples: Example
             img = examples.image(item) if examples.image else None
             caption = pair_caption(names, item)
             if img is None:
-                st.caption(f"{md(item.get('name') or 'This image')}: the file is no longer in the data. {md(caption)}")
+                st.caption(f"{md(item.get('name') or 'This image')}: the file is no longer in the data. {message(caption)}")
                 continue
             if heat is not None:
                 shown = heat(item, img)
@@ -72,7 +72,7 @@ def _text_cards(items: list[dict[str, Any]], names: list[str], examples: Example
     for k, item in enumerate(items):
         text = examples.texts.get(int(item["index"]))
         with cols[k % 2].container(border=True):
-            st.caption(md(pair_caption(names, item)))
+            st.caption(message(pair_caption(names, item)))
             st.text(text if text is not None else item.get("name", ""))
 
 

@@ -16,7 +16,7 @@ from components import errors, nav, run_picker, shell, state, verdict
 from components.evaluate import classification as cls
 from components.evaluate import confusion, explanations, forecast, gallery, regression, summaries
 from components.evaluate.examples import examples_for
-from components.markup import md
+from components.markup import md, message
 from layerlab.errors import LayerlabError
 from layerlab.runs.files import RunFiles
 from layerlab.runs.store import Run, RunStore
@@ -54,7 +54,7 @@ def view(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         errors.show_error(exc)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         _LOG.warning("evaluation view %s failed", getattr(fn, "__name__", fn), exc_info=True)
-        st.warning(f"This part of the evaluation is missing or damaged ({type(exc).__name__}: {md(exc)}). "
+        st.warning(f"This part of the evaluation is missing or damaged ({type(exc).__name__}: {message(exc)}). "
                    "Train the run again to rebuild it.", icon=":material/warning:")
     return None
 

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from components import errors
-from components.markup import md
+from components.markup import message
 from components.predict.shared import EXPLAIN_IMAGES, explain_images_toggle, heat, image_result
 from layerlab.errors import DataError
 from layerlab.inference import inputs
@@ -47,7 +47,7 @@ def show_image_results(predictor: Any, files: list[Any]) -> None:
         try:
             ready.append((f.name, inputs.image(f.getvalue(), predictor.spec.prepare.image, f.name)))
         except DataError as exc:
-            problems.append(md(exc.message))
+            problems.append(message(exc.message))
     for msg in problems:
         st.warning(f"{msg} It was skipped.", icon=":material/broken_image:")
     if not ready:

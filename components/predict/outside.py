@@ -100,8 +100,12 @@ def _own_outputs(out: np.ndarray, names: list[str], inputs_shown: list[str]) -> 
     if out.shape[1] > 1:
         df.insert(0, "top", [names[i] for i in out.argmax(axis=1)])
     df.insert(0, "input", inputs_shown)
+    from layerlab.data.tables import to_safe_csv
+
     st.dataframe(df.head(1000), hide_index=True, width="stretch")
-    st.download_button("Download as CSV", df.to_csv(index=False).encode("utf-8"), "predictions.csv", "text/csv",
+    # The inputs and output names are the user's (a row's text, a class name): a cell such as
+    # `=HYPERLINK(…)` must not run as a formula when the file is opened in a spreadsheet.
+    st.download_button("Download as CSV", to_safe_csv(df), "predictions.csv", "text/csv",
                        key="predict_own_download", icon=":material/download:")
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from components import charts, errors
 from components.predict.shared import TABLE_TYPES
+from components.markup import code
 from layerlab.inference import inputs
 from layerlab.inference.results import future_steps, last_dates, time_labels
 
@@ -59,10 +60,10 @@ def series_view(predictor: Any, tag: str) -> None:
         dates = last_dates(ex, len(values))
         st.caption(f"The last {window} steps of the training data, then the next {horizon}.")
     else:
-        need = ", ".join(f"`{c}`" for c in ex["features"])
+        need = ", ".join(code(c) for c in ex["features"])
         file = st.file_uploader("A window of recent values", type=TABLE_TYPES, key=f"predict_series_file_{tag}",
                                 help=f"A table with at least {window} rows of {need}"
-                                     f"{' and the date column `' + ex['date'] + '`' if ex.get('date') else ''}, "
+                                     f"{' and the date column ' + code(ex['date']) if ex.get('date') else ''}, "
                                      "oldest first (rows are sorted by date when there is one).")
         st.caption(f"Needs at least {window} rows of {need}; the last {window} are used.")
         if file is None:

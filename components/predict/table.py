@@ -11,7 +11,7 @@ import streamlit as st
 
 from components import errors
 from components.evaluate import explanations as views
-from components.markup import md
+from components.markup import code, md
 from components.predict.shared import CHUNK_ROWS, SHOWN_ROWS, TABLE_TYPES, class_result
 from layerlab.inference import inputs
 from layerlab.inference.results import append_predictions
@@ -36,12 +36,12 @@ def _field(col: dict[str, Any], key: str) -> Any:
     name = col["name"]
     if col["type"] == "numeric":
         args = number_field(col)
-        return st.number_input(name, key=key, help=f"From {args['min_value']:g} to {args['max_value']:g} in the "
+        return st.number_input(md(name), key=key, help=f"From {args['min_value']:g} to {args['max_value']:g} in the "
                                f"training data.", **args)
     options = inputs.choices(col)
     default = col.get("default")
     index = options.index(default) if default in options else 0
-    return st.selectbox(name, options, index=index, key=key, help="The categories seen in the training data.")
+    return st.selectbox(md(name), options, index=index, key=key, help="The categories seen in the training data.")
 
 
 def table_view(predictor: Any, tag: str) -> None:
@@ -97,7 +97,7 @@ def rows_file(predictor: Any, tag: str) -> None:
     file = st.file_uploader("A file of rows", type=TABLE_TYPES, key=f"predict_table_file_{tag}",
                             help="CSV, TSV, Excel, Parquet or JSON Lines with the columns the model was trained on; "
                                  "other columns are kept and passed through.")
-    st.caption("Columns needed: " + ", ".join(f"`{n}`" for n in names) + ".")
+    st.caption("Columns needed: " + ", ".join(code(n) for n in names) + ".")
     if file is None:
         st.info("Upload a table to get a prediction for every row, as a CSV to download.", icon=":material/upload:")
         return

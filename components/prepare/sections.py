@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import state
 from components.errors import edit, guard
-from components.markup import md
+from components.markup import code, message
 from components.prepare.cached import series_plan, split_sizes, text_coverage
 from components.prepare.fields import FLAG, field
 from components.prepare.figures import split_figure
@@ -66,7 +66,7 @@ def text_section(spec: ProjectSpec) -> None:
             m3.metric("Texts cut", f"{cov['cut']:.0%}", help=f"Validation texts longer than {t.sequence_length} "
                       "tokens, which are cut to fit.")
             for note in cov["notes"][1:]:
-                st.caption(f":material/info: {md(note)}")
+                st.caption(f":material/info: {message(note)}")
 
 
 def _targets_changed(key: str) -> None:
@@ -113,7 +113,7 @@ def series_section(spec: ProjectSpec, numeric: list[str]) -> None:
                             "(multivariate). The other numeric columns are inputs only.")
         st.caption(f"{'Univariate' if len(current) <= 1 else 'Multivariate'}: each example is the last "
                    f"**{s.window}** steps; the model forecasts the next **{s.horizon}** step(s) of "
-                   f"{', '.join(f'`{c}`' for c in current) or 'the target'}.")
+                   f"{', '.join(code(c) for c in current) or 'the target'}.")
 
 
 def split_section(spec: ProjectSpec) -> None:

@@ -466,8 +466,10 @@ def _check_cells(rows: int, columns: int, src: _Source) -> None:
 
 
 def _no_rows(src: _Source, names: list[str]) -> DataError:
-    shown = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
-    return DataError(f"{src.label} has a header row ({shown}) but no data rows.",
+    # The count, not the names: a header-only "table" is often a file that is no table at all, and its
+    # first line is not ours to repeat (the CLI may be pointed at any file; issue #20).
+    return DataError(f"{src.label} has a header row ({len(names)} column{'s' if len(names) != 1 else ''}) but no "
+                     "data rows.",
                      "Add the data rows below the header, or check that you exported the right file or sheet.")
 
 

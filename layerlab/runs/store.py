@@ -155,16 +155,25 @@ _RUN_FIELDS = {f.name for f in fields(Run)}
 class RunStore:
     """Access to runs.db under a runs folder (default: settings.runs_dir())."""
 
-    def __init__(self, root: str | Path | None = None, busy_timeout_s: float = 30.0, *, keep_open: bool = False) -> None:
+    def __init__(self, root: str | Path | None = None, busy_timeout_s: float = 30.0, *, keep_open: bool = False,
+                 read_only: bool = False) -> None:
         """`keep_open`: one connection for the handle's life (a training worker, one thread). Opening and
         closing per write is what pages need (no handle outlives a rerun), but in a worker every close of
-        the last connection checkpoints the WAL with an fsync, which costs training time."""
+        the last connection checkpoints the WAL with an fsync, which costs training time.
+
+        `read_only`: reads open the file with `mode=ro` and never write (no schema, no WAL checkpoint on
+        close), so a page that only looks still works on a full or read-only disk; the few writes such a
+        page makes (rename, stop, delete) open their own connection. A store that does not exist yet is
+        created as usual."""
         self.busy_timeout_s = busy_timeout_s
         self._kept: sqlite3.Connection | None = None
         self._keep_open = keep_open
         self.root = Path(root).expanduser() if root else runs_dir()
-        self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "runs.db"
+        self.read_only = read_only and self.db_path.is_file()
+        if self.read_only:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
         with self._conn() as con:
             con.executescript(_SCHEMA)
             have = {r[1] for r in con.execute("PRAGMA table_info(runs)").fetchall()}
@@ -175,7 +184,9 @@ class RunStore:
                     except sqlite3.OperationalError:  # another process added it first
                         pass
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, write: bool = True) -> sqlite3.Connection:
+        if not write:
+            return self._open_read_only()
         con = sqlite3.connect(self.db_path, timeout=self.busy_timeout_s, isolation_level=None)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
@@ -183,14 +194,37 @@ class RunStore:
         con.row_factory = sqlite3.Row
         return con
 
+    def _open_read_only(self) -> sqlite3.Connection:
+        """`mode=ro`; when even that cannot start (a WAL reader needs its `-shm` file, which a full disk
+        cannot hold), the file as it is (`immutable=1`): no worker writes on a full disk, and a writer's last
+        close checkpoints its rows into the file (a crashed writer's last rows show once there is room)."""
+        uri = self.db_path.resolve().as_uri()
+        try:
+            return self._reader(f"{uri}?mode=ro")
+        except sqlite3.OperationalError as exc:
+            if any(w in str(exc).lower() for w in ("locked", "busy")):
+                raise
+            return self._reader(f"{uri}?immutable=1")
+
+    def _reader(self, uri: str) -> sqlite3.Connection:
+        con = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout_s, isolation_level=None)
+        try:
+            con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+            con.execute("SELECT 1 FROM runs LIMIT 1").fetchall()  # a WAL reader fails here, not in connect()
+        except sqlite3.OperationalError:
+            con.close()
+            raise
+        con.row_factory = sqlite3.Row
+        return con
+
     @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        if self._keep_open:
+    def _conn(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        if self._keep_open and not self.read_only:
             if self._kept is None:
                 self._kept = self._open()
             yield self._kept
             return
-        con = self._open()
+        con = self._open(write=write or not self.read_only)
         try:
             yield con
         finally:
@@ -204,7 +238,7 @@ class RunStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._conn() as con:
+        with self._conn(write=True) as con:
             con.execute("BEGIN IMMEDIATE")
             try:
                 yield con
@@ -357,11 +391,13 @@ class RunStore:
         run = self.get(run_id)
         if run is None or run.active or (owner is not None and run.owner not in (None, owner)):
             return False
+        # The folder first: on a full disk its files are the space the database needs to write at all (a
+        # row left without its folder is deleted by trying again).
+        if run.path.resolve().is_relative_to(self.root.resolve()):
+            shutil.rmtree(run.path, ignore_errors=True)
         with self._tx() as con:
             con.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        if run.path.resolve().is_relative_to(self.root.resolve()):
-            shutil.rmtree(run.path, ignore_errors=True)
         return True
 
     # ---- metrics ------------------------------------------------------------------------------

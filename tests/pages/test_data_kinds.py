@@ -96,7 +96,7 @@ def test_each_sample_shows_its_views_roles_and_health(app, name):
     assert not at.error, _text(at.error)
     spec = _spec(at)
     assert spec.data.source == f"sample:{name}" and spec.data.kind == sample.kind
-    assert at.header[0].value == sample.title
+    assert plain(at.header[0].value) == sample.title
     m = _metrics(at)
     assert m["Rows"] == f"{len(df):,}" and m["Columns"] == str(df.shape[1])
     assert m["Task"] == spec.data.task.capitalize()

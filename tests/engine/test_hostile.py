@@ -185,6 +185,10 @@ def test_safe_mode_refuses_lambda_layers_and_unknown_classes(tmp_path: Path):
 
 _UNSAFE_MODULES = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
 _UNSAFE_CALLS = {"eval", "exec", "read_pickle", "html"}  # st.html / components.html render raw HTML
+# The one reviewed exception: Streamlit 1.67 can read cookies but not set them, so the owner secret's
+# cookie is set by a script whose only interpolated values are the cookie's name (a constant) and a
+# `secrets.token_urlsafe` value ([A-Za-z0-9_-] only). Nothing a user typed reaches it.
+_ALLOWED_HTML = {("components/state.py", "_keep_cookie")}
 
 
 def _app_files() -> list[Path]:
@@ -197,6 +201,8 @@ def test_nothing_is_loaded_with_pickle_or_eval_and_no_html_is_allowed():
     for path in _app_files():
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         where = path.relative_to(ROOT)
+        allowed = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                   and (str(where), f.name) in _ALLOWED_HTML for n in ast.walk(f)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 problems += [f"{where}:{node.lineno} imports {a.name}" for a in node.names
@@ -205,7 +211,7 @@ def test_nothing_is_loaded_with_pickle_or_eval_and_no_html_is_allowed():
                 problems.append(f"{where}:{node.lineno} imports from {node.module}")
             elif isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-                if name in _UNSAFE_CALLS:
+                if name in _UNSAFE_CALLS and not (name == "html" and id(node) in allowed):
                     problems.append(f"{where}:{node.lineno} calls {name}()")
                 for kw in node.keywords:
                     value = kw.value.value if isinstance(kw.value, ast.Constant) else "not a constant"

@@ -90,7 +90,7 @@ def test_a_small_model_made_elsewhere_loads_and_says_what_it_takes(tmp_path: Pat
     (b"\x89HDF\r\n\x1a\n" + b"\0" * 200, "m.keras is not a Keras model file"),
     (_zip({"model.weights.h5": b"x"}), "m.keras is a zip archive but not a Keras model: it has no config.json."),
     (_zip({"config.json": b"\xff\xfe"}), "m.keras is damaged: its model description cannot be read"),
-])
+], ids=["hdf5", "no-config", "bad-config"])  # ids: the zips hold the time, and xdist workers must collect the same names
 def test_what_is_not_a_keras_archive_is_refused_before_loading(data: bytes, words: str):
     with pytest.raises(LayerlabError) as err:
         outside.check_keras_file(data, "m.keras")

@@ -75,6 +75,22 @@ def _db(store: RunStore) -> sqlite3.Connection:
     return con
 
 
+def _reader(store: RunStore) -> sqlite3.Connection | None:
+    """For reads: None when no link was ever made; on a disk that refuses writes (full, read-only), the file as
+    it is, so the Runs page that lists a run's links still opens there (issue #20, finding 5)."""
+    path = Path(store.root) / DB
+    if not path.is_file():
+        return None
+    try:
+        return _db(store)
+    except sqlite3.OperationalError as exc:
+        if any(w in str(exc).lower() for w in ("locked", "busy")):
+            raise
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        return con
+
+
 def _share(row: sqlite3.Row) -> Share:
     return Share(id=row["id"], run_id=row["run_id"], owner=row["owner"], created=row["created"],
                  expires=row["expires"], allow_model=bool(row["allow_model"]), allow_rows=bool(row["allow_rows"]),
@@ -104,7 +120,10 @@ def create(store: RunStore, run_id: str, owner: str, *, days: int | None = None,
 
 def shares_of(store: RunStore, run_id: str, owner: str) -> list[Share]:
     """The owner's tokens for a run, newest first (revoked and expired ones included, so the list explains itself)."""
-    with closing(_db(store)) as con:
+    con = _reader(store)
+    if con is None:
+        return []
+    with closing(con):
         rows = con.execute("SELECT * FROM shares WHERE run_id = ? AND owner = ? ORDER BY created DESC",
                            (run_id, owner)).fetchall()
     return [_share(r) for r in rows]
@@ -123,7 +142,10 @@ def check(store: RunStore, token: object) -> Share | None:
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     wanted = _hash(token)
-    with closing(_db(store)) as con:
+    con = _reader(store)
+    if con is None:
+        return None
+    with closing(con):
         row = con.execute("SELECT * FROM shares WHERE token_hash = ?", (wanted,)).fetchone()
     if row is None or not hmac.compare_digest(row["token_hash"], wanted):
         return None

@@ -7,6 +7,7 @@ app, the CLI, housekeeping and a remote worker agree on it, and no page builds o
     uploads/<session>/           what that session uploaded
     extracted/<digest>/          an image zip, unpacked once
     image-cache/<digest>/        images decoded once for training
+    studies/<study>.journal      a tuning study (Optuna's journal file; layerlab.tune)
 
 `Source` parses a project's `data.source` (`sample:NAME` or a path) once; `check_source` holds the
 rule that an imported project may only open a bundled sample or the session's own uploads.
@@ -23,7 +24,7 @@ from layerlab.errors import LayerlabError
 from layerlab.settings import home
 
 SAMPLE_PREFIX = "sample:"
-PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE = "projects", "uploads", "extracted", "image-cache"
+PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, STUDIES = "projects", "uploads", "extracted", "image-cache", "studies"
 SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
 
 
@@ -121,6 +122,11 @@ def extracted_dir() -> Path:
 
 def image_cache_dir() -> Path:
     return _dir(IMAGE_CACHE)
+
+
+def studies_dir() -> Path:
+    """Tuning studies: Optuna's journal files, beside the runs but not in the run store's database."""
+    return _dir(STUDIES)
 
 
 def _checked(session: str) -> str:

@@ -146,7 +146,7 @@ def _weight_decay(spec: ProjectSpec) -> list[Dim]:
     if not targets:
         return []
     return [Dim("weight_decay", "weight_decay", "L2 penalty", SEARCH["weight_decay"].help, "float", 1e-6, 1e-2,
-                log=True, targets=targets, min=1e-12, max=1.0)]
+                log=True, targets=targets, min=0.0, max=1.0)]
 
 
 @_entry("image_size", "Image size", "The side every image is resized to (height = width): larger keeps detail, "

@@ -39,7 +39,7 @@ class Dim:
     allowed: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "low": self.low, "high": self.high,
+        return {"name": self.name, "label": self.label, "kind": self.kind, "low": self.low, "high": self.high,
                 "choices": list(self.choices), "log": self.log, "targets": list(self.targets)}
 
 
@@ -286,5 +286,5 @@ def apply(spec: ProjectSpec, dims: list[Dim], params: dict[str, Any]) -> Project
 
 def dims_from(raw: list[dict[str, Any]]) -> list[Dim]:
     """Dims back from a study's stored `to_dict()`s (the driver and the page read them)."""
-    return [Dim(r["name"], r["name"].split(".")[0], r["name"], "", r["kind"], r.get("low"), r.get("high"),
+    return [Dim(r["name"], r["name"].split(".")[0], r.get("label") or r["name"], "", r["kind"], r.get("low"), r.get("high"),
                 tuple(r.get("choices") or ()), bool(r.get("log")), tuple(r["targets"])) for r in raw]

@@ -19,7 +19,7 @@ STATE_WORDS = {"complete": "Complete", "pruned": "Pruned", "failed": "Failed", "
 
 
 def _metric_words(metric: str) -> str:
-    return metric.replace("val_", "Best validation ").replace("accuracy", "accuracy").replace("mae", "MAE")
+    return metric.replace("val_", "Best validation ").replace("mae", "MAE")
 
 
 def table(rows: list[dict[str, Any]], dims: list[space.Dim], metric: str) -> pd.DataFrame:
@@ -123,8 +123,9 @@ def live(store: RunStore, name: str) -> None:
             if best is not None:
                 shown = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
                                   for k, v in best["params"].items())
-                st.success(f"Best so far: trial {best['trial']} ({md(shown)}), {md(metric_col.lower())} "
-                           f"{best['value']:.4g}.", icon=":material/emoji_events:")
+                value = f"{best['value']:.1%}" if config["metric"] == "val_accuracy" else f"{best['value']:.4g}"
+                st.success(f"Best so far: trial {best['trial']} ({md(shown)}), {md(metric_col.lower())} {value}.",
+                           icon=":material/emoji_events:")
                 if st.button("Use the best", type="primary", icon=":material/done_all:", key="tune_use_best",
                              help="Makes its settings the project's, and its run the current one."):
                     _use_best(store, name)

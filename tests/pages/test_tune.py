@@ -97,3 +97,13 @@ def test_a_finished_studys_table_and_use_the_best(app):
     assert at.session_state["project"].train.epochs == spec.train.epochs  # the rest stays the project's
     assert at.session_state["run_id"] == runs[1]
     assert "The best trial's settings are now the project's" in _texts(at)
+
+
+def test_the_runs_page_names_each_trials_study(app):
+    spec = new_project("sample:digits")
+    name, _ = _finished_study(spec, [(1e-3, "completed", 0.9), (1e-4, "pruned", 0.2)])
+    at = app("pages/runs.py", state={"project": spec, "pid": OWNER})
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert sorted(frame["Study"]) == [f"{name} · trial 0", f"{name} · trial 1"]
+    assert sorted(frame["Status"]) == ["Completed", "Pruned"]

@@ -52,9 +52,9 @@ def _figures(out: dict[str, Any]) -> list[dict[str, Any]]:
     counts = out["summary"]["trials"]
     better = "≥" if out["metric"] == "accuracy" else "≤"
     return [
-        fig(f"tune.{name}.best_test_{out['metric']}", out["best_test"], "", f"{better} {out['default_test']}",
+        fig(f"tune.{name}.best_test_{out['metric']}", out["best_test"], "", f"{better} {out['default_test']:.4g}",
             f"best of {out['trials']} trials ({out['summary']['best_params']}) vs the default run's "
-            f"{out['default_test']}"),
+            f"{out['default_test']:.4g}"),
         fig(f"tune.{name}.pruned_share", out["pruned_share"], "", "≥ 0.3",
             f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['failed']} failed"),
         fig(f"tune.{name}.wall_vs_default", out["study_seconds"] / max(out["default_seconds"], 1e-6), "×", "≤ 8",

@@ -314,10 +314,17 @@ class TrialCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         value = _floats(logs).get(self.metric)
-        if value is None or not math.isfinite(value):
+        if self.trial is None or value is None or not math.isfinite(value):
             return
-        self.trial.report(value * (self.scale if self.metric == "val_mae" else 1.0), epoch)
-        if self.trial.should_prune():
+        try:
+            self.trial.report(value * (self.scale if self.metric == "val_mae" else 1.0), epoch)
+            prune = self.trial.should_prune()
+        except Exception as exc:  # noqa: BLE001 - a finished trial or an unreadable journal: train on, unreported
+            self.trial = None
+            if self.echo:
+                self.echo(f"The study no longer takes this trial's reports ({type(exc).__name__}); training goes on.")
+            return
+        if prune:
             self.pruned_after = epoch + 1
             self.model.stop_training = True
             if self.echo:

@@ -170,7 +170,9 @@ def _train(store: RunStore, run: Run, log: RunLog,
             min_delta=MIN_DELTA)
         callbacks.append(early)
     trial = None
-    if run.study is not None and run.trial is not None:  # a tuning trial (layerlab.tune): report to it, maybe pruned
+    # A tuning trial (layerlab.tune) reports to its trial and may be pruned; continued later, it is a plain run
+    # (its trial was told its result already).
+    if run.study is not None and run.trial is not None and not resume:
         from layerlab.train.callbacks import TrialCallback
 
         trial = TrialCallback(run.study, run.trial, scale=scale, echo=log)

@@ -144,3 +144,13 @@ def test_stopping_a_study_stops_its_running_trials_within_2_s(tmp_path, monkeypa
     summary = results.summary(name, store)
     assert summary["trials"]["failed"] == 2 and study.driver_state(name)["state"] == "stopped"
     assert {r.status for r in store.list() if r.study == name} == {"stopped"}
+
+
+def test_a_pruned_trials_run_can_be_continued_as_a_plain_run(pruned):
+    from layerlab.runs.runner import continue_run, wait
+
+    name, store, _ = pruned
+    row = next(r for r in results.trials(name, store) if r["state"] == "pruned")
+    done = wait(store, continue_run(store, row["run_id"], epochs=1).id, timeout=300)
+    assert done.status == "completed", done.message
+    assert next(r for r in results.trials(name, store) if r["trial"] == row["trial"])["state"] == "pruned"

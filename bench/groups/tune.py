@@ -26,7 +26,7 @@ def _study(source: str, quick: bool) -> dict[str, Any]:
     os.environ["LAYERLAB_CONCURRENT_RUNS"] = "2"
     from layerlab.runs.runner import start_run, wait
     from layerlab.runs.store import RunStore
-    from layerlab.tune import driver, results, space, study
+    from layerlab.tune import driver, space, study
 
     store = RunStore(root / "runs")
     spec = sample_spec(source)

@@ -12,7 +12,8 @@ import streamlit as st
 from components import errors, nav, run_status, shell, state
 from components.markup import md
 from layerlab.runs.store import RunStore
-from layerlab.tune import results, space, study as studies
+from layerlab.tune import results, space
+from layerlab.tune import study as studies
 
 STATE_WORDS = {"complete": "Complete", "pruned": "Pruned", "failed": "Failed", "running": "Running",
                "waiting": "Waiting"}

@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from layerlab.errors import LayerlabError
 from layerlab.runs.runner import dispatch, start_run
 from layerlab.runs.store import Run, RunStore
 from layerlab.settings import limits
-from layerlab.tune import results, space, study as studies
+from layerlab.tune import results, space
+from layerlab.tune import study as studies
 
 
 def drive(name: str, store: RunStore, echo: Callable[[str], None] | None = None, poll_s: float = 0.2) -> dict[str, Any]:

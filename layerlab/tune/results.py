@@ -6,7 +6,8 @@ from typing import Any
 
 from layerlab.runs.store import RunStore
 from layerlab.spec import ProjectSpec
-from layerlab.tune import space, study as studies
+from layerlab.tune import space
+from layerlab.tune import study as studies
 
 _STATE = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 

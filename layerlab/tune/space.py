@@ -11,8 +11,9 @@ range); `choose` checks every range against the spec's own limits and names the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from layerlab.errors import SpecError
 from layerlab.spec import ProjectSpec, load_spec

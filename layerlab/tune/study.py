@@ -41,7 +41,7 @@ def journal_path(name: str) -> Path:
 
 
 def _storage(name: str):
-    optuna = _optuna()
+    _optuna()  # quiet
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
@@ -211,16 +211,6 @@ def clear_stop(name: str) -> None:
     _sidecar(name, ".stop").unlink(missing_ok=True)
 
 
-def names(owner: str | None = None) -> list[str]:
-    """The studies on this server, newest first (an owner's only, when given)."""
-    found = sorted(studies_dir().glob("*.journal"), key=lambda p: p.stat().st_mtime, reverse=True)
-    out = []
-    for path in found:
-        if owner is not None:
-            try:
-                if config_of(load(path.stem)).get("owner") not in (None, owner):
-                    continue
-            except Exception:  # noqa: BLE001 - an unreadable journal is not listed
-                continue
-        out.append(path.stem)
-    return out
+def names() -> list[str]:
+    """The studies on this server, newest first."""
+    return [p.stem for p in sorted(studies_dir().glob("*.journal"), key=lambda p: p.stat().st_mtime, reverse=True)]

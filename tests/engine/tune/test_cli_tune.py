@@ -13,7 +13,7 @@ from tests.conftest import REPO_ROOT
 
 def _layerlab(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "layerlab", *args], capture_output=True, text=True, cwd=REPO_ROOT,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")

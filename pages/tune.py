@@ -31,6 +31,7 @@ with errors.guard():
                 setup.start(store, spec, search, budget)
                 st.session_state.pop("tune_used", None)
                 st.rerun()
+    setup.open_earlier()
     if name is None:
         st.info("No study yet: tick what to search, set the budget and press **Start tuning**.",
                 icon=":material/info:")

@@ -35,6 +35,22 @@ def set_current(name: str | None) -> None:
         st.query_params["study"] = name
 
 
+def open_earlier() -> None:
+    """A picker of this session's studies (a study also reopens from the URL's `?study=`)."""
+    from layerlab.tune import study
+
+    def owner_of(name: str) -> str | None:
+        try:
+            return study.config_of(study.load(name)).get("owner")
+        except Exception:  # noqa: BLE001 - an unreadable journal is not offered
+            return None
+
+    mine = [name for name in study.names() if owner_of(name) == state.owner()]
+    if mine:
+        st.selectbox("Open a study of this session", mine, index=None, key="tune_open", placeholder="Choose a study",
+                     on_change=lambda: set_current(st.session_state.get("tune_open")))
+
+
 def _range(dim: space.Dim, disabled: bool) -> dict[str, Any] | None:
     """The narrowed range of one ticked dim (None when it is the default)."""
     key = f"tune_{dim.name}"

@@ -107,3 +107,14 @@ def test_the_runs_page_names_each_trials_study(app):
     frame = at.dataframe[0].value
     assert sorted(frame["Study"]) == [f"{name} · trial 0", f"{name} · trial 1"]
     assert sorted(frame["Status"]) == ["Completed", "Pruned"]
+
+
+def test_a_study_of_this_session_reopens_from_the_picker(app):
+    spec = new_project("sample:digits")
+    name, _ = _finished_study(spec, [(1e-3, "completed", 0.9)])
+    at = app(PAGE, state={"project": spec, "pid": OWNER})
+    assert "No study yet" in _texts(at)
+    at.selectbox(key="tune_open").select(name).run()
+    assert not at.exception
+    assert at.query_params["study"] == name  # in the URL: a reload finds it
+    assert "1 of 1 trials done (1 complete" in _texts(at)

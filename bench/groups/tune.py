@@ -52,7 +52,7 @@ def _figures(out: dict[str, Any]) -> list[dict[str, Any]]:
     counts = out["summary"]["trials"]
     better = "≥" if out["metric"] == "accuracy" else "≤"
     return [
-        fig(f"tune.{name}.best_test_{out['metric']}", out["best_test"], "", f"{better} {out['default_test']:.4g}",
+        fig(f"tune.{name}.best_test_{out['metric']}", out["best_test"], "", f"{better} {out['default_test']:.6g}",
             f"best of {out['trials']} trials ({out['summary']['best_params']}) vs the default run's "
             f"{out['default_test']:.4g}"),
         fig(f"tune.{name}.pruned_share", out["pruned_share"], "", "≥ 0.3",

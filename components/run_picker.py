@@ -13,7 +13,7 @@ import streamlit as st
 from components import nav, shell, state
 from layerlab.runs.store import Run, RunStore
 
-USABLE = ("completed", "stopped", "interrupted")
+USABLE = ("completed", "stopped", "interrupted", "pruned")
 
 
 def _qualifies(run: Run, need: str) -> bool:

@@ -21,6 +21,7 @@ STATUS = {
     "stopped": ("Stopped", "orange", ":material/stop_circle:"),
     "failed": ("Failed", "red", ":material/error:"),
     "interrupted": ("Interrupted", "orange", ":material/warning:"),
+    "pruned": ("Pruned", "violet", ":material/content_cut:"),  # a tuning trial ended early: finished, not failed
 }
 
 

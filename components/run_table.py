@@ -41,6 +41,8 @@ def table(store: RunStore, runs: list[Run]) -> pd.DataFrame:
         "Template": [r.template or "—" for r in runs],
         "Status": [run_status.STATUS.get(r.status, (r.status,))[0] for r in runs],
     }
+    if any(r.study for r in runs):  # tuning trials (layerlab.tune): which study, which trial
+        cols["Study"] = [f"{r.study} · trial {r.trial}" if r.study else "—" for r in runs]
     for m in metrics:
         cols[f"Best val. {_NAMES[m]}"] = [_best(store, r, f"val_{m}") if insights.main_metric(r.task) == m else None
                                           for r in runs]

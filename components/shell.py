@@ -30,12 +30,14 @@ class PageEntry(NamedTuple):
 HOME, DATA, PREPARE, BUILD, TRAIN, EVALUATE, PREDICT, RUNS = (
     "Home", "Data", "Prepare", "Build", "Train", "Evaluate", "Predict", "Runs")
 SERVE = "Serve"
+TUNE = "Tune"
 PAGES = [PageEntry(*p) for p in (
     ("pages/home.py", HOME, ":material/home:", "", "Start"),
     ("pages/data.py", DATA, ":material/dataset:", "data", "Workflow"),
     ("pages/prepare.py", PREPARE, ":material/tune:", "prepare", "Workflow"),
     ("pages/build.py", BUILD, ":material/account_tree:", "build", "Workflow"),
     ("pages/train.py", TRAIN, ":material/model_training:", "train", "Workflow"),
+    ("pages/tune.py", TUNE, ":material/instant_mix:", "tune", "Workflow"),
     ("pages/evaluate.py", EVALUATE, ":material/analytics:", "evaluate", "Workflow"),
     ("pages/predict.py", PREDICT, ":material/online_prediction:", "predict", "Workflow"),
     ("pages/serve.py", SERVE, ":material/api:", "serve", "Share"),
@@ -45,7 +47,7 @@ BY_TITLE = {p.title: p for p in PAGES}
 # What a view link (`/?share=<token>`) opens instead of the navigation: one run, read-only, no other page.
 SHARED = PageEntry("pages/shared.py", "Shared run", ":material/share:", "", "")
 # The workflow's steps in order (the Home page's checklist).
-STEPS = [p.title for p in PAGES if p.section == "Workflow"]
+STEPS = [p.title for p in PAGES if p.section == "Workflow" and p.title != TUNE]  # Tune is optional: no step
 
 _local = threading.local()
 

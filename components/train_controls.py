@@ -35,8 +35,8 @@ SCHEDULE_HELP = {
     "cosine": "Lowers the learning rate along a half cosine, from the chosen rate to almost 0 at the last epoch.",
     "exponential": "Multiplies the learning rate by the decay factor after every epoch.",
 }
-FINETUNE_STATUSES = ("completed", "stopped")
-CONTINUE_STATUSES = ("completed", "stopped", "interrupted")
+FINETUNE_STATUSES = ("completed", "stopped", "pruned")
+CONTINUE_STATUSES = ("completed", "stopped", "interrupted", "pruned")
 DEFAULT_PATIENCE = 5
 FRESH = "fresh"  # the "Start from" option for random initial weights
 

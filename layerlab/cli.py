@@ -128,6 +128,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                          batch_timeout_ms=args.batch_timeout_ms, runs_dir=args.runs_dir))
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from layerlab.runs.store import RunStore
+    from layerlab.spec import load_spec
+    from layerlab.tune import driver, space, study
+
+    spec = load_spec(Path(args.project))
+    if args.search is None:  # the default: those of lr, batch_size, units and dropout the project has
+        names = [n for n in ("lr", "batch_size", "units", "dropout") if any(d.group == n for d in space.available(spec))]
+    else:
+        names = [n.strip() for n in args.search.split(",") if n.strip()]
+    name = study.create(spec, space.expand(spec, names), trials=args.trials, timeout_s=args.timeout,
+                        epochs=args.epochs, owner="cli")
+    print(f"Study {name}: {args.trials} trial(s) searching {', '.join(names)}", flush=True)
+    summary = driver.drive(name, RunStore(args.runs_dir), echo=lambda line: print(line, flush=True))
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="layerlab", description="Layerlab: build, train and use deep-learning models.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -153,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int)
     s.add_argument("--runs-dir", help="where runs are kept (default: $LAYERLAB_HOME/runs)")
     s.set_defaults(fn=_cmd_train)
+
+    s = sub.add_parser("tune", help="search settings with Optuna, each trial a run; the last line is a JSON summary")
+    s.add_argument("project")
+    s.add_argument("--trials", type=int, required=True, help="trials in all")
+    s.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    s.add_argument("--epochs", type=int, help="epochs per trial (default: the project's)")
+    s.add_argument("--search", help="what to search, comma-separated: lr, batch_size, optimizer, units, dropout, weight_decay, "
+                        "image_size, sequence_length, window (default: lr,batch_size,units,dropout)")
+    s.add_argument("--runs-dir", help="where runs are kept (default: $LAYERLAB_HOME/runs)")
+    s.set_defaults(fn=_cmd_tune)
 
     s = sub.add_parser("predict", help="predict with a trained run; one JSON line per input")
     s.add_argument("run_dir")

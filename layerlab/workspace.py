@@ -8,6 +8,7 @@ app, the CLI, housekeeping and a remote worker agree on it, and no page builds o
     extracted/<digest>/          an image zip, unpacked once
     image-cache/<digest>/        images decoded once for training
     servers/<id>.json, <id>.log  a model server started from the app: its record and its output
+    studies/<study>.journal      a tuning study (Optuna's journal file; layerlab.tune)
 
 `<owner>` is the owner id (`layerlab.identity`): a digest of the browser's owner secret, or of a
 signed-in user's issuer and subject. It grants nothing, so a path that shows it (a run's data.source
@@ -30,7 +31,8 @@ from layerlab.errors import LayerlabError
 from layerlab.settings import home
 
 SAMPLE_PREFIX = "sample:"
-PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS = "projects", "uploads", "extracted", "image-cache", "servers"
+PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS, STUDIES = (
+    "projects", "uploads", "extracted", "image-cache", "servers", "studies")
 SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
 
 
@@ -150,6 +152,11 @@ def image_cache_dir() -> Path:
 def servers_dir() -> Path:
     """Where model servers started from the app keep their records and logs (layerlab.serve.manage)."""
     return _dir(SERVERS)
+
+
+def studies_dir() -> Path:
+    """Tuning studies: Optuna's journal files, beside the runs but not in the run store's database."""
+    return _dir(STUDIES)
 
 
 def _checked(session: str) -> str:

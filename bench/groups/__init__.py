@@ -17,4 +17,5 @@ GROUPS = (
     "defaults",
     "serve",
     "load",
+    "tune",
 )

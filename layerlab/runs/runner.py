@@ -18,10 +18,11 @@ WORKER_LOG = "worker.out"  # a worker's stdout and stderr, beside its log.txt
 
 
 def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | None = None,
-              name: str | None = None) -> Run:
-    """Queue a run and start workers for as many queued runs as the concurrency limit allows."""
+              name: str | None = None, *, study: str | None = None, trial: int | None = None) -> Run:
+    """Queue a run and start workers for as many queued runs as the concurrency limit allows
+    (a tuning trial names its study and trial number)."""
     store = store or RunStore()
-    run = store.create(spec, owner=owner, name=name)
+    run = store.create(spec, owner=owner, name=name, study=study, trial=trial)
     dispatch(store)
     return store.get(run.id) or run
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from layerlab.runs.files import RunFiles
 
 ACTIVE = ("queued", "starting", "running")
-FINISHED = ("completed", "stopped", "failed", "interrupted")
+FINISHED = ("completed", "stopped", "failed", "interrupted", "pruned")  # pruned: a tuning trial ended early, not a failure
 HEARTBEAT_STALE_S = 60.0
 
 _SCHEMA = """
@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
 """
 # Columns added after the first release: (name, SQL type), added to an older runs.db on open.
-_ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"))
+_ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"), ("study", "TEXT"), ("trial", "INTEGER"))
 
 
 @dataclass
@@ -108,6 +108,8 @@ class Run:
     best_metric: float | None = None
     best_metric_name: str | None = None
     test_metrics: dict[str, Any] = field(default_factory=dict)
+    study: str | None = None  # the tuning study this run is a trial of (layerlab.tune), and its trial number
+    trial: int | None = None
 
     @property
     def path(self) -> Path:
@@ -249,19 +251,21 @@ class RunStore:
 
     # ---- runs ---------------------------------------------------------------------------------
 
-    def create(self, spec: Any, owner: str | None = None, name: str | None = None) -> Run:
-        """A new queued run with its folder and a copy of the project spec."""
+    def create(self, spec: Any, owner: str | None = None, name: str | None = None, *, study: str | None = None,
+               trial: int | None = None) -> Run:
+        """A new queued run with its folder and a copy of the project spec (a tuning trial: its study and number)."""
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         run_dir = self.root / run_id
         run_dir.mkdir(parents=True)
         try:
-            self._insert(spec, run_id, run_dir, owner, name)
+            self._insert(spec, run_id, run_dir, owner, name, {"study": study, "trial": trial} if study else {})
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)  # no half-made run folder without its row (a full disk)
             raise
         return self.get(run_id)  # type: ignore[return-value]
 
-    def _insert(self, spec: Any, run_id: str, run_dir: Path, owner: str | None, name: str | None) -> None:
+    def _insert(self, spec: Any, run_id: str, run_dir: Path, owner: str | None, name: str | None,
+                extra: dict[str, Any]) -> None:
         from layerlab.runs.files import PROJECT
 
         spec.save(run_dir / PROJECT)
@@ -282,6 +286,7 @@ class RunStore:
             "run_dir": str(run_dir),
             "created": time.time(),
             "epochs": spec.train.epochs,
+            **extra,
         }
         with self._tx() as con:
             con.execute(f"INSERT INTO runs ({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values()))

@@ -288,3 +288,45 @@ class LastCheckpoint(keras.callbacks.Callback):
         os.replace(part, history)
         self._last_write = time.time()
         self._interval = max(self.every_s, 30 * (self._last_write - started))
+
+
+class TrialCallback(keras.callbacks.Callback):
+    """Reports a tuning trial's validation metric to its Optuna trial each epoch, and ends a pruned one.
+
+    The trial is re-opened from the study's journal in the worker process (layerlab.tune.study); the
+    driver tells Optuna the final result, so this only reports and asks `should_prune`.
+
+    Args:
+        metric: the study's metric (`val_accuracy`, `val_mae`, `val_loss`); `scale` turns it into the
+            target's units, as the run's best_metric is.
+    """
+
+    def __init__(self, study: str, number: int, scale: float | None = None,
+                 echo: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        from layerlab.tune import study as studies
+
+        self.trial = studies.open_trial(study, number)
+        self.metric = studies.config_of(self.trial.study)["metric"]
+        self.scale = scale or 1.0
+        self.echo = echo
+        self.pruned_after: int | None = None  # epochs run when the trial was pruned
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = _floats(logs).get(self.metric)
+        if self.trial is None or value is None or not math.isfinite(value):
+            return
+        try:
+            self.trial.report(value * (self.scale if self.metric == "val_mae" else 1.0), epoch)
+            prune = self.trial.should_prune()
+        except Exception as exc:  # noqa: BLE001 - a finished trial or an unreadable journal: train on, unreported
+            self.trial = None
+            if self.echo:
+                self.echo(f"The study no longer takes this trial's reports ({type(exc).__name__}); training goes on.")
+            return
+        if prune:
+            self.pruned_after = epoch + 1
+            self.model.stop_training = True
+            if self.echo:
+                self.echo(f"Pruned after epoch {epoch + 1}: this trial's {self.metric} is behind the study's "
+                          "earlier trials at this epoch.")

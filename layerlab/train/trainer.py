@@ -169,6 +169,14 @@ def _train(store: RunStore, run: Run, log: RunLog,
             patience=spec.train.early_stopping_patience, restore_best_weights=spec.train.restore_best_weights,
             min_delta=MIN_DELTA)
         callbacks.append(early)
+    trial = None
+    # A tuning trial (layerlab.tune) reports to its trial and may be pruned; continued later, it is a plain run
+    # (its trial was told its result already).
+    if run.study is not None and run.trial is not None and not resume:
+        from layerlab.train.callbacks import TrialCallback
+
+        trial = TrialCallback(run.study, run.trial, scale=scale, echo=log)
+        callbacks.append(trial)
     class_weight = _class_weights(y_tr, info.n_classes) if spec.prepare.class_weights and info.task == "classification" else None
     log(f"Training for up to {epochs - first_epoch} epochs, batch size {batch} ({steps} steps per epoch).")
     store.update(run.id, epochs=epochs)
@@ -202,6 +210,9 @@ def _train(store: RunStore, run: Run, log: RunLog,
     kept = ckpt.best_epoch if spec.train.restore_best_weights and ckpt is not None and ckpt.weights is not None else None
     stopped = stopped_because(spec.train, epochs, len(history.get("loss", [])), cb.stop_requested, early, history,
                               kept)
+    if trial is not None and trial.pruned_after:
+        stopped = {**stopped, "reason": "pruned", "text": f"Pruned after epoch {trial.pruned_after}: its "
+                   f"{trial.metric.replace('val_', 'validation ')} was behind the study's other trials."}
     log(stopped["text"])
     evaluation = evaluate_model(model, test_ds, y_te, y_tr, prepared)
     evaluation["stopped_because"] = stopped
@@ -217,6 +228,8 @@ def _train(store: RunStore, run: Run, log: RunLog,
     store.update(run.id, test_metrics=test_metrics)
     shown = describe_test(test_metrics)
     log(f"Test: {shown}. Saved model.keras (takes raw inputs) and best.keras.")
+    if trial is not None and trial.pruned_after and not cb.stop_requested:
+        return "pruned", f"{stopped['text']} {shown[:1].upper()}{shown[1:]}."
     if cb.stop_requested:
         return "stopped", f"Stopped by request after epoch {cb.epoch + 1}; the best weights were kept."
     if judged.level != "success":

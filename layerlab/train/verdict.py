@@ -96,7 +96,7 @@ def _causes(evaluation: Mapping[str, Any], spec: Mapping[str, Any],
     loss = [float(v) for v in history.get("loss") or [] if v is not None]
     epochs_run = stopped.get("epochs_run") or len(loss)
     if (stopped.get("reason") == "epoch_cap" and stopped.get("still_improving")) or (
-            stopped.get("reason") != "early_stopping" and epochs_run and epochs_run < 10):
+            stopped.get("reason") not in ("early_stopping", "pruned") and epochs_run and epochs_run < 10):
         causes.append(f"Too few epochs: it trained {epochs_run} and the validation loss may still have been falling.")
         tips.append("Train for more epochs, with early stopping to end the run when it stops improving.")
         actions.append("more_epochs")

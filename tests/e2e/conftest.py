@@ -37,6 +37,7 @@ PAGES: list[tuple[str, str]] = [
     ("Prepare", "prepare"),
     ("Build", "build"),
     ("Train", "train"),
+    ("Tune", "tune"),
     ("Evaluate", "evaluate"),
     ("Predict", "predict"),
     ("Serve", "serve"),

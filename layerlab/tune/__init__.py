@@ -1,0 +1,1 @@
+"""Tuning: Optuna studies whose trials are ordinary runs (space, study, driver, results)."""

@@ -51,6 +51,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from layerlab.spec import load_spec
     from layerlab.runs.store import RunStore
+    from layerlab.settings import executor
     from layerlab.train.trainer import run_training
 
     spec = load_spec(Path(args.project))
@@ -59,7 +60,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     store = RunStore(args.runs_dir)
     run = store.create(spec, owner="cli")
     print(f"Run {run.id} in {run.run_dir}", flush=True)
-    run = run_training(store, run.id, echo=lambda line: print(line, flush=True))
+    if executor() == "ray":  # the same setting as the app's: this process drives the run on the cluster
+        from layerlab.runs.ray_executor import drive
+
+        run = drive(store, run.id, echo=lambda line: print(line, flush=True))
+    else:
+        run = run_training(store, run.id, echo=lambda line: print(line, flush=True))
     summary = {"run_id": run.id, "run_dir": run.run_dir, "status": run.status, "task": run.task,
                "metrics": run.test_metrics, "model_path": str(Path(run.run_dir) / "model.keras")}
     print(json.dumps(summary), flush=True)

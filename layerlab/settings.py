@@ -36,6 +36,7 @@ class Limits:
     concurrent_runs: int = 2
     predict_rows: int = 100_000  # rows (or texts) in one batch upload on the Predict page
     sweep_hours: int = 24  # sessions not seen this long lose their saved project and unused uploads
+    run_cpus: int = 1  # CPUs one run asks a Ray cluster for (LAYERLAB_EXECUTOR=ray)
 
 
 def limits() -> Limits:
@@ -54,3 +55,26 @@ def runs_dir() -> Path:
     path = Path(os.environ.get("LAYERLAB_RUNS_DIR") or home() / "runs").expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+EXECUTORS = ("local", "ray")
+
+
+def executor() -> str:
+    """Where queued runs train: `local` worker processes (the default) or a `ray` cluster (LAYERLAB_EXECUTOR)."""
+    from layerlab.errors import LayerlabError
+
+    name = (os.environ.get("LAYERLAB_EXECUTOR") or "local").strip().lower()
+    if name not in EXECUTORS:
+        raise LayerlabError(f"Invalid value received for LAYERLAB_EXECUTOR. Expected one of: {', '.join(EXECUTORS)}. "
+                            f"Received: {name!r}.", "Unset it to train in local worker processes.")
+    return name
+
+
+def run_gpus() -> float | None:
+    """GPUs one Ray run asks for (LAYERLAB_RUN_GPUS); None: 1 where the cluster has GPUs, else 0."""
+    raw = (os.environ.get("LAYERLAB_RUN_GPUS") or "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None

@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
 """
 # Columns added after the first release: (name, SQL type), added to an older runs.db on open.
-_ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"))
+_ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"), ("executor", "TEXT"), ("node", "TEXT"))
 
 
 @dataclass
@@ -108,6 +108,8 @@ class Run:
     best_metric: float | None = None
     best_metric_name: str | None = None
     test_metrics: dict[str, Any] = field(default_factory=dict)
+    executor: str | None = None  # "ray" for a run handed to a Ray cluster; None or "local": a worker process here
+    node: str | None = None  # where a Ray run trains (the node's address and its GPUs), once placed
 
     @property
     def path(self) -> Path:

@@ -15,4 +15,5 @@ GROUPS = (
     "predict",
     "accuracy",
     "defaults",
+    "ray",
 )

@@ -24,8 +24,9 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from layerlab.runs.store import Run, RunStore
 
@@ -93,7 +94,7 @@ def _start_local_head() -> None:
 
     with open(home() / "ray-head.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        probe = subprocess.run(["ray", "status"], capture_output=True, text=True, timeout=60)
+        probe = subprocess.run(["ray", "status"], check=False, capture_output=True, text=True, timeout=60)
         if probe.returncode != 0:
             subprocess.run(["ray", "start", "--head", "--disable-usage-stats", "--include-dashboard=false"],
                            capture_output=True, text=True, timeout=120, check=True)
@@ -289,7 +290,7 @@ class RunActor:
             (folder / name).write_bytes(data)
             spec_dict["data"] = {**spec_dict["data"], "source": str(folder / name)}
         if payload["start_from"]:
-            other_id, other_name, file_name, data = payload["start_from"]
+            _, other_name, file_name, data = payload["start_from"]
             other = self.store.create(load_spec(payload["spec"]), name=other_name)
             (other.path / file_name).write_bytes(data)
             spec_dict["train"] = {**spec_dict["train"], "init_from_run": other.id}

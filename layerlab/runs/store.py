@@ -116,6 +116,15 @@ class Run:
         return Path(self.run_dir)
 
     @property
+    def placement(self) -> str:
+        """Where the run trains, in words (the Train and Runs pages): this machine, or its Ray node."""
+        if self.executor != "ray":
+            return "this machine"
+        if self.node:
+            return f"Ray node {self.node}"
+        return "queued in Ray" if self.active else "Ray (never placed)"
+
+    @property
     def active(self) -> bool:
         return self.status in ACTIVE
 

@@ -18,6 +18,9 @@ def distribution_scope() -> tuple[Any, int, int]:
     gpus = tf.config.list_logical_devices("GPU")
     devices = gpus or tf.config.list_logical_devices("CPU")
     if len(devices) > 1:
-        strategy = tf.distribute.MirroredStrategy([d.name for d in devices])
+        # GPUs sum gradients with NCCL (the default); logical CPUs through one device, because the collective
+        # all-reduce packs the replicas' gradients in different orders there (a shape-mismatch abort).
+        ops = None if gpus else tf.distribute.ReductionToOneDevice()
+        strategy = tf.distribute.MirroredStrategy([d.name for d in devices], cross_device_ops=ops)
         return strategy.scope(), len(gpus), strategy.num_replicas_in_sync
     return contextlib.nullcontext(), len(gpus), 1

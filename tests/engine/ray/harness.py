@@ -10,44 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.engine.ray.cluster import start_cluster
+
 OUT = Path(sys.argv[1])
 APP_HOME, NODE2 = OUT / "app-home", OUT / "node2"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def logged(name: str) -> dict:
-    """Output to a file: `ray start` leaves daemons holding its stdout, so a pipe would never close."""
-    return {"stdout": open(OUT / f"ray-{name}.log", "ab"), "stderr": subprocess.STDOUT}
-
-
-def start_cluster() -> str:
-    port = free_port()
-    common = ["--disable-usage-stats", "--object-store-memory", str(200 * 2**20)]
-    temp = Path(subprocess.run(["mktemp", "-d", "/tmp/rl-XXXX"], capture_output=True, text=True).stdout.strip())
-    subprocess.run(["ray", "start", "--head", "--port", str(port), "--num-cpus", "1", "--include-dashboard=false",
-                    "--temp-dir", str(temp), *common], check=True, **logged("head"))
-    node_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAYERLAB_HOME")}
-    NODE2.mkdir(parents=True)
-    subprocess.run(["ray", "start", "--address", f"127.0.0.1:{port}", "--num-cpus", "1", *common], check=True,
-                   **logged("node2"), cwd=NODE2, env={**node_env, "LAYERLAB_HOME": str(NODE2 / "home")})
-    return f"127.0.0.1:{port}"
-
-
 def listeners() -> list[str]:
-    lines = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout.splitlines()
+    lines = subprocess.run(["ss", "-ltnH"], check=False, capture_output=True, text=True).stdout.splitlines()
     return sorted({ln.split()[3].rsplit(":", 1)[0] for ln in lines if ln.strip()})
 
 
@@ -70,11 +46,11 @@ def wait_rows(store, run_id: str, at_least: int, timeout: float = 240) -> None:
 
 
 def main() -> None:
-    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), LAYERLAB_HOME=str(APP_HOME))
+    os.environ["LAYERLAB_HOME"] = str(APP_HOME)
     t0 = time.time()
-    address = start_cluster()
+    os.environ.update(start_cluster(OUT, nodes=2, cpus=1))
+    address = os.environ["RAY_ADDRESS"]
     result: dict = {"cluster_start_s": time.time() - t0}
-    os.environ.update(RAY_ADDRESS=address)
 
     from layerlab.project import new_project
     from layerlab.runs.runner import start_run, wait
@@ -146,7 +122,7 @@ def main() -> None:
     project = OUT / "project.json"
     short.save(project)
     cli = subprocess.run([sys.executable, "-m", "layerlab", "train", str(project), "--runs-dir", str(OUT / "cli-runs"),
-                          "--epochs", "1"], capture_output=True, text=True, timeout=300)
+                          "--epochs", "1"], check=False, capture_output=True, text=True, timeout=300)
     summary = json.loads(cli.stdout.strip().splitlines()[-1]) if cli.returncode == 0 else {}
     cli_run = RunStore(OUT / "cli-runs").get(summary["run_id"]) if summary else None
     result["cli"] = {"rc": cli.returncode, "summary": summary, "stderr": cli.stderr[-2000:],

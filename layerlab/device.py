@@ -16,7 +16,7 @@ def gpu_names_quick() -> list[str]:
     if not exe:
         return []
     try:
-        out = subprocess.run([exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+        out = subprocess.run([exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"], check=False,
                              capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return []

@@ -3,10 +3,10 @@
 Each data kind's default template trains for two epochs with 2 replicas (batch 16 each: a global batch of
 32, the learning rate scaled by √2 for Adam) and once on one device with that same global batch and
 learning rate. Same data order, same global batches, gradients summed over the replicas: the curves agree
-within 10% (relative) per epoch (measured here: at most 5.4%, digits' second-epoch loss); they are not bit-identical because the replicas draw their own dropout and
-augmentation randomness and sum in another order. Logical CPUs combine gradients through one device
-(tf_distribution), as the collective all-reduce aborts on them. The logical devices must be set before TensorFlow
-starts, so each side runs in its own process.
+within 10% (relative) per epoch (measured here: at most 5.4%, digits' second-epoch loss). They are not
+bit-identical: the replicas draw their own dropout and augmentation randomness and sum in another order.
+Logical CPUs combine gradients through one device (tf_distribution), as the collective all-reduce aborts
+on them. The logical devices must be set before TensorFlow starts, so each side runs in its own process.
 """
 
 from __future__ import annotations

@@ -49,3 +49,14 @@ def test_a_gpu_asked_for_on_a_machine_without_one_is_named(monkeypatch):
     monkeypatch.delenv("LAYERLAB_RUN_GPUS")
     assert missing_gpu([], TrainSpec()) is None
     assert "fast-GPU profile is on" in missing_gpu([], TrainSpec(fast_gpu=True))
+
+
+def test_gpus_are_named_with_their_memory(monkeypatch):
+    from types import SimpleNamespace
+
+    from layerlab import device
+
+    monkeypatch.setattr(device.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    answer = SimpleNamespace(returncode=0, stdout="NVIDIA H100 80GB HBM3, 81559\nNVIDIA L4, 23034\n")
+    monkeypatch.setattr(device.subprocess, "run", lambda *a, **k: answer)
+    assert device.gpu_names_quick() == ["NVIDIA H100 80GB HBM3, 80 GB", "NVIDIA L4, 22 GB"]

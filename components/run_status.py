@@ -131,7 +131,7 @@ def show(run: Run, queue_position: int | None = None, rows: list[dict[str, Any]]
         badge(run)
         st.markdown(f"**{md(run.name)}**  \n`{run.id}`")
     with meta:
-        st.caption(f"Device: **{md(run.device or 'not reported yet')}**  \n"
+        st.caption(f"Device: **{md(run.device or 'not reported yet')}** · {md(run.placement)}  \n"
                    f"Duration: {format_duration(run.duration)}")
     if run.status == "queued":
         where = f"position {queue_position} in the queue" if queue_position else "in the queue"

@@ -52,6 +52,7 @@ def table(store: RunStore, runs: list[Run]) -> pd.DataFrame:
     cols.update({
         "Duration": [run_status.format_duration(r.duration) if r.started else "—" for r in runs],
         "Device": [r.device or "—" for r in runs],
+        "Where": [r.placement for r in runs],
         "Started": [datetime.fromtimestamp(r.started) if r.started else None for r in runs],
         "By": [run_status.started_by(r, state.owner()) for r in runs],
     })

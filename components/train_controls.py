@@ -51,7 +51,10 @@ def gpu_names() -> list[str]:
     return st.session_state["train_gpus"]
 
 
-def device_label(names: list[str]) -> str:
+def device_label(names: list[str], ray: bool = False) -> str:
+    """The GPUs (with their memory) a run here trains on; with runs on Ray, the cluster picks the node."""
+    if ray:
+        return "a node of the Ray cluster (its GPU if it has one)"
     if not names:
         return device.NO_GPU
     return names[0] if len(names) == 1 else f"{len(names)} × {names[0]}"
@@ -160,6 +163,10 @@ def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:
                 p = field_param(path)
                 spec_widget(spec, path, ERROR_FLAG, key=key, disabled=disabled or not on_gpu,
                             param=replace(p, help=note or p.help))
+        c1, c2, _ = st.columns(3)  # the profile acts on a CPU too (slower there, but correct)
+        for col, path, key in ((c1, "train.fast_gpu", "train_fast_gpu"), (c2, "train.steps_per_execution", "train_spe")):
+            with col:
+                spec_widget(spec, path, ERROR_FLAG, key=key, disabled=disabled)
         if on_gpu:
             st.caption(f":material/memory: Trains on {device_label(gpus)}.")
         else:
@@ -183,6 +190,8 @@ def summary(spec: ProjectSpec) -> str:
         parts.append("mixed precision")
     if t.xla:
         parts.append("XLA")
+    if t.fast_gpu:
+        parts.append("fast-GPU profile")
     return " · ".join(parts)
 
 

@@ -63,6 +63,7 @@ def _project(path: str):
 def _cmd_train(args: argparse.Namespace) -> int:
     from layerlab.project import describe_data
     from layerlab.runs.store import RunStore
+    from layerlab.settings import executor
     from layerlab.train.trainer import run_training
 
     spec = _project(args.project)
@@ -73,7 +74,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     store = RunStore(args.runs_dir)
     run = store.create(spec, owner="cli")
     print(f"Run {run.id} in {run.run_dir}", flush=True)
-    run = run_training(store, run.id, echo=lambda line: print(line, flush=True))
+    if executor() == "ray":  # the same setting as the app's: this process drives the run on the cluster
+        from layerlab.runs.ray_executor import drive
+
+        run = drive(store, run.id, echo=lambda line: print(line, flush=True))
+    else:
+        run = run_training(store, run.id, echo=lambda line: print(line, flush=True))
     summary = {"run_id": run.id, "run_dir": run.run_dir, "status": run.status, "task": run.task,
                "metrics": run.test_metrics, "model_path": str(Path(run.run_dir) / "model.keras")}
     print(json.dumps(summary), flush=True)

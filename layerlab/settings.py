@@ -45,6 +45,7 @@ class Limits:
     # switches go first and training takes what is left (nothing is lost when the machine is otherwise idle).
     worker_nice: int = 10
     share_days: int = 7  # how long a view link made with the Share button works (its owner may revoke it sooner)
+    run_cpus: int = 1  # CPUs one run asks a Ray cluster for (LAYERLAB_EXECUTOR=ray)
 
 
 def limits() -> Limits:
@@ -63,3 +64,26 @@ def runs_dir() -> Path:
     path = Path(os.environ.get("LAYERLAB_RUNS_DIR") or home() / "runs").expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+EXECUTORS = ("local", "ray")
+
+
+def executor() -> str:
+    """Where queued runs train: `local` worker processes (the default) or a `ray` cluster (LAYERLAB_EXECUTOR)."""
+    from layerlab.errors import LayerlabError
+
+    name = (os.environ.get("LAYERLAB_EXECUTOR") or "local").strip().lower()
+    if name not in EXECUTORS:
+        raise LayerlabError(f"Invalid value received for LAYERLAB_EXECUTOR. Expected one of: {', '.join(EXECUTORS)}. "
+                            f"Received: {name!r}.", "Unset it to train in local worker processes.")
+    return name
+
+
+def run_gpus() -> float | None:
+    """GPUs one Ray run asks for (LAYERLAB_RUN_GPUS); None: 1 where the cluster has GPUs, else 0."""
+    raw = (os.environ.get("LAYERLAB_RUN_GPUS") or "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None

@@ -223,6 +223,13 @@ class TrainSpec(_Base):
         "Compute in float16 with float32 weights: faster and lighter on recent GPUs (no effect on a CPU)."))
     xla: bool = Field(False, json_schema_extra=_ui("XLA compilation"), description=(
         "Compile the training step with XLA; some layers (augmentation, LSTM) turn it off."))
+    fast_gpu: bool = Field(False, json_schema_extra=_ui("Fast-GPU profile"), description=(
+        "For a recent NVIDIA GPU: compute in bfloat16 (half the memory traffic, float32 weights), compile the "
+        "training step with XLA, run several steps per call, and train on 4× larger batches with the learning "
+        "rate raised to match. Often 2-4× faster on a GPU; on a CPU it is usually slower."))
+    steps_per_execution: int = Field(1, ge=1, le=1000, json_schema_extra=_ui("Steps per call"), description=(
+        "Training steps the device runs before coming back to Python: more hides Python's overhead on a fast "
+        "GPU; the live curve then moves in jumps of this many steps. The fast-GPU profile uses at least 16."))
     init_from_run: str | None = Field(None, max_length=64, pattern=r"^[0-9]{8}-[0-9]{6}-[a-f0-9]{6}$",
                                       description="fine-tune: start from this run's best weights")
 

@@ -11,6 +11,8 @@ import streamlit as st
 from components import errors, nav, shell, state, train_controls, train_live, train_start
 from components.markup import md
 from layerlab import identity
+from layerlab.device import missing_gpu as device_missing_gpu
+from layerlab.settings import executor
 from layerlab.workspace import source_of
 
 nav.ensure_app()
@@ -28,9 +30,12 @@ with errors.guard():
     busy = active and identity.mine(current.owner, state.owner())
 
     gpus = train_controls.gpu_names()
-    device = current.device if current and current.device else train_controls.device_label(gpus)
+    device = current.device if current and current.device else train_controls.device_label(gpus, ray=executor() == "ray")
     data = source_of(spec.data.source).display_name  # the file's name, never the server's folders
-    st.caption(f"Trains on: **{device}** · model {md(spec.model.template)} · data {md(data)}")
+    st.caption(f"Trains on: **{md(device)}** · model {md(spec.model.template)} · data {md(data)}")
+    lacking = device_missing_gpu(gpus, spec.train)
+    if lacking:
+        st.warning(lacking, icon=":material/warning:")
     train_controls.basic(spec, disabled=busy)
     train_controls.initial_weights(store, state.project() or spec, disabled=busy)
     spec = state.project() or spec

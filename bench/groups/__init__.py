@@ -18,4 +18,5 @@ GROUPS = (
     "serve",
     "load",
     "tune",
+    "ray",
 )

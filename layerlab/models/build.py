@@ -119,8 +119,10 @@ def loss_for(info: DataInfo) -> str:
     return "mse"
 
 
-def compile_model(model: "keras.Model", train: TrainSpec, info: DataInfo) -> None:
-    """Compile with the spec's optimizer and learning rate and the loss the head implies."""
+def compile_model(model: "keras.Model", train: TrainSpec, info: DataInfo, steps_per_execution: int = 1,
+                  jit_compile: bool | str = "auto") -> None:
+    """Compile with the spec's optimizer and learning rate and the loss the head implies; `steps_per_execution`
+    steps run in one call to the device, `jit_compile` asks for XLA (see train.speed)."""
     import keras
 
     lr = train.learning_rate
@@ -132,7 +134,8 @@ def compile_model(model: "keras.Model", train: TrainSpec, info: DataInfo) -> Non
     }
     metrics = ["accuracy"] if info.task == "classification" else ["mae"]
     # By keyword: the third positional argument of compile is loss_weights.
-    model.compile(optimizer=optimizers[train.optimizer](), loss=loss_for(info), metrics=metrics)
+    model.compile(optimizer=optimizers[train.optimizer](), loss=loss_for(info), metrics=metrics,
+                  steps_per_execution=steps_per_execution, jit_compile=jit_compile)
 
 
 def probabilities(outputs: np.ndarray, info: DataInfo) -> np.ndarray:

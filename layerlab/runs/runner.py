@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from layerlab.runs.store import Run, RunStore
-from layerlab.settings import limits
+from layerlab.settings import executor, limits
 from layerlab.spec import ProjectSpec
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the checkout: the launched process imports layerlab from it
@@ -47,7 +47,12 @@ def launch(module: str, *args: str, log: str | Path, env: dict[str, str] | None 
 
 
 def dispatch(store: RunStore) -> list[str]:
-    """Launch a worker process for each queued run that fits under the limit."""
+    """Launch a worker process for each queued run that fits under the limit; with LAYERLAB_EXECUTOR=ray,
+    hand every queued run to the Ray cluster instead (its scheduler places them; no local limit)."""
+    if executor() == "ray":
+        from layerlab.runs import ray_executor
+
+        return ray_executor.dispatch(store)
     started = []
     for run in store.claim_queued(limits().concurrent_runs):
         pid = launch("layerlab.runs.worker", run.id, "--runs-dir", str(store.root), log=run.path / WORKER_LOG)

@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
 """
 # Columns added after the first release: (name, SQL type), added to an older runs.db on open.
-_ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"), ("study", "TEXT"), ("trial", "INTEGER"))
+_ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"), ("study", "TEXT"), ("trial", "INTEGER"),
+                  ("executor", "TEXT"), ("node", "TEXT"))
 
 
 @dataclass
@@ -110,10 +111,21 @@ class Run:
     test_metrics: dict[str, Any] = field(default_factory=dict)
     study: str | None = None  # the tuning study this run is a trial of (layerlab.tune), and its trial number
     trial: int | None = None
+    executor: str | None = None  # "ray" for a run handed to a Ray cluster; None or "local": a worker process here
+    node: str | None = None  # where a Ray run trains (the node's address and its GPUs), once placed
 
     @property
     def path(self) -> Path:
         return Path(self.run_dir)
+
+    @property
+    def placement(self) -> str:
+        """Where the run trains, in words (the Train and Runs pages): this machine, or its Ray node."""
+        if self.executor != "ray":
+            return "this machine"
+        if self.node:
+            return f"Ray node {self.node}"
+        return "queued in Ray" if self.active else "Ray (never placed)"
 
     @property
     def active(self) -> bool:

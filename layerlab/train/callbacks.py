@@ -59,6 +59,7 @@ class StoreCallback(keras.callbacks.Callback):
         self.epoch = epoch
         self._began = False  # no epoch begun yet: `epoch` epochs are done (a run finished with 0 more)
         self.global_step = step
+        self._epoch_step0 = step
         self.stop_requested = False
         self.bad_loss: float | None = None
         self.metric, self.metric_scale = metric, metric_scale or 1.0
@@ -128,10 +129,14 @@ class StoreCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch, self._began = epoch, True
         self._epoch_t0 = time.time()
+        self._epoch_step0 = self.global_step
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self.global_step += 1
-        self._samples += self.batch_size
+        # `batch` is the last step of the call: with steps_per_execution > 1 one call runs several.
+        # Keras may report past the epoch's last step when a call asks for more steps than are left.
+        done = max(self.global_step + 1, min(self._epoch_step0 + batch + 1, self._epoch_step0 + self.steps_per_epoch))
+        self._samples += (done - self.global_step) * self.batch_size
+        self.global_step = done
         self._last_batch_t = time.time()
         vals = _floats(logs)
         loss = vals.get("loss")

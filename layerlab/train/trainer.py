@@ -11,6 +11,7 @@ import gc
 import json
 import math
 import os
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -75,6 +76,9 @@ def run_training(store: RunStore, run_id: str, echo: Callable[[str], None] | Non
         log(message)
         with open(run_dir / "log.txt", "a", encoding="utf-8") as f:
             f.write(traceback.format_exc())
+    finally:
+        if "keras" in sys.modules:  # the policy is per thread: a process that trains again starts afresh
+            sys.modules["keras"].mixed_precision.set_global_policy("float32")
     store.set_status(run_id, status, message)
     return store.get(run_id)  # type: ignore[return-value]
 
@@ -84,28 +88,19 @@ def _train(store: RunStore, run: Run, log: RunLog,
     import keras
 
     from layerlab.prep import tf_pipeline
-    from layerlab.train import tf_distribution
+    from layerlab.train import speed, tf_distribution
     from layerlab.prep.prepare import prepare
     from layerlab.device import describe_training_device
     from layerlab.models.build import build_model, compile_model
     from layerlab.train.callbacks import BestCheckpoint, LastCheckpoint, StoreCallback
-
-    from layerlab.device import NO_GPU
 
     run_dir = run.path
     spec = load_spec(run_dir / "project.json")
     resume = _resume_point(run_dir)
     keras.utils.set_random_seed(spec.train.seed + (resume[0] if resume else 0))
     device = describe_training_device()
-    gpu = device != NO_GPU
     store.update(run.id, device=device)
     log(f"Device: {device}. Keras {keras.__version__}, backend {keras.backend.backend()}.")
-    if spec.train.mixed_precision:
-        if gpu:
-            keras.mixed_precision.set_global_policy("mixed_float16")
-            log("Mixed precision on: float16 compute, float32 weights and outputs.")
-        else:
-            log("Mixed precision was asked for but needs a GPU; training in float32.")
 
     log(f"Preparing data from {spec.data.source} …")
     prepared = prepare(spec, progress)
@@ -116,18 +111,28 @@ def _train(store: RunStore, run: Run, log: RunLog,
     sizes = prepared.split.sizes()
     log(f"Split: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test.")
 
-    scope, n_gpus = tf_distribution.distribution_scope()
-    with scope:  # several GPUs: the model is mirrored on each and batches are split between them
+    scope, n_gpus, replicas = tf_distribution.distribution_scope()
+    plan = speed.plan(spec.train, n_gpus, replicas)
+    for note in plan.notes:
+        log(note)
+    # The run's own spec keeps the user's values; training uses the plan's global batch and learning rate.
+    spec = spec.edit(**{"train.batch_size": plan.batch_size, "train.learning_rate": plan.learning_rate})
+    keras.mixed_precision.set_global_policy(plan.policy)  # reset when the run ends (run_training)
+    if plan.policy != "float32":
+        log(f"Precision: {plan.policy} (compute in {plan.policy.split('_')[1]}, float32 weights and outputs).")
+    with scope:  # several devices: the model is mirrored on each and batches are split between them
         core = build_model(spec, info)
         model = prepared.train_model(core)
-        compile_model(model, spec.train, info)
+        # Keras turns a requested XLA off (with a warning) when a layer can't be compiled.
+        compile_model(model, spec.train, info, steps_per_execution=plan.steps_per_execution,
+                      jit_compile="auto" if plan.jit_compile is None else plan.jit_compile)
         if resume:  # built now, so that the saved optimizer state loads into it (see _load_last)
             model.optimizer.build(model.trainable_variables)
-    if n_gpus > 1:
-        log(f"Training on {n_gpus} GPUs with tf.distribute.MirroredStrategy.")
-    if gpu:
-        model.jit_compile = spec.train.xla  # the setter falls back (with a warning) when a layer can't be compiled
-        log(f"XLA compilation {'on' if model.jit_compile else 'off'}.")
+    if replicas > 1:
+        log(f"Training on {replicas} {'GPUs' if n_gpus else 'CPU devices'} with tf.distribute.MirroredStrategy.")
+    if plan.jit_compile is not None:
+        log(f"XLA compilation {'on' if model.jit_compile else 'off'}"
+            + (f", {plan.steps_per_execution} steps per call." if plan.steps_per_execution > 1 else "."))
     log(f"Model `{spec.model.template}`: {core.count_params():,} parameters.")
     if resume:
         _load_last(model, run_dir / "last.weights.h5", log)

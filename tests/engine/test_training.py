@@ -83,7 +83,7 @@ def test_nan_loss_fails_the_run_with_advice(tmp_path, monkeypatch):
 
     import layerlab.models.build as build
 
-    def exploding(model, train, info):
+    def exploding(model, train, info, **how):  # how: steps per call and XLA (train.speed), unused here
         # A loss that diverges, as a far too high learning rate would make it.
         model.compile(optimizer="adam", loss=lambda y, p: keras.ops.mean(p) * float("nan"), metrics=["accuracy"])
 

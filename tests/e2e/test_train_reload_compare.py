@@ -101,8 +101,13 @@ def test_train_watch_reload_stop_and_compare(page: Page, fresh_app_server: str) 
     first = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
     first_name = page.get_by_text(re.compile(r"· \w+ #1$")).first.inner_text()
 
-    # A long run: the epoch counter and the curve grow while it trains.
+    # A long run: the epoch counter and the curve grow while it trains. Early stopping off, so it is
+    # still training when the test reloads and stops it however slowly the machine runs the test.
     set_epochs(page, LONG)
+    page.get_by_text("Advanced settings").click()
+    page.get_by_text("Stop early", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_role("switch", name="Stop early")).not_to_be_checked()
     start_training(page)
     expect(_progress(page)).to_be_visible(timeout=90_000)
     run = re.search(r"[?&]run=([\w-]+)", page.url).group(1)

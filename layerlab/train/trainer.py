@@ -21,6 +21,7 @@ import numpy as np
 from layerlab.errors import LayerlabError
 from layerlab.spec import load_spec
 from layerlab.runs.store import Run, RunStore
+from layerlab.workspace import source_of
 
 
 class RunLog:
@@ -107,7 +108,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
         else:
             log("Mixed precision was asked for but needs a GPU; training in float32.")
 
-    log(f"Preparing data from {spec.data.source} …")
+    log(f"Preparing data from {source_of(spec.data.source).display_name} …")  # the Train page shows the log
     prepared = prepare(spec, progress)
     info = prepared.info
     info.save(run_dir / "info.json")

@@ -45,6 +45,13 @@ def app_server(request: pytest.FixtureRequest, server_root: Path) -> Iterator[st
     yield from _start(request, server_root)
 
 
+@pytest.fixture(autouse=True)
+def _patient_clicks(page: Page) -> None:
+    """Clicks wait up to 90 s for an element to be stable: on the shared 2-core machine under a load of 15-20,
+    Chromium took over 30 s (Playwright's default) to draw the Data page of a table between two frames."""
+    page.set_default_timeout(90_000)
+
+
 # ---- helpers --------------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from layerlab.runs.store import slug
 from tests.e2e.conftest import (_start, assert_no_exception, goto_page, main_heading, open_page, screenshot,
@@ -223,11 +224,20 @@ def test_a_table_with_a_date_is_guessed_by_its_label_and_one_click_switches(page
 
 
 def _set_role(page: Page, column: int, role: str) -> None:
-    """Choose `role` in the roles form for the column at position `column` (0-based)."""
-    box = page.locator(f".st-key-data-role-{column}")
-    box.click()
-    page.get_by_role("option", name=role, exact=True).click()
-    expect(box.get_by_role("combobox")).to_have_value(role)
+    """Choose `role` in the roles form for the column at position `column` (0-based). A rerun still replacing
+    the form can close the list before the pick (seen once on this machine), so the pick is tried three times."""
+    box = page.locator(f".st-key-data-role-{column}").get_by_role("combobox")
+    for attempt in range(3):
+        wait_idle(page)
+        box.click()
+        try:
+            page.get_by_role("option", name=role, exact=True).click(timeout=15_000)
+            expect(box).to_have_value(role, timeout=5_000)
+            return
+        except (PlaywrightTimeoutError, AssertionError):
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
 
 
 def _apply_roles(page: Page) -> None:

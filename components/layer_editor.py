@@ -107,9 +107,9 @@ def _add_clicked() -> None:
 # ---- drawing ----------------------------------------------------------------------------------
 
 
-def _shape_text(row: dict[str, Any] | None) -> str:
+def _shape_text(row: dict[str, Any] | None, pending: bool = False) -> str:
     if row is None:
-        return "not built"
+        return "shape and size once checked" if pending else "not built"
     return f"{row['output_shape']} · {row['params']:,} params"
 
 
@@ -130,13 +130,13 @@ def _head_text(info: DataInfo) -> str:
 
 
 def layer_card(i: int, spec_layer: Any, row: dict[str, Any] | None, count: int, opened: bool,
-               error: tuple[str, str] | None) -> None:
+               error: tuple[str, str] | None, pending: bool = False) -> None:
     entry = LAYERS.get(spec_layer.type)
     with st.container(border=True, key=f"build.card.{i}"):
         head, buttons = st.columns([4, 2], vertical_alignment="center")
         with head:
             mark = ":red[:material/error:] " if error else ""
-            st.markdown(f"{mark}**{i + 1}. {spec_layer.type}** :gray[· {_shape_text(row)}]")
+            st.markdown(f"{mark}**{i + 1}. {spec_layer.type}** :gray[· {_shape_text(row, pending)}]")
         with buttons, st.container(horizontal=True, horizontal_alignment="right", gap="xsmall"):
             st.button("", key=f"build.l{i}.toggle", on_click=toggle, args=(i,),
                       icon=":material/expand_less:" if opened else ":material/tune:",
@@ -183,8 +183,9 @@ def add_layer_form(count: int) -> None:
 
 
 def layer_editor(spec: ProjectSpec, info: DataInfo, report: Any) -> None:
-    """The locked input, a card per body layer, the locked head, and the add-layer form."""
-    rows = {r["index"]: r for r in report.rows if r.get("index") is not None}
+    """The locked input, a card per body layer, the locked head, and the add-layer form (`report` None: the
+    model check has not run yet, so the cards show no shapes)."""
+    rows = {r["index"]: r for r in report.rows if r.get("index") is not None} if report is not None else {}
     layers = spec.model.layers
     opened = _open()
     error_at = report.error_index if report is not None and not report.ok else None
@@ -193,7 +194,7 @@ def layer_editor(spec: ProjectSpec, info: DataInfo, report: Any) -> None:
         st.info("The model has no layers yet: add some below, or apply a template above.")
     for i, layer in enumerate(layers):
         error = (report.error, report.hint) if error_at == i else None
-        layer_card(i, layer, rows.get(i), len(layers), i in opened, error)
+        layer_card(i, layer, rows.get(i), len(layers), i in opened, error, pending=report is None)
     locked_row("Output", _head_text(info), "Added for you to match the data; not editable.")
     add_layer_form(len(layers))
 

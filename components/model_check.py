@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -62,6 +63,17 @@ def check_panel(spec: ProjectSpec, report: Any) -> None:
             st.caption("The table stops where the model cannot be built.")
     with diagram:
         st.graphviz_chart(report_dot(report, spec), width="content")
+
+
+@st.fragment(run_every=0.5)
+def check_pending(ready: Callable[[], bool]) -> None:
+    """The check's place while the libraries it needs are still loading; the whole page runs again, with the
+    check, once `ready()` says they are in (a fragment's timer, so the editor beside it stays usable)."""
+    if ready():
+        st.rerun()
+    st.subheader("Check")
+    st.info("Loading TensorFlow to check the model (once after the server starts: a few seconds). You can edit "
+            "the layers meanwhile.", icon=":material/hourglass_top:")
 
 
 def code_panel(spec: ProjectSpec, info_json: str, report: Any) -> None:

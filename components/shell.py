@@ -10,7 +10,6 @@ guards), app.py and the Home page's steps take them from this list. To add a pag
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,8 +90,10 @@ def _collect() -> None:
     Once TensorFlow is loaded, what is alive then (its hundreds of thousands of long-lived objects) is
     frozen out of later collections, which would otherwise rescan them on every click: 0.17 s each.
     """
+    from layerlab import warmup
+
     gc.collect()
-    if gc.get_freeze_count() == 0 and "tensorflow" in sys.modules:
+    if gc.get_freeze_count() == 0 and warmup.loaded("tensorflow"):  # not half-way: Build's preload imports it
         gc.freeze()
 
 

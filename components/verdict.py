@@ -63,10 +63,10 @@ def show(run: Run, key: str, actions: bool = True, lead: str | None = None) -> b
     lines = [message(lead)] if lead else []
     if not lead or found["headline"] not in lead:
         lines.append(f"**{message(found['headline'])}** — {message(found['text'])}")
-    if found.get("causes"):
-        lines.append("Likely causes: " + "; ".join(message(c) for c in found["causes"]) + ".")
+    if found.get("causes"):  # each is a sentence: joined by "; " and ended once, never "falling.;" or "input).."
+        lines.append("Likely causes: " + "; ".join(message(c.rstrip(".")) for c in found["causes"]) + ".")
     if found.get("tips"):
-        lines.append("What to try: " + "; ".join(message(t) for t in found["tips"]) + ".")
+        lines.append("What to try: " + "; ".join(message(t.rstrip(".")) for t in found["tips"]) + ".")
     box("  \n".join(lines), icon=icon)
     if found.get("stopped") and found["stopped"] not in (lead or ""):  # the run's message may already say why
         st.caption(message(found["stopped"]))

@@ -34,6 +34,8 @@ SAMPLE_PREFIX = "sample:"
 PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS, STUDIES = (
     "projects", "uploads", "extracted", "image-cache", "servers", "studies")
 SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
+_DIGEST_CHARS = 10  # of an upload's sha256, in its stored name
+_STORED_DIGEST = re.compile(rf"-[0-9a-f]{{{_DIGEST_CHARS}}}(?=\.[^.]*$|$)")  # "name-<digest>.csv" → "name.csv"
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,9 @@ class Source:
 
     @property
     def display_name(self) -> str:
-        """What a person calls it: the sample's name, or the file's name without the server's folders."""
-        return self.sample if self.is_sample else Path(self.raw).name
+        """What a person calls it: the sample's name, or the file's name without the server's folders and
+        without the content digest `save_upload` adds to it."""
+        return self.sample if self.is_sample else _STORED_DIGEST.sub("", Path(self.raw).name)
 
     @property
     def exists(self) -> bool:
@@ -109,7 +112,7 @@ def uploads_dir(session: str) -> Path:
 def save_upload(session: str, name: str, data: bytes) -> Path:
     """Write an upload into the session's folder, named by its content (`stem-<sha256[:10]>.ext`), once:
     the same file uploaded twice is one file, and the user's file name never picks a path."""
-    digest = hashlib.sha256(data).hexdigest()[:10]
+    digest = hashlib.sha256(data).hexdigest()[:_DIGEST_CHARS]
     stem = re.sub(r"[^\w.-]+", "_", Path(name).stem).strip("._") or "upload"  # letters of any language kept
     path = (uploads_dir(session) / f"{stem[:60]}-{digest}{Path(name).suffix.lower()}").resolve()
     if not path.exists():

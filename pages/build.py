@@ -10,8 +10,10 @@ import streamlit as st
 from components import nav, shell
 from components.errors import guard, show_flagged
 from components.layer_editor import FLAG, layer_editor
-from components.model_check import check_panel, code_panel
+from components.model_check import check_panel, check_pending, code_panel
 from components.template_picker import template_picker
+from layerlab import warmup
+from layerlab.models.build import BuildReport
 from layerlab.spec import load_spec
 from layerlab.workspace import source_stamp
 
@@ -58,13 +60,17 @@ if info is None:
 
 info_json = json.dumps(info.to_dict(), sort_keys=True)
 report = None
-with guard():
-    with st.spinner("Checking the model…"):
-        report = _check(spec.to_json(), info_json)
-if report is None:  # the check itself failed (shown above): still let the user edit the layers
-    from layerlab.models.build import BuildReport
-
-    report = BuildReport(False, error="the model could not be checked.", hint="Undo the last change and try again.")
+# The check builds the model with Keras: until TensorFlow is imported (5 s or more, once per server), the
+# editor is shown at once and the check follows when the background import is done.
+ready = warmup.models_ready()
+if ready:
+    with guard():
+        with st.spinner("Checking the model…"):
+            report = _check(spec.to_json(), info_json)
+    if report is None:  # the check itself failed (shown above): still let the user edit the layers
+        report = BuildReport(False, error="the model could not be checked.", hint="Undo the last change and try again.")
+else:
+    warmup.preload_models()
 
 editor, checks = st.columns([3, 2], gap="large")
 with editor:
@@ -72,7 +78,11 @@ with editor:
     st.subheader(f"Layers ({len(spec.model.layers)})")
     layer_editor(spec, info, report)
 with checks:
-    check_panel(spec, report)
+    if ready:
+        check_panel(spec, report)
+    else:
+        check_pending(warmup.models_ready)
 
-code_panel(spec, info_json, report)
+if ready:
+    code_panel(spec, info_json, report)
 nav.link(shell.TRAIN, "Next: Train")

@@ -22,6 +22,7 @@ import numpy as np
 from layerlab.errors import LayerlabError
 from layerlab.spec import load_spec
 from layerlab.runs.store import Run, RunStore
+from layerlab.workspace import source_of
 
 
 class RunLog:
@@ -102,7 +103,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     store.update(run.id, device=device)
     log(f"Device: {device}. Keras {keras.__version__}, backend {keras.backend.backend()}.")
 
-    log(f"Preparing data from {spec.data.source} …")
+    log(f"Preparing data from {source_of(spec.data.source).display_name} …")  # the Train page shows the log
     prepared = prepare(spec, progress)
     info = prepared.info
     info.save(run_dir / "info.json")

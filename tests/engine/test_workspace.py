@@ -42,3 +42,12 @@ def test_a_project_may_open_only_samples_and_own_uploads(tmp_path, monkeypatch):
     for bad in (str(other), "/etc/passwd", str(workspace.uploads_dir(SESSION) / ".." / "fedcba9876543210" / "data.csv")):
         with pytest.raises(SpecError, match="neither a bundled sample nor a file uploaded in this session"):
             workspace.check_source(bad, SESSION)
+
+
+def test_an_upload_is_displayed_by_the_name_its_user_gave_it(tmp_path, monkeypatch):
+    """#15 item 9: the Train page showed `tweets-4790ad698d.csv`, the stored copy's name with its digest."""
+    monkeypatch.setenv("LAYERLAB_HOME", str(tmp_path))
+    stored = workspace.save_upload(SESSION, "tweets-1252.csv", b"text,label\nhi,a\n")
+    assert stored.name != "tweets-1252.csv"
+    assert workspace.Source(str(stored)).display_name == "tweets-1252.csv"
+    assert workspace.Source(str(tmp_path / "notes-2024.csv")).display_name == "notes-2024.csv"

@@ -84,3 +84,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LAYERLAB_HOME", str(path))
     monkeypatch.delenv("LAYERLAB_RUNS_DIR", raising=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def keras_loaded() -> None:
+    """TensorFlow and Keras imported, as on a server after the Build page's first visit: the page then checks
+    the model in the same run instead of preloading them in the background (tests/pages/test_build_first_visit.py
+    covers the visit before)."""
+    import keras  # noqa: F401

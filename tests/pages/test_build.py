@@ -14,7 +14,8 @@ from layerlab.spec import load_spec
 
 from tests.pages.markdown import plain
 
-pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+# a fresh LAYERLAB_HOME per test; Keras loaded, so the page checks the model at once (tests/pages/conftest.py)
+pytestmark = pytest.mark.usefixtures("home", "keras_loaded")
 
 PAGE = "pages/build.py"
 

@@ -15,7 +15,7 @@ from components.table_view import read_frame
 from layerlab.errors import LayerlabError
 from layerlab.project import ACCEPTED_FILES, kind_of_file, new_project
 from layerlab.settings import limits
-from layerlab.workspace import save_upload, source_stamp
+from layerlab.workspace import save_upload, source_of, source_stamp
 from layerlab.housekeeping import delete_upload
 from layerlab.workspace import uploaded_files
 
@@ -28,7 +28,7 @@ def _delete(path: str) -> None:
     spec = state.project()
     if spec is not None and Path(spec.data.source).resolve() == Path(path).resolve():
         state.set_project(None)
-    st.session_state["data.upload_msg"] = ("success", f"Deleted {md(Path(path).name)}.")
+    st.session_state["data.upload_msg"] = ("success", f"Deleted {md(source_of(path).display_name)}.")
 
 
 def uploads_manager() -> None:
@@ -42,7 +42,7 @@ def uploads_manager() -> None:
         st.caption("Kept on this server for this session; removed automatically a day after nothing uses them.")
         for i, f in enumerate(files):
             name, size, button = st.columns([5, 2, 2], vertical_alignment="center")
-            name.text(f.name)
+            name.text(source_of(str(f)).display_name)  # as uploaded, without the stored copy's digest
             size.caption(f"{f.stat().st_size / 1e6:.1f} MB")
             button.button("Delete", key=f"data.delete_upload.{i}", icon=":material/delete:", on_click=_delete,
                           args=(str(f),), help="Delete this file now (not possible while a run still uses it).")

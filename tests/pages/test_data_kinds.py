@@ -391,8 +391,9 @@ def test_a_user_can_delete_their_upload(app, home: Path):
     _upload(at, "mine.csv", ("\n".join(rows) + "\n").encode())
     stored = list((home / "uploads").rglob("mine-*.csv"))
     assert len(stored) == 1 and _spec(at) is not None
+    assert "mine.csv" in [t.value for t in at.text]  # listed as uploaded, not by the stored copy's name
     at.button(key="data.delete_upload.0").click().run()
     assert not at.exception
     assert not stored[0].exists()
-    assert "Deleted mine-" in _text(at.success)
+    assert "Deleted mine.csv" in _text(at.success)  # as the user named it, not the stored copy's digest name
     assert at.session_state["project"] is None  # the project that used it is closed, not broken

@@ -76,9 +76,14 @@ def test_a_run_is_seen_only_by_its_owner_and_through_a_share_link(browser: Brows
         # Alice shares the run (the current run is selected on Runs); the link shows it to Bob read-only.
         goto_page(alice, app_server, "Runs")
         alice.get_by_text("Share a read-only link").click()
-        alice.get_by_role("button", name=re.compile("Create link")).click()
+        create = alice.get_by_role("button", name=re.compile("Create link"))
+        expect(create).to_be_visible()
         wait_idle(alice)
-        link = alice.get_by_test_id("stCode").first.inner_text().strip()
+        create.click()
+        wait_idle(alice)
+        code = alice.get_by_test_id("stCode").first
+        expect(code).to_be_visible(timeout=60_000)  # made by the click's rerun, which a busy CI worker may delay
+        link = code.inner_text().strip()
         assert "share=" in link and cookie["value"] not in link
         screenshot(alice, "sharing-2-link-made")
         _open_link(bob, link)

@@ -58,7 +58,7 @@ def test_table_lists_every_runs_facts(app, finished, cli_run):
     assert not at.exception
     df = at.dataframe[0].value.set_index("Name")
     assert list(df.columns) == ["Data", "Template", "Status", "Best val. accuracy", "Best val. loss", "Test accuracy",
-                                "Duration", "Device", "Started", "By"]
+                                "Duration", "Device", "Where", "Started", "By"]
     mine = df.loc["my digits"]
     assert (mine["Data"], mine["Template"], mine["Status"]) == ("sample:digits", "small_cnn", "Completed")
     assert mine["Test accuracy"] == pytest.approx(finished.test_metrics["accuracy"])
@@ -66,6 +66,7 @@ def test_table_lists_every_runs_facts(app, finished, cli_run):
     assert mine["Best val. accuracy"] == pytest.approx(epoch["val_accuracy"])
     assert mine["Best val. loss"] == pytest.approx(finished.best_val)
     assert mine["Device"] == finished.device and mine["By"] == "this session"
+    assert mine["Where"] == "this machine"  # the local executor (a Ray run names its node)
     assert mine["Duration"].endswith(" s")
     theirs = df.loc["from the terminal"]
     assert (theirs["Status"], theirs["By"]) == ("Failed", "the command line")

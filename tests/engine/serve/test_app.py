@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,9 @@ def _requests(app: Any, calls: list[tuple[str, str, Any]], headers: dict[str, st
                     return client.request(method, path, json=body)
                 return await asyncio.gather(*(one(*c) for c in calls))
 
-    return asyncio.run(go())
+    # In a thread of its own: a worker that ran a browser test before has Playwright's loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def _window(*values: float) -> list[float]:

@@ -267,7 +267,7 @@ def stopped_because(train: Any, epochs: int, last_epoch: int, requested: bool, e
                         f"in {train.early_stopping_patience} epochs; the model keeps epoch {best}'s weights."}
     values = history.get("val_loss") or []
     improving = len(values) > 2 and min(values[-2:]) < min(values[:-2]) - MIN_DELTA
-    text = f"Ran all {epochs} epochs (the cap)."
+    text = f"Ran all {epochs} epochs (the cap)." if epochs != 1 else "Ran its one epoch (the cap)."
     if improving:
         text += " The validation loss was still falling: more epochs (or early stopping) may help."
     return {**out, "reason": "epoch_cap", "still_improving": bool(improving), "text": text}

@@ -50,6 +50,8 @@ def test_stopped_because_says_why_in_words():
     out = stopped_because(train, 10, 10, False, None, {"val_loss": [0.5, 0.9, 0.8]})
     assert out["reason"] == "epoch_cap" and not out["still_improving"] and "more epochs" not in out["text"]
     assert stopped_because(train, 10, 3, True, _early(0, 1), {})["reason"] == "request"
+    assert stopped_because(train, 10, 10, False, None, {})["text"] == "Ran all 10 epochs (the cap)."
+    assert stopped_because(train, 1, 1, False, None, {})["text"] == "Ran its one epoch (the cap)."  # not "all 1 epochs"
 
 
 @pytest.mark.slow

@@ -168,6 +168,10 @@ class LayerSpec(_Base):
     type: str = Field(min_length=1, max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
     name: str | None = Field(None, max_length=100)
+    trainable: bool = Field(True, description=(
+        "False freezes the layer: its weights stay as they are while training (a pretrained backbone in the first "
+        "phase of fine-tuning, or a layer kept from an earlier model). Batch normalisation inside a frozen layer "
+        "stays in inference mode."))
 
 
 class PrepareSpec(_Base):
@@ -184,6 +188,10 @@ class ModelSpec(_Base):
     template: str = Field("small_cnn", max_length=100, json_schema_extra=_ui("Template"),
                           description="The starting model the layers came from.")
     layers: list[LayerSpec] = Field(default_factory=list, max_length=200)
+    start_from_run: str | None = Field(None, max_length=64, pattern=r"^[0-9]{8}-[0-9]{6}-[a-f0-9]{6}$", description=(
+        "Transfer learning: the body layers came from this earlier run (same data kind), and training starts from "
+        "that run's weights for every layer whose name and shape match; the head is new, so the classes or the "
+        "target may differ."))
 
 
 class TrainSpec(_Base):
@@ -232,6 +240,16 @@ class TrainSpec(_Base):
         "GPU; the live curve then moves in jumps of this many steps. The fast-GPU profile uses at least 16."))
     init_from_run: str | None = Field(None, max_length=64, pattern=r"^[0-9]{8}-[0-9]{6}-[a-f0-9]{6}$",
                                       description="fine-tune: start from this run's best weights")
+    fine_tune_layers: int = Field(0, ge=0, le=1000, json_schema_extra=_ui("Unfreeze top layers (phase 2)"),
+                                  description=(
+        "Two-phase fine-tuning: after the first phase (frozen layers stay frozen, only the rest learns), unfreeze "
+        "this many of the frozen part's top layers and train again at a lower learning rate. 0 skips phase 2."))
+    fine_tune_epochs: int = Field(10, ge=1, le=1000, json_schema_extra=_ui("Phase 2 epochs"),
+                                  description="Epochs of the second phase at most (early stopping applies).")
+    fine_tune_lr_factor: float = Field(0.1, gt=0, le=1.0, json_schema_extra=_ui("Phase 2 learning-rate factor",
+                                                                               log=True), description=(
+        "Phase 2's learning rate is the first phase's times this: small steps keep the pretrained weights from "
+        "being wrecked."))
 
 
 class ProjectSpec(_Base):

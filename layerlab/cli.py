@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tune", help="search settings with Optuna, each trial a run; the last line is a JSON summary")
     s.add_argument("project")
     s.add_argument("--trials", type=int, required=True, help="trials in all")
-    s.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    s.add_argument("--timeout", type=float, help="the study's time limit in seconds: then no trial starts and the running ones stop, "
+                   "keeping their best epoch")
     s.add_argument("--epochs", type=int, help="epochs per trial (default: the project's)")
     s.add_argument("--search", help="what to search, comma-separated: lr, batch_size, optimizer, units, dropout, weight_decay, "
                         "image_size, sequence_length, window (default: lr,batch_size,units,dropout)")

@@ -35,13 +35,14 @@ def drive(name: str, store: RunStore, echo: Callable[[str], None] | None = None,
     studies.write_driver(name, state="running")
     inflight = _adopt(study, optuna)
     stopping = False
+    cut: set[str] = set()  # runs stopped by the time limit: a stopped trial that reached a value still counts
     try:
         while True:
             store.reap()
             for number, run_id in list(inflight.items()):
                 run = store.get(run_id)
                 if run is None or not run.active:
-                    line = _tell(study, optuna, number, run, config["metric"])
+                    line = _tell(study, optuna, number, run, config["metric"], cut=run_id in cut)
                     if echo:
                         echo(line)
                     del inflight[number]
@@ -51,6 +52,10 @@ def drive(name: str, store: RunStore, echo: Callable[[str], None] | None = None,
                     store.request_stop(run_id)
             finished = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
             out_of_time = deadline is not None and time.time() >= deadline
+            if out_of_time and not stopping:  # the limit is the study's end, not only its last start
+                for run_id in set(inflight.values()) - cut:
+                    store.request_stop(run_id)
+                    cut.add(run_id)
             wanted = not stopping and not out_of_time and finished + len(inflight) < config["trials"]
             if wanted and len(inflight) < max(1, limits().concurrent_runs):
                 number, run_id = _ask(study, optuna, dims, base, store, config, name)
@@ -64,8 +69,10 @@ def drive(name: str, store: RunStore, echo: Callable[[str], None] | None = None,
     except BaseException as exc:
         studies.write_driver(name, state="failed", message=str(exc)[:300])
         raise
-    studies.write_driver(name, state="stopped" if stopping else "finished",
-                         message="Stopped by request." if stopping else "The budget is spent.")
+    message = ("Stopped by request." if stopping else
+               "The time limit was reached." if deadline is not None and time.time() >= deadline else
+               "The budget is spent.")
+    studies.write_driver(name, state="stopped" if stopping else "finished", message=message)
     return results.summary(name, store)
 
 
@@ -96,11 +103,13 @@ def _ask(study: Any, optuna: Any, dims: list[space.Dim], base: Any, store: RunSt
     return trial.number, run.id
 
 
-def _tell(study: Any, optuna: Any, number: int, run: Run | None, metric: str) -> str:
-    """Tell Optuna how a trial's run ended; the line the CLI prints for it."""
+def _tell(study: Any, optuna: Any, number: int, run: Run | None, metric: str, cut: bool = False) -> str:
+    """Tell Optuna how a trial's run ended; the line the CLI prints for it. A run the time limit stopped
+    (`cut`) counts with the best value it reached: its best weights were kept and evaluated like any run's."""
     states = optuna.trial.TrialState
     value = studies.value_of(run, metric) if run else None
-    if run is not None and run.status == "completed" and value is not None:
+    done = ("completed", "stopped") if cut else ("completed",)
+    if run is not None and run.status in done and value is not None:
         study.tell(number, value, skip_if_finished=True)
     elif run is not None and run.status == "pruned":
         study.tell(number, state=states.PRUNED, skip_if_finished=True)

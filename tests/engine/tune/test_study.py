@@ -146,6 +146,26 @@ def test_stopping_a_study_stops_its_running_trials_within_2_s(tmp_path, monkeypa
     assert {r.status for r in store.list() if r.study == name} == {"stopped"}
 
 
+def test_a_time_limit_ends_the_study_and_its_running_trial_counts(tmp_path, monkeypatch):
+    """At the limit no trial starts and the running one stops; it kept its best epoch, so it counts as a complete
+    trial with the value it reached (the study's best, here), not as a failure."""
+    monkeypatch.setenv("LAYERLAB_CONCURRENT_RUNS", "1")
+    store = RunStore(tmp_path)
+    limit = 25.0
+    name = study.create(_penguins(early_stopping_patience=0), {"lr": None}, trials=5, epochs=1000, timeout_s=limit,
+                        pruner={"type": "none"}, enqueue=[{"lr": GOOD}])
+    began = time.time()
+    summary = driver.drive(name, store)
+    took = time.time() - began
+    runs = [r for r in store.list() if r.study == name]
+    assert len(runs) == 1 and runs[0].status == "stopped" and (runs[0].epoch or 0) >= 1, runs
+    assert runs[0].started - began < limit  # started before the limit; none after it
+    assert limit <= took < limit + 60, f"the study took {took:.0f} s for a {limit:.0f} s limit"
+    assert summary["trials"]["complete"] == 1 and summary["trials"]["failed"] == 0, summary
+    assert summary["best_run_id"] == runs[0].id and summary["best_value"] > 0.5
+    assert study.driver_state(name)["message"] == "The time limit was reached."
+
+
 def test_a_pruned_trials_run_can_be_continued_as_a_plain_run(pruned):
     from layerlab.runs.runner import continue_run, wait
 

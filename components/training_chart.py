@@ -12,6 +12,8 @@ click away.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from typing import Any
 
@@ -74,15 +76,16 @@ def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, step
     default = ["loss", "accuracy"] if task in (None, "classification") else ["loss", "mae"]
     names = metric_names(rows) if rows else default
     n_rows, n_cols = _grid(len(names))
-    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[(titles or {}).get(m) or title(m) for m in names],
-                        horizontal_spacing=0.07, vertical_spacing=0.16 if n_rows > 1 else 0.1)
+    layout = _panels(n_rows, n_cols, tuple((titles or {}).get(m) or title(m) for m in names),
+                     0.07, 0.16 if n_rows > 1 else 0.1)
+    traces: list[dict[str, Any]] = []
     epoch_rows = [r for r in rows if r["scope"] == "epoch"]
     has_batches = any(r["scope"] == "batch" for r in rows)
     spe = steps_per_epoch or insights.infer_steps_per_epoch(rows)
     marker = 7 if len(epoch_rows) <= 20 else (4 if len(epoch_rows) <= 60 else 0)
     upper = float(max([1] + [r["epoch"] for r in epoch_rows]))
     for i, name in enumerate(names):
-        where = {"row": i // n_cols + 1, "col": i % n_cols + 1}
+        axes = _axes(i + 1)
         first = i == 0
         if has_batches and spe:
             bx, by = insights.per_batch(rows, name, spe)
@@ -90,64 +93,111 @@ def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, step
                 upper = max(upper, bx[-1])
                 xs, raw = downsample(bx, by)
                 _, ys = downsample(bx, insights.smooth(by, smoothing) if smoothing else by)
-                fig.add_trace(go.Scatter(x=xs, y=raw, mode="lines", name="train (per batch, raw)",
-                                         legendgroup="batch-raw", showlegend=first, visible="legendonly",
-                                         line={"color": TRAIN_COLOR, "width": 1}, opacity=0.25,
-                                         hovertemplate="epoch %{x:.2f}<br>%{y:.4f}<extra>batch</extra>"), **where)
-                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="train (per batch)", legendgroup="batch",
-                                         showlegend=first, line={"color": TRAIN_COLOR, "width": 1.2}, opacity=0.45,
-                                         hovertemplate="epoch %{x:.2f}<br>%{y:.4f}<extra>train (batch, smoothed)"
-                                                       "</extra>"), **where)
+                traces.append(_scatter(xs, raw, mode="lines", name="train (per batch, raw)", legendgroup="batch-raw",
+                                       showlegend=first, visible="legendonly", opacity=0.25,
+                                       line={"color": TRAIN_COLOR, "width": 1},
+                                       hovertemplate="epoch %{x:.2f}<br>%{y:.4f}<extra>batch</extra>", **axes))
+                traces.append(_scatter(xs, ys, mode="lines", name="train (per batch)", legendgroup="batch",
+                                       showlegend=first, opacity=0.45, line={"color": TRAIN_COLOR, "width": 1.2},
+                                       hovertemplate="epoch %{x:.2f}<br>%{y:.4f}<extra>train (batch, smoothed)"
+                                                     "</extra>", **axes))
         series = ((name, "train", TRAIN_COLOR, None), (f"val_{name}", "validation", VAL_COLOR, "dot"))
         for key, label, color, dash in series:
             pts = [(r["epoch"], r[key]) for r in epoch_rows if r.get(key) is not None]
             if not pts:
                 continue
             xs, ys = downsample([p[0] for p in pts], [p[1] for p in pts])
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if marker else "lines", name=label,
-                                     legendgroup=label, showlegend=first, marker={"size": marker},
-                                     line={"color": color, "width": 2.5, "dash": dash},
-                                     hovertemplate=f"epoch %{{x}}<br>%{{y:.4f}}<extra>{label}</extra>"), **where)
+            traces.append(_scatter(xs, ys, mode="lines+markers" if marker else "lines", name=label, legendgroup=label,
+                                   showlegend=first, marker={"size": marker},
+                                   line={"color": color, "width": 2.5, **({"dash": dash} if dash else {})},
+                                   hovertemplate=f"epoch %{{x}}<br>%{{y:.4f}}<extra>{label}</extra>", **axes))
         if name == "accuracy":
-            fig.update_yaxes(tickformat=".0%", rangemode="tozero", **where)
+            layout[_axis_key("yaxis", i + 1)].update(tickformat=".0%", rangemode="tozero")
     if epochs:  # while active: headroom for the curve to grow into, never past the planned epochs
         upper = max(upper, min(float(epochs), max(5.0, 1.5 * upper)))
-    fig.update_xaxes(title_text="epoch", range=[0, upper * 1.02], rangemode="tozero")
+    for key in _axis_keys(layout, "xaxis"):
+        layout[key].update(title={"text": "epoch"}, range=[0, upper * 1.02], rangemode="tozero")
     if not rows:
-        fig.add_annotation(text="Waiting for the first batch…", showarrow=False, xref="paper", yref="paper",
-                           x=0.5, y=0.5, font={"size": 15, "color": "#64748B"})
-    fig.update_layout(height=340 * n_rows, margin={"l": 10, "r": 10, "t": 40, "b": 10}, uirevision=revision,
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.22 / n_rows, "x": 0},
-                      hovermode="x unified")
-    return fig
+        layout["annotations"].append(_note("Waiting for the first batch…", 0.5, 15))
+    layout.update(height=340 * n_rows, margin={"l": 10, "r": 10, "t": 40, "b": 10}, uirevision=revision,
+                  legend={"orientation": "h", "yanchor": "top", "y": -0.22 / n_rows, "x": 0}, hovermode="x unified")
+    return _figure(traces, layout)
 
 
 def speed_figure(rows: list[dict[str, Any]], *, batch_size: int | None = None, revision: str = "run") -> go.Figure:
     """The learning rate per epoch (log scale) and the training speed per epoch (samples per second)."""
     unit = "Samples per second" if batch_size else "Batches per second"
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["Learning rate", unit], horizontal_spacing=0.1)
+    layout = _panels(1, 2, ("Learning rate", unit), 0.1, 0.3)
+    traces: list[dict[str, Any]] = []
     pts = [(r["epoch"], r["learning_rate"]) for r in rows if r["scope"] == "epoch" and r.get("learning_rate")]
     if pts:
         xs, ys = downsample([p[0] for p in pts], [p[1] for p in pts])
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) <= 60 else "lines", name="learning rate",
-                                 line={"color": LR_COLOR, "width": 2, "shape": "hv"}, marker={"size": 5},
-                                 hovertemplate="epoch %{x}<br>%{y:.3g}<extra>learning rate</extra>"), row=1, col=1)
-        fig.update_yaxes(type="log", exponentformat="power", dtick="D2", row=1, col=1)
+        traces.append(_scatter(xs, ys, mode="lines+markers" if len(xs) <= 60 else "lines", name="learning rate",
+                               line={"color": LR_COLOR, "width": 2, "shape": "hv"}, marker={"size": 5},
+                               hovertemplate="epoch %{x}<br>%{y:.3g}<extra>learning rate</extra>", **_axes(1)))
+        layout["yaxis"].update(type="log", exponentformat="power", dtick="D2")
     ex, speeds = insights.throughput(rows, batch_size)
     if ex:
         xs, ys = downsample(ex, speeds)
-        fig.add_trace(go.Bar(x=xs, y=ys, name=unit.lower(), marker={"color": SPEED_COLOR}, opacity=0.8,
-                             hovertemplate="epoch %{x}<br>%{y:,.0f} per second (validation included)<extra></extra>"),
-                      row=1, col=2)
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+        traces.append({"type": "bar", "x": xs, "y": ys, "name": unit.lower(), "marker": {"color": SPEED_COLOR},
+                       "opacity": 0.8, **_axes(2),
+                       "hovertemplate": "epoch %{x}<br>%{y:,.0f} per second (validation included)<extra></extra>"})
+    for key in _axis_keys(layout, "xaxis"):
+        layout[key].update(title={"text": "epoch"}, rangemode="tozero")
     if not pts and not ex:
-        fig.update_yaxes(visible=False)
-        fig.update_xaxes(showticklabels=False)
-        fig.add_annotation(text="The learning rate and the speed appear after the first epoch.", showarrow=False,
-                           xref="paper", yref="paper", x=0.5, y=0.45, font={"size": 13, "color": "#64748B"})
-    fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 40, "b": 10}, uirevision=revision,
-                      showlegend=False, bargap=0.3)
-    return fig
+        for key in _axis_keys(layout, "yaxis"):
+            layout[key]["visible"] = False
+        for key in _axis_keys(layout, "xaxis"):
+            layout[key]["showticklabels"] = False
+        layout["annotations"].append(_note("The learning rate and the speed appear after the first epoch.", 0.45, 13))
+    layout.update(height=240, margin={"l": 10, "r": 10, "t": 40, "b": 10}, uirevision=revision,
+                  showlegend=False, bargap=0.3)
+    return _figure(traces, layout)
+
+
+# Figures are built as plain dicts and wrapped without plotly's validation: eight live views redraw every
+# second, and make_subplots + update_* spent ~60 ms of the server's CPU (under its one GIL) per redraw, most
+# of the time page switches waited on under load (#20, finding 8). The dicts are what plotly itself produces:
+# the panel grid and titles come from one make_subplots per grid shape (cached), the rest is set directly.
+
+@functools.lru_cache(maxsize=64)
+def _panels_cached(n_rows: int, n_cols: int, titles: tuple[str, ...], h_space: float, v_space: float) -> str:
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=list(titles), horizontal_spacing=h_space,
+                        vertical_spacing=v_space)
+    return json.dumps(fig.to_dict()["layout"])
+
+
+def _panels(n_rows: int, n_cols: int, titles: tuple[str, ...], h_space: float, v_space: float) -> dict[str, Any]:
+    """make_subplots' layout (axes domains, anchors, panel titles) for this grid, a fresh copy each call."""
+    layout = json.loads(_panels_cached(n_rows, n_cols, titles, h_space, v_space))
+    layout.setdefault("annotations", [])
+    return layout
+
+
+def _axis_key(kind: str, n: int) -> str:
+    return kind if n == 1 else f"{kind}{n}"
+
+
+def _axes(n: int) -> dict[str, str]:
+    """The axis references of panel `n` (1-based, row-major from the top left, as make_subplots numbers them)."""
+    return {"xaxis": "x" if n == 1 else f"x{n}", "yaxis": "y" if n == 1 else f"y{n}"}
+
+
+def _axis_keys(layout: dict[str, Any], kind: str) -> list[str]:
+    return [k for k in layout if k == kind or (k.startswith(kind) and k[len(kind):].isdigit())]
+
+
+def _scatter(x: list[Any], y: list[Any], **props: Any) -> dict[str, Any]:
+    return {"type": "scatter", "x": list(x), "y": list(y), **props}
+
+
+def _note(text: str, y: float, size: int) -> dict[str, Any]:
+    return {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": y,
+            "font": {"size": size, "color": "#64748B"}}
+
+
+def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
 def show(rows: list[dict[str, Any]], run, key: str = "training-chart", *, smoothing: float = 0.8,

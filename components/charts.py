@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from components.markup import plot_text
+
 ACCENT = "#0F766E"
 MUTED = "#94A3B8"
 
@@ -47,7 +49,7 @@ def top_k(probabilities: dict[str, float], k: int = 5) -> list[tuple[str, float]
 def probability_figure(probabilities: dict[str, float], k: int = 5) -> go.Figure:
     """Horizontal bars of the top-k class probabilities; the predicted class is highlighted."""
     top = top_k(probabilities, k)
-    names = [str(n) for n, _ in top][::-1]
+    names = [plot_text(n) for n, _ in top][::-1]
     values = [p for _, p in top][::-1]
     colors = [MUTED] * (len(values) - 1) + [ACCENT]
     fig = go.Figure(go.Bar(

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.errors import guard
-from components.markup import md
+from components.markup import md, plot_text
 from layerlab.spec import ProjectSpec
 from layerlab.workspace import source_stamp
 
@@ -48,7 +48,7 @@ def display_image(img: np.ndarray, size: int = THUMB) -> np.ndarray:
 
 def class_count_figure(counts: Mapping[str, int]) -> go.Figure:
     """Bar chart of images per class (horizontal when there are many classes)."""
-    names = [str(n) for n in counts]
+    names = [plot_text(n) for n in counts]
     values = [int(v) for v in counts.values()]
     many = len(names) > 12
     bar = go.Bar(x=values, y=names, orientation="h") if many else go.Bar(x=names, y=values)

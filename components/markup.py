@@ -18,12 +18,17 @@ through this module:
   holds backticks may be split differently than meant, but every part is either escaped or inside a
   code span, so nothing in it becomes markup.
 
+- `plot_text(text)`: a user's string for a plotly figure (titles, tick and category labels, legend names,
+  hover text, annotations): plotly.js reads its own HTML subset there (`<a href>`, `<b>`, `<br>`…), and
+  decodes entities, so `&`, `<` and `>` are escaped as entities and the name shows exactly as typed.
+
 Selectbox and multiselect options are plain text in Streamlit (not Markdown): give them the raw name.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:=&])")
@@ -32,6 +37,11 @@ _TICKS = re.compile(r"`+")
 # joiner before "://", after "www" and before "@" keeps a name's address as text.
 _ADDRESS = re.compile(r"(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
 JOINER = "\u2060"
+
+
+def plot_text(text: Any) -> str:
+    """`text` for a plotly label or hover text: shown as typed, never as plotly's HTML (links, bold, breaks)."""
+    return escape(str(text), quote=False)
 
 
 def md(text: Any) -> str:

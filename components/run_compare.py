@@ -14,10 +14,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from components.table_view import plain
-from layerlab.train import insights
+from components.markup import plot_text
 from layerlab.runs.files import RunFiles
 from layerlab.runs.store import Run, RunStore
+from layerlab.train import insights
 
 COLORS = ["#0F766E", "#4F46E5", "#F59E0B", "#DC2626", "#0EA5E9", "#A855F7", "#65A30D", "#DB2777", "#78716C",
           "#0891B2"]
@@ -99,7 +99,7 @@ def overlay_figure(runs: list[Run], rows: dict[str, list[dict[str, Any]]], *, wi
     fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[_TITLES[m] for m in metrics],
                         horizontal_spacing=0.08)
     for i, (run, label) in enumerate(zip(runs, labels(runs))):
-        label = plain(label)  # a run's name is the user's: plotly reads <b>, <a>… in names and hover text
+        label = plot_text(label)  # a run's name is the user's: plotly reads <b>, <a>… in names and hover text
         color = COLORS[i % len(COLORS)]
         shown = False
         for col, metric in enumerate(metrics, start=1):

@@ -10,9 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.table_view import plain, read_frame
+from components.markup import message, plot_text
+from components.table_view import read_frame
 from layerlab.workspace import source_stamp
-from components.markup import message
 
 MAX_POINTS = 4000
 MAX_LINES = 6
@@ -83,9 +83,9 @@ def series_figure(ov: dict[str, Any], date: str | None) -> go.Figure:
     """Values over time; each run of missing time steps shaded (or marked, when there are many)."""
     fig = go.Figure()
     for i, (name, ys) in enumerate(ov["lines"].items()):
-        fig.add_trace(go.Scatter(x=ov["x"], y=ys, mode="lines", name=plain(name),
+        fig.add_trace(go.Scatter(x=ov["x"], y=ys, mode="lines", name=plot_text(name),
                                  line=dict(color=COLORS[i % len(COLORS)], width=1.5),
-                                 hovertemplate="%{x}: %{y:.4g}<extra>" + plain(str(name)[:40]) + "</extra>"))
+                                 hovertemplate="%{x}: %{y:.4g}<extra>" + plot_text(str(name)[:40]) + "</extra>"))
     gaps = ov["gaps"]
     if gaps and len(gaps) <= MAX_SHADED:
         freq = pd.tseries.frequencies.to_offset(ov["freq"]) if ov["freq"] else None
@@ -105,7 +105,7 @@ def series_figure(ov: dict[str, Any], date: str | None) -> go.Figure:
         fig.update_layout(yaxis2=dict(overlaying="y", range=[0, 20], visible=False))
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified",
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    fig.update_xaxes(title=plain(date) if date else "step (row order)")
+    fig.update_xaxes(title=plot_text(date) if date else "step (row order)")
     fig.update_yaxes(title="value")
     return fig
 

@@ -9,7 +9,6 @@ The `*_figure` functions are pure, so tests can read the figures' data.
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.markup import plot_text
 from layerlab.workspace import source_stamp
 
 ACCENT = "#4C78A8"
@@ -25,11 +25,6 @@ MISSING = "#E45756"
 PREVIEW_ROWS = 200
 MAX_BARS = 40
 MAX_BINS = 40
-
-
-def plain(value: Any) -> str:
-    """A user's string for a plotly figure: plotly reads <b>, <a>, <br>… in labels, so escape them to show as text."""
-    return escape(str(value), quote=False)
 
 
 def shown_name(source: str, name: str | None = None) -> str:
@@ -127,12 +122,12 @@ def class_balance_figure(counts: dict[str, int], target: str) -> go.Figure:
     """Rows per class; horizontal when there are many classes; the first MAX_BARS classes."""
     keys = list(counts)[:MAX_BARS]
     values = [int(counts[n]) for n in keys]
-    names = [plain(n) for n in keys]
+    names = [plot_text(n) for n in keys]
     many = len(names) > 12
     bar = go.Bar(x=values, y=names, orientation="h") if many else go.Bar(x=names, y=values)
     bar.update(text=values, textposition="outside", textangle=0, cliponaxis=False, marker_color=ACCENT,
                hovertemplate=("%{y}: %{x} rows" if many else "%{x}: %{y} rows") + "<extra></extra>")
-    title = f"Rows per class of {plain(target)}" + (f" (the {MAX_BARS} largest)" if len(counts) > MAX_BARS else "")
+    title = f"Rows per class of {plot_text(target)}" + (f" (the {MAX_BARS} largest)" if len(counts) > MAX_BARS else "")
     fig = go.Figure(bar)
     return _bar_layout(fig, title, len(names), many, "rows" if many else "class", "class" if many else "rows")
 
@@ -140,7 +135,7 @@ def class_balance_figure(counts: dict[str, int], target: str) -> go.Figure:
 def missing_figure(missing: dict[str, int], rows: int) -> go.Figure:
     """Missing values per column (columns without any are left out), most missing first."""
     items = sorted(((n, v) for n, v in missing.items() if v > 0), key=lambda kv: -kv[1])[:MAX_BARS]
-    names = [plain(n) for n, _ in items]
+    names = [plot_text(n) for n, _ in items]
     values = [v for _, v in items]
     pct = [100.0 * v / rows if rows else 0.0 for v in values]
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=MISSING,
@@ -156,9 +151,9 @@ def histogram_figure(hist: dict[str, Any], column: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=centers, y=counts, width=widths, marker_color=ACCENT,
                            customdata=list(zip(edges[:-1], edges[1:])),
                            hovertemplate="%{customdata[0]:.4g} to %{customdata[1]:.4g}: %{y} rows<extra></extra>"))
-    fig.update_layout(title=f"Distribution of {plain(column)}", height=340, margin=dict(l=10, r=10, t=50, b=10),
+    fig.update_layout(title=f"Distribution of {plot_text(column)}", height=340, margin=dict(l=10, r=10, t=50, b=10),
                       bargap=0.02, showlegend=False)
-    fig.update_xaxes(title=plain(column))
+    fig.update_xaxes(title=plot_text(column))
     fig.update_yaxes(title="rows")
     return fig
 

@@ -6,16 +6,12 @@ import math
 from typing import Any
 
 from components import charts
+from components.markup import plot_text  # noqa: F401 - the Evaluate views import it from here
 
 ACCENT = charts.ACCENT
 MUTED = charts.MUTED
 SUPPORTS = "#15803D"  # a word that supports the prediction
 OPPOSES = "#B91C1C"  # a word that speaks against it
-
-
-def plot_text(text: Any) -> str:
-    """User text for a plotly label: plotly reads `<…>` as its HTML subset, so angle brackets are swapped."""
-    return str(text).replace("<", "‹").replace(">", "›")
 
 
 def number(value: Any) -> str:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import charts, errors
 from components.data_preview import display_image
+from components.markup import plot_text
 from components.predict.shared import DISPLAY_PX
 from layerlab.inference import inputs, outside
 
@@ -29,7 +30,7 @@ def _own_model(digest: str, _data: bytes, name: str) -> tuple[Any, Any]:
 def raw_output_figure(values: np.ndarray, names: list[str]) -> go.Figure:
     """Bars of the (up to 10) largest raw outputs, highest at the top."""
     order = np.argsort(-values)[:10][::-1]
-    fig = go.Figure(go.Bar(x=values[order], y=[names[i] for i in order], orientation="h",
+    fig = go.Figure(go.Bar(x=values[order], y=[plot_text(names[i]) for i in order], orientation="h",
                            marker_color=[charts.MUTED] * (len(order) - 1) + [charts.ACCENT],
                            hovertemplate="%{y}: %{x:.4g}<extra></extra>"))
     fig.update_layout(height=70 + 32 * len(order), margin={"l": 10, "r": 10, "t": 10, "b": 10},

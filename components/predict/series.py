@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import charts, errors
+from components.markup import code, plot_text
 from components.predict.shared import TABLE_TYPES
-from components.markup import code
 from layerlab.inference import inputs
 from layerlab.inference.results import future_steps, last_dates, time_labels
 
@@ -25,13 +25,13 @@ def forecast_figure(history_x: list[Any], history: dict[str, list[float]], futur
     fig = go.Figure()
     palette = [HISTORY, "#7C3AED", "#B45309", "#0369A1"]
     for i, (name, ys) in enumerate(history.items()):
-        fig.add_trace(go.Scatter(x=history_x, y=ys, mode="lines", name=f"{name} (history)",
+        fig.add_trace(go.Scatter(x=history_x, y=ys, mode="lines", name=f"{plot_text(name)} (history)",
                                  line={"color": palette[i % len(palette)], "width": 1.6},
-                                 hovertemplate="%{x}: %{y:.4g}<extra>" + str(name)[:40] + "</extra>"))
+                                 hovertemplate="%{x}: %{y:.4g}<extra>" + plot_text(str(name)[:40]) + "</extra>"))
     for i, (name, ys) in enumerate(forecast.items()):
         joined_x = ([history_x[-1]] if history_x and name in history else []) + list(future_x)
         joined_y = ([history[name][-1]] if history_x and name in history else []) + list(ys)
-        fig.add_trace(go.Scatter(x=joined_x, y=joined_y, mode="lines+markers", name=f"{name} (forecast)",
+        fig.add_trace(go.Scatter(x=joined_x, y=joined_y, mode="lines+markers", name=f"{plot_text(name)} (forecast)",
                                  line={"color": FORECAST if i == 0 else palette[(i + 1) % len(palette)], "width": 2.4,
                                        "dash": "dash"},
                                  marker={"size": 7}, hovertemplate="%{x}: %{y:.4g}<extra>forecast</extra>"))

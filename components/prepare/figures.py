@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from components.table_view import plain
+from components.markup import plot_text
 
 BEFORE, AFTER, TARGET = "#4C78A8", "#F58518", "#54A24B"
 
 
 def split_figure(plan: dict[str, Any], date: str | None) -> go.Figure:
     """The (filled) series with the validation and test parts shaded: split by time."""
-    fig = go.Figure(go.Scatter(x=plan["x"], y=plan["y"], mode="lines", name=plain(plan["targets"][0]),
+    fig = go.Figure(go.Scatter(x=plan["x"], y=plan["y"], mode="lines", name=plot_text(plan["targets"][0]),
                                line=dict(color=BEFORE, width=1.3)))
     last = plan["x"][-1] if plan["x"] else None
     b_val, b_test = plan["x_bounds"]
@@ -23,7 +23,7 @@ def split_figure(plan: dict[str, Any], date: str | None) -> go.Figure:
     fig.add_vrect(x0=b_test, x1=last, fillcolor="rgba(84,162,75,0.18)", line_width=0, layer="below",
                   annotation_text="test", annotation_position="top left")
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
-    fig.update_xaxes(title=plain(date) if date else "step")
+    fig.update_xaxes(title=plot_text(date) if date else "step")
     return fig
 
 
@@ -35,17 +35,17 @@ def window_figure(before: list[list[float]], after: list[list[float]] | None, ta
     steps = list(range(-w + 1, 1))
     arr_b = np.asarray(before)
     for j, name in enumerate(features[:3]):
-        fig.add_trace(go.Scatter(x=steps, y=arr_b[:, j].tolist(), mode="lines+markers", name=f"{plain(name)} (window)",
+        fig.add_trace(go.Scatter(x=steps, y=arr_b[:, j].tolist(), mode="lines+markers", name=f"{plot_text(name)} (window)",
                                  line=dict(color=BEFORE, width=2), marker=dict(size=4), opacity=1 - 0.25 * j))
         if after is not None:
             fig.add_trace(go.Scatter(x=steps, y=np.asarray(after)[:, j].tolist(), mode="lines+markers",
-                                     name=f"{plain(name)} (augmented)", line=dict(color=AFTER, width=2, dash="dash"),
+                                     name=f"{plot_text(name)} (augmented)", line=dict(color=AFTER, width=2, dash="dash"),
                                      marker=dict(size=4), opacity=1 - 0.25 * j))
     arr_t = np.asarray(target)
     horizon = list(range(1, len(arr_t) + 1))
     for k, idx in enumerate(target_idx[:3]):
         fig.add_trace(go.Scatter(x=horizon, y=arr_t[:, k].tolist(), mode="lines+markers",
-                                 name=f"{plain(features[idx])} (to forecast)", line=dict(color=TARGET, width=2),
+                                 name=f"{plot_text(features[idx])} (to forecast)", line=dict(color=TARGET, width=2),
                                  marker=dict(size=6, symbol="diamond")))
     fig.add_vline(x=0.5, line_dash="dot", line_color="#94A3B8")
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",

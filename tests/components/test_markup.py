@@ -56,3 +56,14 @@ def test_a_backtick_in_a_code_span_does_not_end_it():
     value = "a` ![x](http://127.0.0.1:9/x.png) `b"
     assert markup_findings(f"`{value}`"), "the naive span breaks out (the detector sees it)"
     assert markup_findings(code(value)) == []
+
+
+def test_plot_text_shows_plotlys_html_as_typed():
+    """plotly.js reads <a href>, <b>, <br> in labels and decodes entities: escaped, a name shows as typed."""
+    from components.charts import probability_figure
+    from components.markup import plot_text
+
+    link = '<a href="https://evil.example/">win</a> & <b>b</b>'
+    assert plot_text(link) == '&lt;a href="https://evil.example/"&gt;win&lt;/a&gt; &amp; &lt;b&gt;b&lt;/b&gt;'
+    fig = probability_figure({link: 0.7, "cat": 0.3})
+    assert list(fig.data[0].y) == ["cat", plot_text(link)]

@@ -4,10 +4,15 @@ One table whose project, file, columns, classes and run carry the HOSTILE names 
 to leave a code span, a Markdown image pointing at 127.0.0.1:9, `<img onerror>`, `**bold**`, `$x$`): it is
 uploaded on the Data page, trained for one epoch, and every page of the app is opened with it current.
 Every Markdown body on them (markdown, captions, headers, alerts, toasts, and the labels of metrics,
-expanders, tabs, widgets and radio options) must show those names as typed.
+expanders, tabs, widgets and radio options) must show those names as typed, and every plotly chart must
+hold them escaped: plotly.js renders <a href>, <b>, <br>… in titles, tick labels, legend names and hover
+text, so a raw `<` from a name would be markup there.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,10 +31,11 @@ pytestmark = pytest.mark.slow  # trains one run
 PROJECT = f"{HOSTILE['bold']} {HOSTILE['image']}"
 FILE = f"{HOSTILE['tick']}{HOSTILE['latex']}.csv"
 TARGET = f"{HOSTILE['html']} {HOSTILE['bold']}"
-COLUMNS = [HOSTILE["image"], HOSTILE["tick"], HOSTILE["latex"]]
-CLASSES = [HOSTILE["bold"], HOSTILE["latex"], HOSTILE["tick"]]
+COLUMNS = [HOSTILE["image"], HOSTILE["tick"], HOSTILE["latex"], f"{HOSTILE['html']} size"]
+CLASSES = [f"{HOSTILE['bold']} {HOSTILE['html']}", HOSTILE["latex"], HOSTILE["tick"]]
 SHOW_NAMES = {"pages/home.py", "pages/data.py", "pages/train.py", "pages/evaluate.py", "pages/predict.py",
               "pages/runs.py"}
+CHARTS_NAMES = {"pages/data.py", "pages/evaluate.py"}  # a class or column name in a chart label
 RUN = f"{HOSTILE['image']} {HOSTILE['html']} {HOSTILE['latex']}"
 
 
@@ -57,6 +63,25 @@ def bodies(at) -> list[tuple[str, str]]:
             if w.help:
                 out.append((f"{kind} help", w.help))
     out += [("radio option", o) for r in at.radio for o in r.options]
+    return out
+
+
+def chart_strings(at) -> list[str]:
+    """Every string in the plotly charts on the page (data, layout, templates), as the browser gets them."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for chart in at.get("plotly_chart"):
+        walk(json.loads(chart.proto.spec))
     return out
 
 
@@ -90,6 +115,12 @@ def test_no_hostile_name_becomes_markup(app, hostile, page):
     assert not at.exception, at.exception
     found = [(where, f, text[:200]) for where, text in bodies(at) for f in markup_findings(text)]
     assert not found, found
+    strings = chart_strings(at)
+    raw = [text[:200] for text in strings if HOSTILE["html"] in text]
+    assert not raw, f"a name reaches a chart unescaped (plotly would read its HTML): {raw}"
+    if page in CHARTS_NAMES:  # the check looked where the names are: escaped, on the pages that chart them
+        assert any("&lt;img" in text for text in strings), "the names are in this page's charts, escaped"
     if page in SHOW_NAMES:
         shown = "\n".join(text for _, text in bodies(at)).replace("\\", "")
         assert any(h in shown for h in HOSTILE.values()), "the page shows the names (the test looks where they are)"
+

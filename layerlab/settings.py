@@ -44,6 +44,9 @@ class Limits:
     # Training workers run at this niceness (0-19): on a machine whose cores they fill, the server's page
     # switches go first and training takes what is left (nothing is lost when the machine is otherwise idle).
     worker_nice: int = 10
+    # A worker that finishes a run takes the next queued one itself, up to this many runs per process: a tuning
+    # study's trials and a queue of runs skip the ~5 s of process start and TensorFlow import each (1: never).
+    worker_runs: int = 20
     share_days: int = 7  # how long a view link made with the Share button works (its owner may revoke it sooner)
     run_cpus: int = 1  # CPUs one run asks a Ray cluster for (LAYERLAB_EXECUTOR=ray)
 

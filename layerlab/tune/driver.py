@@ -39,10 +39,13 @@ def drive(name: str, store: RunStore, echo: Callable[[str], None] | None = None,
     try:
         while True:
             store.reap()
+            runs = {number: store.get(run_id) for number, run_id in inflight.items()}
+            if any(run is not None and run.status == "queued" for run in runs.values()):
+                dispatch(store)  # a slot freed by a worker that died does not wait for the next trial
             for number, run_id in list(inflight.items()):
-                run = store.get(run_id)
+                run = runs[number]
                 if run is None or not run.active:
-                    line = _tell(study, optuna, number, run, config["metric"], cut=run_id in cut)
+                    line = _tell(study, optuna, number, run, config["metric"], store, cut=run_id in cut)
                     if echo:
                         echo(line)
                     del inflight[number]
@@ -57,7 +60,9 @@ def drive(name: str, store: RunStore, echo: Callable[[str], None] | None = None,
                     store.request_stop(run_id)
                     cut.add(run_id)
             wanted = not stopping and not out_of_time and finished + len(inflight) < config["trials"]
-            if wanted and len(inflight) < max(1, limits().concurrent_runs):
+            # One trial more than can train waits in the queue: a worker that finishes a trial takes it at once,
+            # in the same process (no new process, no TensorFlow import: seconds per trial; see runs/worker.py).
+            if wanted and len(inflight) < max(1, limits().concurrent_runs) + 1:
                 number, run_id = _ask(study, optuna, dims, base, store, config, name)
                 if run_id:
                     inflight[number] = run_id
@@ -103,10 +108,17 @@ def _ask(study: Any, optuna: Any, dims: list[space.Dim], base: Any, store: RunSt
     return trial.number, run.id
 
 
-def _tell(study: Any, optuna: Any, number: int, run: Run | None, metric: str, cut: bool = False) -> str:
+def _tell(study: Any, optuna: Any, number: int, run: Run | None, metric: str, store: RunStore,
+          cut: bool = False) -> str:
     """Tell Optuna how a trial's run ended; the line the CLI prints for it. A run the time limit stopped
     (`cut`) counts with the best value it reached: its best weights were kept and evaluated like any run's."""
     states = optuna.trial.TrialState
+    if run is not None and run.status == "stopped" and run.started is None:
+        # The trial waiting in the queue when the study stopped or ran out of time: it never trained, so its
+        # run goes, and the study's table leaves it out (a trial without its run).
+        store.delete(run.id)
+        study.tell(number, state=states.FAIL, skip_if_finished=True)
+        return f"trial {number}: not started (the study ended first)"
     value = studies.value_of(run, metric) if run else None
     done = ("completed", "stopped") if cut else ("completed",)
     if run is not None and run.status in done and value is not None:

@@ -20,6 +20,8 @@ def trials(name: str, store: RunStore) -> list[dict[str, Any]]:
     rows = []
     for t in study.get_trials(deepcopy=False):
         run = runs.get(t.user_attrs.get("run_id", ""))
+        if run is None and t.user_attrs.get("run_id") and t.state.name == "FAIL":
+            continue  # its run is gone: deleted on Runs, or never started before the study ended (driver._tell)
         best = run and studies.value_of(run, metric)
         rows.append({"trial": t.number, "state": _STATE.get(t.state.name, t.state.name.lower()),
                      "params": dict(t.params), "value": t.value, "run_id": run.id if run else None,

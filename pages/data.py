@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import nav, shell, state
+from components.camera_capture import camera_capture
 from components.data_preview import images_view
 from components.data_tables import table_like_view
 from components.errors import guard
@@ -33,7 +34,10 @@ st.markdown("Choose what the model learns from: a bundled sample, or your own da
             "of rows, texts with their labels, or values over time.")
 
 spec = state.project()
-tab_sample, tab_upload = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your data"])
+# on_change="rerun": the camera tab's content runs only while it is open, so the browser asks for the camera only there.
+tab_sample, tab_upload, tab_camera = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your data",
+                                              ":material/photo_camera: Images from the camera"],
+                                             key="data.source_tab", on_change="rerun")
 
 with tab_sample:
     if not SAMPLES:
@@ -55,6 +59,10 @@ with tab_sample:
 with tab_upload:
     upload_box()
     uploads_manager()
+
+if tab_camera.open:
+    with tab_camera:
+        camera_capture()
 
 spec = state.project()
 if spec is None:

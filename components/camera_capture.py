@@ -3,7 +3,7 @@
 The pictures wait in the session (`PICTURES`: class name → picture bytes, in the order the classes were
 named) until **Use these pictures** hands them to `layerlab.data.camera`, which names the classes, checks
 the pictures and keeps them in the session's uploads as a zip of class folders: from then on they are an
-uploaded zip. Tests put pictures under `PICTURES` (AppTest cannot drive the camera).
+uploaded zip.
 
 The camera widget's key carries a counter (`SHOT`): each picture taken moves it on, so the next run draws an
 empty camera, ready for the next picture, instead of the one just taken.

@@ -1,7 +1,6 @@
-"""Data page, Images from the camera: naming classes, counts, removing pictures, and using them as the data.
-
-AppTest cannot drive `st.camera_input`: pictures go in through the component's session key, as the camera
-would have put them there (the browser test tests/e2e/test_camera.py takes real ones).
+"""Data page, Images from the camera: naming classes, taking pictures, counts, removing pictures, and using
+them as the data. Some tests start with pictures already taken (the component's session key); the browser test
+tests/e2e/test_camera.py takes them with Chromium's fake camera.
 """
 
 from __future__ import annotations
@@ -90,3 +89,29 @@ def test_removing_a_class_drops_its_pictures(app):
     at.run()
     assert list(at.session_state[PICTURES]) == ["pen", "cup"]
     assert at.radio(key=ACTIVE).options == ["pen", "cup"]
+
+
+def _shoot(at, data: bytes):
+    at.camera_input[0].set_value(("image.jpg", data, "image/jpeg"))
+    return at.run()
+
+
+def test_each_picture_taken_is_added_to_the_chosen_class_and_the_camera_is_ready_again(app):
+    at = app("pages/data.py", state=CAMERA_TAB)
+    _name_class(at, "mug")
+    _name_class(at, "pen")
+    at.radio(key=ACTIVE).set_value("mug").run()
+    assert at.camera_input[0].label == "Take a picture of mug"
+    _shoot(at, _jpeg(10))
+    _shoot(at, _jpeg(20))
+    assert not at.exception, at.exception
+    assert at.camera_input[0].key == "data.camera.shot.2"  # a new, empty camera after each picture
+    at.radio(key=ACTIVE).set_value("pen").run()
+    _shoot(at, _jpeg(200))
+    assert {k: len(v) for k, v in at.session_state[PICTURES].items()} == {"mug": 2, "pen": 1}
+    assert "**mug** · 2 pictures" in _said(at) and "**pen** · 1 picture" in _said(at)
+    assert len(at.image) >= 3  # the thumbnails
+
+    _shoot(at, b"\xff\xd8 not really a jpeg")
+    assert "The picture of `pen` is not an image we can read" in _said(at, "error")
+    assert len(at.session_state[PICTURES]["pen"]) == 1

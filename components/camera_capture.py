@@ -25,8 +25,7 @@ ACTIVE = "data.camera.class"
 SHOT = "data.camera.shot"
 _REFUSED = "data.camera.refused"  # a refusal met in a callback or before a rerun, shown on the next run
 PROJECT_NAME = "Camera pictures"
-THUMB_PX = 88
-PER_ROW = 6
+PER_ROW = 4
 
 
 def _pictures() -> dict[str, list[bytes]]:
@@ -70,17 +69,17 @@ def _take(name: str) -> None:
 def _thumbnails(i: int, name: str, shots: list[bytes]) -> None:
     """One class: its count, its pictures (each with a Remove button) and a button removing the class."""
     with st.container(border=True):
-        head, button = st.columns([3, 1], vertical_alignment="center")
+        head, button = st.columns([3, 2], vertical_alignment="center")
         head.markdown(f"**{md(name)}** · {len(shots)} picture{'' if len(shots) == 1 else 's'}")
         button.button("Remove class", key=f"data.camera.drop.{i}", icon=":material/delete:", on_click=_remove_class,
-                      args=(name,), help="Remove this class and its pictures.")
+                      args=(name,), help="Remove this class and its pictures.", width="stretch")
         for start in range(0, len(shots), PER_ROW):
             for j, column in enumerate(st.columns(PER_ROW), start=start):
                 if j >= len(shots):
                     break
                 with column:
-                    st.image(shots[j], width=THUMB_PX)
-                    st.button("Remove", key=f"data.camera.remove.{i}.{j}", icon=":material/close:",
+                    st.image(shots[j], width="stretch")
+                    st.button("Remove", key=f"data.camera.remove.{i}.{j}", icon=":material/close:", width="stretch",
                               on_click=_remove_picture, args=(name, j), help="Remove this picture.")
 
 

@@ -30,14 +30,14 @@ def _use_sample(name: str) -> None:
 
 
 st.title(shell.DATA)
-st.markdown("Choose what the model learns from: a bundled sample, or your own data — a zip of images, or a table "
-            "of rows, texts with their labels, or values over time.")
+st.markdown("Choose what the model learns from: a bundled sample, or your own data — a zip of images, a table "
+            "of rows, texts with their labels, or values over time, or pictures from this device's camera.")
 
 spec = state.project()
 # on_change="rerun": the camera tab's content runs only while it is open, so the browser asks for the camera only there.
-tab_sample, tab_upload, tab_camera = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your data",
-                                              ":material/photo_camera: Images from the camera"],
-                                             key="data.source_tab", on_change="rerun")
+tab_sample, tab_upload, tab_camera = st.tabs(
+    [":material/inventory_2: Bundled samples", ":material/upload: Upload your data",
+     ":material/photo_camera: Images from the camera"], key="data.source_tab", on_change="rerun")
 
 with tab_sample:
     if not SAMPLES:

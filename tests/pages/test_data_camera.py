@@ -115,3 +115,17 @@ def test_each_picture_taken_is_added_to_the_chosen_class_and_the_camera_is_ready
     _shoot(at, b"\xff\xd8 not really a jpeg")
     assert "The picture of `pen` is not an image we can read" in _said(at, "error")
     assert len(at.session_state[PICTURES]["pen"]) == 1
+
+
+def test_hostile_class_names_are_shown_as_typed(app):
+    from tests.pages.markdown import HOSTILE, markup_findings
+    from tests.pages.test_markup_every_page import bodies
+
+    names = [HOSTILE["bold"], HOSTILE["latex"], HOSTILE["html"]]
+    at = app("pages/data.py", state={**CAMERA_TAB, PICTURES: {n: [_jpeg(i * 50)] for i, n in enumerate(names)}})
+    _name_class(at, HOSTILE["bold"])  # refused as a repeat: the message quotes it
+    assert not at.exception, at.exception
+    texts = [text for _, text in bodies(at)] + [c.label for c in at.camera_input]
+    assert not [(f, t[:80]) for t in texts for f in markup_findings(t)]
+    shown = "\n".join(texts).replace("\\", "")
+    assert all(n in shown for n in names)

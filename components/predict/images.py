@@ -1,4 +1,5 @@
-"""Predict on images: upload one or many, take one with the camera (camera.py), or draw one (small grayscale models, like the 8×8 digits)."""
+"""Predict on images: upload one or many, take one with the camera (camera.py), or draw one (small grayscale
+models, like the 8×8 digits)."""
 
 from __future__ import annotations
 

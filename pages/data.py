@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import nav, shell, state
+from components.camera_capture import camera_capture
 from components.data_preview import images_view
 from components.data_tables import table_like_view
 from components.errors import guard
@@ -29,11 +30,14 @@ def _use_sample(name: str) -> None:
 
 
 st.title(shell.DATA)
-st.markdown("Choose what the model learns from: a bundled sample, or your own data — a zip of images, or a table "
-            "of rows, texts with their labels, or values over time.")
+st.markdown("Choose what the model learns from: a bundled sample, or your own data — a zip of images, a table "
+            "of rows, texts with their labels, or values over time, or pictures from this device's camera.")
 
 spec = state.project()
-tab_sample, tab_upload = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your data"])
+# on_change="rerun": the camera tab's content runs only while it is open, so the browser asks for the camera only there.
+tab_sample, tab_upload, tab_camera = st.tabs(
+    [":material/inventory_2: Bundled samples", ":material/upload: Upload your data",
+     ":material/photo_camera: Images from the camera"], key="data.source_tab", on_change="rerun")
 
 with tab_sample:
     if not SAMPLES:
@@ -55,6 +59,10 @@ with tab_sample:
 with tab_upload:
     upload_box()
     uploads_manager()
+
+if tab_camera.open:
+    with tab_camera:
+        camera_capture()
 
 spec = state.project()
 if spec is None:

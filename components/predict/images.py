@@ -1,4 +1,5 @@
-"""Predict on images: upload one or many, or draw one (small grayscale models, like the 8×8 digits)."""
+"""Predict on images: upload one or many, take one with the camera (camera.py), or draw one (small grayscale
+models, like the 8×8 digits)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from components import errors
 from components.markup import message
+from components.predict.camera import camera_view
 from components.predict.shared import EXPLAIN_IMAGES, explain_images_toggle, heat, image_result
 from layerlab.errors import DataError
 from layerlab.inference import inputs
@@ -26,12 +28,14 @@ def can_draw(info: Any) -> bool:
 
 
 def image_view(predictor: Any, tag: str) -> None:
-    mode = "Upload images"
-    if can_draw(predictor.info):
-        mode = st.segmented_control("Input", ["Upload images", "Draw"], default="Upload images",
-                                    key="predict_image_mode", label_visibility="collapsed") or "Upload images"
+    modes = ["Upload images", "Camera"] + (["Draw"] if can_draw(predictor.info) else [])
+    mode = st.segmented_control("Input", modes, default="Upload images", key="predict_image_mode",
+                                label_visibility="collapsed") or "Upload images"
     if mode == "Draw":
         drawing_view(predictor)
+        return
+    if mode == "Camera":
+        camera_view(predictor)
         return
     files = st.file_uploader("Images to classify", type=inputs.IMAGE_TYPES, accept_multiple_files=True,
                              key="predict_files", help="PNG, JPEG, BMP, GIF or WebP; one or more.")

@@ -44,8 +44,8 @@ def image_result(name: str, img: np.ndarray, res: dict[str, Any], n_classes: int
             class_result(res, n_classes, key)
 
 
-def explain_images_toggle(key: str) -> bool:
-    return st.toggle("Show what the model looked at", key=key,
+def explain_images_toggle(key: str, value: bool = False) -> bool:
+    return st.toggle("Show what the model looked at", value=value, key=key,
                      help="Covers one patch of the image at a time: red marks where hiding the picture lowers the "
                           f"predicted class's probability most (the first {EXPLAIN_IMAGES} images).")
 

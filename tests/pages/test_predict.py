@@ -115,6 +115,31 @@ def test_only_unreadable_files_show_no_prediction(app, finished):
     assert not at.metric and not at.get("plotly_chart")
 
 
+# ---- the camera -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_camera_picture_just_taken_gets_its_class_and_heat_map(app, finished, predictor):
+    from layerlab.explain import image_occlusion
+
+    at = _open(app, run_id=finished.id, predict_image_mode="Camera")
+    assert not at.exception
+    assert "Take a picture" in at.info[0].value and not at.metric
+    picture = digit_png(4, size=240, mode="RGB", fmt="JPEG")  # what a webcam sends: a colour JPEG
+    at.camera_input(key="predict_camera").set_value(("image.jpg", picture, "image/jpeg")).run()
+
+    assert not at.exception and not at.error
+    expected = predictor.predict_images([predictor.prepare_image(picture)])[0]
+    assert at.metric[0].value == expected["label"]
+    assert at.toggle(key="predict_explain_camera").value is True  # one picture: explained unasked
+    assert at.image[0].proto.imgs[0].caption == f"your picture — red: what made the model say {expected['label']}"
+    assert image_occlusion(predictor, predictor.prepare_image(picture))["heat"].shape == (8, 8)
+
+    at.camera_input(key="predict_camera").set_value(("image.jpg", b"\xff\xd8 not a jpeg", "image/jpeg")).run()
+    assert not at.exception and not at.metric
+    assert "The picture: it is not an image we can read" in plain(at.error[0].value)
+
+
 # ---- drawing (AppTest cannot drive the canvas: the page reads an injected drawing instead) -------------
 
 

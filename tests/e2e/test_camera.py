@@ -1,0 +1,115 @@
+"""The demo session in a real browser with Chromium's fake camera: name two classes on Data, take pictures of
+each, use them as the data, train one epoch, and predict the picture just taken on Predict.
+
+The fake camera shows a moving test pattern, so the pictures differ over time but the classes do not look
+alike objects: this checks the flow, not what the model learns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserType, Page, expect
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import (assert_no_exception, goto_page, open_page, screenshot, set_epochs, start_training,
+                                wait_idle)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+PICTURES_PER_CLASS = 4
+
+
+@pytest.fixture(scope="module")
+def camera_browser(browser_type: BrowserType) -> Iterator[Browser]:
+    """A Chromium of this module's own with a fake camera that needs no permission click."""
+    browser = browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FAKE_CAMERA])
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def camera_page(camera_browser: Browser) -> Iterator[Page]:
+    context = camera_browser.new_context(viewport={"width": 1400, "height": 1800}, permissions=["camera"])
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _count(name: str, n: int) -> str:
+    return f"{name} · {n} picture{'' if n == 1 else 's'}"
+
+
+def _take_picture(page: Page, name: str, then: int) -> None:
+    """Click the camera's Take Photo once it streams; the class then holds `then` pictures."""
+    button = page.get_by_test_id("stCameraInputButton").filter(has_text="Take Photo")
+    expect(button).to_be_enabled(timeout=30_000)
+    button.click()
+    expect(page.get_by_text(_count(name, then), exact=True)).to_be_visible(timeout=30_000)
+    wait_idle(page)
+
+
+def _name_class(page: Page, name: str) -> None:
+    page.get_by_label("Name a class").fill(name)
+    page.get_by_role("button", name="Add class").click()
+    wait_idle(page)
+    expect(page.get_by_text(_count(name, 0), exact=True)).to_be_visible()
+
+
+def test_pictures_from_the_camera_train_a_model_that_predicts_the_next_picture(camera_page: Page,
+                                                                               app_server: str) -> None:
+    page = camera_page
+    open_page(page, app_server)
+    goto_page(page, app_server, "Data")
+    page.get_by_role("tab", name="Images from the camera").click()
+    wait_idle(page)
+    expect(page.get_by_text("the camera opens once a class is named")).to_be_visible()
+
+    for name in ("mug", "pen"):
+        _name_class(page, name)
+        page.get_by_test_id("stRadio").get_by_text(name, exact=True).click()
+        wait_idle(page)
+        expect(page.get_by_text(f"Take a picture of {name}")).to_be_visible()
+        for n in range(1, PICTURES_PER_CLASS + 1):
+            _take_picture(page, name, n)
+    screenshot(page, "camera-1-pictures")
+
+    # A picture can be removed, and taken again.
+    page.locator(".st-key-data-camera-remove-0-0").get_by_role("button").click()
+    wait_idle(page)
+    expect(page.get_by_text(_count("mug", PICTURES_PER_CLASS - 1), exact=True)).to_be_visible()
+    page.get_by_test_id("stRadio").get_by_text("mug", exact=True).click()
+    wait_idle(page)
+    _take_picture(page, "mug", PICTURES_PER_CLASS)
+
+    page.get_by_role("button", name="Use these pictures").click()
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Camera pictures", level=2)).to_be_visible(timeout=60_000)
+    expect(main.get_by_test_id("stMetric").filter(has_text="Classes").filter(has_text="2")).to_be_visible()
+    screenshot(page, "camera-2-data")
+    assert_no_exception(page)
+
+    goto_page(page, app_server, "Train")
+    set_epochs(page, 1)
+    start_training(page)
+    expect(page.get_by_text("Completed").first).to_be_visible(timeout=180_000)
+    assert_no_exception(page)
+
+    goto_page(page, app_server, "Predict")
+    page.get_by_test_id("stButtonGroup").get_by_text("Camera", exact=True).click()
+    wait_idle(page)
+    button = page.get_by_test_id("stCameraInputButton").filter(has_text="Take Photo")
+    expect(button).to_be_enabled(timeout=30_000)
+    button.click()
+    expect(main.get_by_test_id("stMetric").filter(has_text="Predicted class")).to_be_visible(timeout=60_000)
+    expect(main.get_by_test_id("stMetric").filter(has_text=re.compile("mug|pen"))).to_be_visible()
+    expect(main.get_by_test_id("stPlotlyChart").first).to_be_visible()  # the probabilities
+    expect(main.get_by_text(re.compile("your picture — red: what made the model say (mug|pen)"))).to_be_visible()
+    screenshot(page, "camera-3-predicted")
+    assert_no_exception(page)

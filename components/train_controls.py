@@ -19,7 +19,7 @@ from components.param_widgets import spec_widget
 from layerlab import device, identity
 from layerlab.spec import ProjectSpec
 from layerlab.spec_meta import field_param
-from layerlab.train import insights
+from layerlab.train import insights, phases
 from layerlab.runs.store import Run, RunStore
 
 ERROR_FLAG = "train_settings_error"
@@ -39,6 +39,8 @@ FINETUNE_STATUSES = ("completed", "stopped", "pruned")
 CONTINUE_STATUSES = ("completed", "stopped", "interrupted", "pruned")
 DEFAULT_PATIENCE = 5
 FRESH = "fresh"  # the "Start from" option for random initial weights
+FINE_TUNE_HELP = ("Phase 1 trains the layers that are not frozen; phase 2 then unfreezes the frozen part's top layers "
+                  "(batch normalisation stays frozen) and trains on at a lower learning rate. 0 layers skips phase 2.")
 
 
 # ---- the device ------------------------------------------------------------------------------
@@ -109,6 +111,22 @@ def basic(spec: ProjectSpec, disabled: bool) -> None:
     c4.select_slider(lr.title, _options(LEARNING_RATES, t.learning_rate), format_func=lambda v: f"{v:g}",
                      key="train_lr", disabled=disabled, on_change=_write, args=("train_lr", "learning_rate"),
                      help=lr.help)
+    fine_tuning(spec, disabled)
+
+
+def fine_tuning(spec: ProjectSpec, disabled: bool) -> None:
+    """Phase 2's settings (top layers to unfreeze, its epochs, its learning-rate factor), shown only when
+    the model has a frozen layer: without one there is nothing to unfreeze."""
+    if not phases.has_frozen(spec):
+        return
+    st.markdown("**Fine-tuning (phase 2)**")
+    st.caption(FINE_TUNE_HELP)
+    cols = st.columns(3)
+    for col, path, key in ((cols[0], "train.fine_tune_layers", "train_ft_layers"),
+                           (cols[1], "train.fine_tune_epochs", "train_ft_epochs"),
+                           (cols[2], "train.fine_tune_lr_factor", "train_ft_factor")):
+        with col:
+            spec_widget(spec, path, ERROR_FLAG, key=key, disabled=disabled)
 
 
 def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:

@@ -22,11 +22,13 @@ from plotly.subplots import make_subplots
 
 from components import run_compare
 from layerlab.train import insights
+from layerlab.train.phases import PHASE_2_LABEL
 
 TRAIN_COLOR = "#0F766E"
 VAL_COLOR = "#4F46E5"
 LR_COLOR = "#B45309"
 SPEED_COLOR = "#0369A1"
+PHASE_COLOR = "#64748B"
 MAX_POINTS = 600
 _NOT_METRICS = {"id", "scope", "epoch", "step", "t", "learning_rate", "epoch_seconds"}
 _TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mae": "Mean absolute error", "mse": "Mean squared error",
@@ -63,13 +65,14 @@ def _grid(n: int) -> tuple[int, int]:
 
 def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, steps_per_epoch: int | None = None,
                   revision: str = "run", task: str | None = "classification", smoothing: float = 0.8,
-                  titles: dict[str, str] | None = None) -> go.Figure:
+                  titles: dict[str, str] | None = None, fine_tune_from: int | None = None) -> go.Figure:
     """Loss and every metric against epochs: per-epoch train and validation, per-batch train.
 
     `epochs` (pass it while the run is active) leaves headroom on the x-axis for the curve
     to grow into, up to the planned length; without it the axis fits the data. `smoothing`
     is the EMA weight of the per-batch line (0 draws the raw values); `titles` overrides
-    panel titles by metric name.
+    panel titles by metric name. `fine_tune_from` (the run's epochs before phase 2) draws a
+    dashed line there on every panel, labelled on the first: "phase 2: fine-tuning".
     """
     default = ["loss", "accuracy"] if task in (None, "classification") else ["loss", "mae"]
     names = metric_names(rows) if rows else default
@@ -110,6 +113,10 @@ def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, step
                                      hovertemplate=f"epoch %{{x}}<br>%{{y:.4f}}<extra>{label}</extra>"), **where)
         if name == "accuracy":
             fig.update_yaxes(tickformat=".0%", rangemode="tozero", **where)
+        if fine_tune_from is not None:
+            label = {"annotation_text": PHASE_2_LABEL, "annotation_position": "top right",
+                     "annotation_font": {"size": 11, "color": PHASE_COLOR}} if first else {}
+            fig.add_vline(x=fine_tune_from, line={"color": PHASE_COLOR, "width": 1.5, "dash": "dash"}, **label, **where)
     if epochs:  # while active: headroom for the curve to grow into, never past the planned epochs
         upper = max(upper, min(float(epochs), max(5.0, 1.5 * upper)))
     fig.update_xaxes(title_text="epoch", range=[0, upper * 1.02], rangemode="tozero")
@@ -161,7 +168,7 @@ def show(rows: list[dict[str, Any]], run, key: str = "training-chart", *, smooth
     # A live view redraws every second; rebuilding unchanged figures (a queued run, a second with no
     # new rows) is most of its cost, and eight of them at once slow the whole server.
     inputs = (run.id, run.active, run.epochs, run.steps_per_epoch, run.task, len(rows), rows[-1].get("id") if rows else None,
-              smoothing, batch_size, mae_scale)
+              smoothing, batch_size, mae_scale, run.fine_tune_from)
     cached = st.session_state.get(f"{key}-figures")
     if cached and cached[0] == inputs:
         fig, speed = cached[1]
@@ -172,7 +179,8 @@ def show(rows: list[dict[str, Any]], run, key: str = "training-chart", *, smooth
         if mae_scale:
             rows = run_compare.in_units(rows, mae_scale)
         fig = curves_figure(rows, epochs=run.epochs if run.active else None, steps_per_epoch=run.steps_per_epoch,
-                            revision=run.id, task=run.task, smoothing=smoothing, titles=titles)
+                            revision=run.id, task=run.task, smoothing=smoothing, titles=titles,
+                            fine_tune_from=run.fine_tune_from)
         speed = speed_figure(rows, batch_size=batch_size, revision=run.id)
         st.session_state[f"{key}-figures"] = (inputs, (fig, speed))
     st.plotly_chart(fig, width="stretch", key=key)

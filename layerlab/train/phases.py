@@ -15,7 +15,8 @@ a continued run knows which phase it goes on in. This module imports Keras only 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from layerlab.spec import ProjectSpec
 

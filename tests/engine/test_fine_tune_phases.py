@@ -172,7 +172,7 @@ def stopped_in_phase_2(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.slow
 def test_phase_1_changes_only_the_layers_that_are_not_frozen(stopped_in_phase_2):
-    _, run, seen = stopped_in_phase_2
+    _, _, seen = stopped_in_phase_2
     built, phase_2 = seen["built"], seen["phase 2"]
     assert not any(_changed(built, phase_2, n) for n in STILL + UNFROZEN), "a frozen layer changed in phase 1"
     assert all(_changed(built, phase_2, n) for n in LEARNING)
@@ -180,7 +180,7 @@ def test_phase_1_changes_only_the_layers_that_are_not_frozen(stopped_in_phase_2)
 
 @pytest.mark.slow
 def test_phase_2_changes_exactly_the_top_layers_of_the_frozen_part(stopped_in_phase_2):
-    _, run, seen = stopped_in_phase_2
+    _, _, seen = stopped_in_phase_2
     phase_2, end = seen["phase 2"], seen["end"]
     assert all(_changed(phase_2, end, n) for n in UNFROZEN + LEARNING)
     assert not any(_changed(phase_2, end, n) for n in STILL), "c1 or the batch norm (its moving statistics) changed"

@@ -28,6 +28,7 @@ GPU_NOTE = "needs an NVIDIA GPU; this machine trains on the CPU"
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
 DECAYS = [0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
+LR_FACTORS = [0.01, 0.03, 0.1, 0.3, 0.5, 1.0]  # phase 2's learning rate, times the first phase's
 SCHEDULE_HELP = {
     "constant": "The learning rate stays the same for the whole run.",
     "plateau": "Multiplies the learning rate by the decay factor when the validation loss has not improved "
@@ -121,12 +122,16 @@ def fine_tuning(spec: ProjectSpec, disabled: bool) -> None:
         return
     st.markdown("**Fine-tuning (phase 2)**")
     st.caption(FINE_TUNE_HELP)
-    cols = st.columns(3)
-    for col, path, key in ((cols[0], "train.fine_tune_layers", "train_ft_layers"),
-                           (cols[1], "train.fine_tune_epochs", "train_ft_epochs"),
-                           (cols[2], "train.fine_tune_lr_factor", "train_ft_factor")):
-        with col:
-            spec_widget(spec, path, ERROR_FLAG, key=key, disabled=disabled)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        spec_widget(spec, "train.fine_tune_layers", ERROR_FLAG, key="train_ft_layers", disabled=disabled)
+    with c2:
+        spec_widget(spec, "train.fine_tune_epochs", ERROR_FLAG, key="train_ft_epochs", disabled=disabled)
+    with c3:
+        factors = tuple(_options(LR_FACTORS, spec.train.fine_tune_lr_factor))
+        spec_widget(spec, "train.fine_tune_lr_factor", ERROR_FLAG, key="train_ft_factor", disabled=disabled,
+                    param=replace(field_param("train.fine_tune_lr_factor"), kind="choice", choices=factors,
+                                  choice_labels=tuple((v, f"× {v:g}") for v in factors)))
 
 
 def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:

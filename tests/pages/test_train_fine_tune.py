@@ -30,7 +30,7 @@ def _open(app, spec, **extra):
 
 
 def _keys(at) -> set[str]:
-    return {w.key for w in at.number_input} | {w.key for w in at.select_slider} | {w.key for w in at.slider}
+    return {w.key for w in at.number_input} | {w.key for w in at.selectbox}
 
 
 def _two_phase_rows(phase_1: int = 2, phase_2: int = 2, steps: int = 10) -> list:
@@ -55,8 +55,10 @@ def test_the_fine_tune_settings_appear_only_with_a_frozen_layer(app):
     assert any("phase 2 then unfreezes the frozen part's top layers" in c.value for c in at.caption)
     at.number_input(key="train_ft_layers").set_value(2).run()
     at.number_input(key="train_ft_epochs").set_value(4).run()
+    at.selectbox(key="train_ft_factor").set_value(0.3).run()
     t = at.session_state["project"].train
-    assert not at.exception and (t.fine_tune_layers, t.fine_tune_epochs) == (2, 4)
+    assert not at.exception and (t.fine_tune_layers, t.fine_tune_epochs, t.fine_tune_lr_factor) == (2, 4, 0.3)
+    assert at.selectbox(key="train_ft_factor").format_func(0.3) == "× 0.3"
 
 
 def test_the_curves_mark_where_phase_2_began(app):

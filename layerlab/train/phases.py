@@ -96,16 +96,21 @@ def start_phase_2(model: Any, core: Any, spec: ProjectSpec, compile_fn: Callable
     `compile_fn(spec)` compiles `model` as phase 1 did; `done` is the epochs run before phase 2 began.
     Compiled in the model's distribution scope (a MirroredStrategy's scope cannot be entered twice).
     """
+    import keras
+
     names = unfreeze_top(core, spec.train.fine_tune_layers)
     fine = phase_2_spec(spec)
     strategy = getattr(model, "distribute_strategy", None)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         compile_fn(fine)
     what = describe_unfrozen(names, spec.train.fine_tune_layers)
-    rate = f"learning rate {fine.train.learning_rate:g} (× {spec.train.fine_tune_lr_factor:g})"
+    frozen_norm = any(isinstance(sub, keras.layers.BatchNormalization) and not sub.trainable
+                      for sub in core._flatten_layers(include_self=False))
+    what += "; batch normalisation stays frozen" if frozen_norm else ""
+    rate = f"learning rate {fine.train.learning_rate:.3g} (× {spec.train.fine_tune_lr_factor:g})"
     if resumed:
         log(f"Continuing phase 2 (fine-tuning, since epoch {done}): unfrozen {what}; {rate}.")
     else:
-        log(f"Phase 2 (fine-tuning) starts after epoch {done}: unfroze {what}; batch normalisation stays frozen; "
-            f"{rate}, up to {spec.train.fine_tune_epochs} epoch(s).")
+        log(f"Phase 2 (fine-tuning) starts after epoch {done}: unfroze {what}; {rate}, "
+            f"up to {spec.train.fine_tune_epochs} epoch(s).")
     return fine

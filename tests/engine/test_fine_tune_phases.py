@@ -243,3 +243,27 @@ def test_the_cli_prints_both_phases_and_its_json_line(tmp_path, capsys):
     assert any(line.startswith("epoch 1:") for line in lines) and any(line.startswith("epoch 2:") for line in lines)
     summary = json.loads(lines[-1])
     assert summary["status"] == "completed" and "accuracy" in summary["metrics"]
+
+
+@pytest.mark.slow
+def test_a_pruned_trial_starts_no_phase_2(tmp_path, monkeypatch):
+    import keras
+
+    class PrunedAtOnce(keras.callbacks.Callback):
+        """Stands in for the Optuna trial's callback: the study prunes the trial after its first epoch."""
+
+        def __init__(self, study, number, scale=None, echo=None):
+            super().__init__()
+            self.metric, self.pruned_after = "val_loss", None
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.pruned_after = epoch + 1
+            self.model.stop_training = True
+
+    monkeypatch.setattr("layerlab.train.callbacks.TrialCallback", PrunedAtOnce)
+    store = RunStore(tmp_path)
+    run = store.create(fine_tune_spec(epochs=3), owner="a", study="s", trial=0)
+    done = run_training(store, run.id)
+    assert done.status == "pruned", done.message
+    assert json.loads((run.path / "history.json").read_text())["phase"] == [1]
+    assert done.fine_tune_from is None and "Phase 2" not in (run.path / "log.txt").read_text()

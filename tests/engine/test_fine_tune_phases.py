@@ -220,14 +220,22 @@ def test_a_run_stopped_in_phase_2_continues_in_phase_2(stopped_in_phase_2, watch
 
 
 @pytest.mark.slow
-def test_a_stop_in_phase_1_starts_no_phase_2(tmp_path):
+def test_a_stop_in_phase_1_starts_no_phase_2_and_continuing_finishes_phase_1_first(tmp_path, monkeypatch):
     store = RunStore(tmp_path)
-    run = store.create(fine_tune_spec(epochs=3), owner="a")
+    run = store.create(fine_tune_spec(epochs=3, fine_epochs=1), owner="a")
     store.request_stop(run.id)  # heard at the first flush: phase 1 ends after its first epoch
     done = run_training(store, run.id)
     assert done.status == "stopped", done.message
     assert json.loads((run.path / "history.json").read_text())["phase"] == [1]
     assert done.fine_tune_from is None and "Phase 2" not in (run.path / "log.txt").read_text()
+
+    monkeypatch.setattr("layerlab.runs.runner.dispatch", lambda store: [])
+    continue_run(store, run.id, 1, owner="a")
+    again = run_training(store, run.id)
+    assert again.status == "completed", again.message
+    assert json.loads((run.path / "history.json").read_text())["phase"] == [1, 1, 2]
+    assert (again.fine_tune_from, again.epochs) == (2, 3)
+    assert "Phase 2 (fine-tuning) starts after epoch 2" in (run.path / "log.txt").read_text()
 
 
 @pytest.mark.slow

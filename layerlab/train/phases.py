@@ -46,12 +46,16 @@ def phase_2_start(history: dict[str, list[float]]) -> int | None:
 
 
 def weight_layers(layer: Any) -> list[Any]:
-    """The layers phase 2 counts inside `layer`, from the bottom: a model's (a backbone's) own weight-holding
-    layers, recursively; any other layer is one, when it holds weights. BatchNormalization never counts."""
+    """The layers phase 2 counts inside `layer`, from the bottom: a model's own weight-holding layers,
+    recursively, also for a layer that wraps models (a pretrained backbone with its input scaling); any
+    other layer is one, when it holds weights. BatchNormalization never counts."""
     import keras
 
     if isinstance(layer, keras.Model):
         return [unit for sub in layer.layers for unit in weight_layers(sub)]
+    models = [sub for sub in layer._flatten_layers(include_self=False, recursive=False) if isinstance(sub, keras.Model)]
+    if models:
+        return [unit for model in models for unit in weight_layers(model)]
     if isinstance(layer, keras.layers.BatchNormalization) or not layer.weights:
         return []
     return [layer]

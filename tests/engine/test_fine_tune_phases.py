@@ -89,28 +89,39 @@ def test_a_frozen_layer_is_built_frozen_and_counts_no_trainable_parameters(tiny_
     assert report.total_params == core.count_params() > trainable
 
 
-def test_phase_2_unfreezes_the_top_layers_inside_a_frozen_model_and_keeps_batch_norm_frozen():
-    """A block that is a whole model (as a pretrained backbone is): its own layers count, from the top."""
+@pytest.mark.parametrize("wrapped", [False, True], ids=["model", "layer wrapping a model"])
+def test_phase_2_unfreezes_the_top_layers_inside_a_frozen_model_and_keeps_batch_norm_frozen(wrapped):
+    """A block that is a whole model, or a layer around one (as a pretrained backbone with its input scaling
+    is): the model's own layers count, from the top."""
     import keras
 
     from layerlab.train.phases import unfreeze_top
+
+    class Wrapper(keras.layers.Layer):
+        def __init__(self, network, **kw):
+            super().__init__(**kw)
+            self.network = network
+
+        def call(self, x):
+            return self.network(x * 2.0)
 
     x = keras.Input((8, 8, 1))
     y = keras.layers.Conv2D(4, 3, name="b1")(x)
     y = keras.layers.BatchNormalization(name="b_bn")(y)
     y = keras.layers.Conv2D(4, 3, name="b2")(y)
     y = keras.layers.Conv2D(4, 3, name="b3")(y)
-    backbone = keras.Model(x, y, name="backbone")
-    backbone.trainable = False
+    network = keras.Model(x, y, name="network")
+    block = Wrapper(network, name="backbone") if wrapped else network
+    block.trainable = False
     inp = keras.Input((8, 8, 1))
-    out = keras.layers.Dense(2, name="head")(keras.layers.GlobalAveragePooling2D()(backbone(inp)))
+    out = keras.layers.Dense(2, name="head")(keras.layers.GlobalAveragePooling2D()(block(inp)))
     core = keras.Model(inp, out)
 
     assert unfreeze_top(core, 2) == ["b2", "b3"]
-    assert backbone.trainable and [backbone.get_layer(n).trainable for n in ("b1", "b_bn", "b2", "b3")] == \
+    assert block.trainable and [network.get_layer(n).trainable for n in ("b1", "b_bn", "b2", "b3")] == \
         [False, False, True, True]
-    names = {w.path.split("/")[0] for w in core.trainable_weights}
-    assert names == {"b2", "b3", "head"}
+    assert {id(w) for w in core.trainable_weights} == {id(w) for n in ("b2", "b3") for w in network.get_layer(n).weights} \
+        | {id(w) for w in core.get_layer("head").weights}
 
 
 def test_asking_for_more_layers_than_the_frozen_part_holds_unfreezes_them_all_but_batch_norm(tiny_info):

@@ -19,7 +19,7 @@ from components.param_widgets import spec_widget
 from layerlab import device, identity
 from layerlab.spec import ProjectSpec
 from layerlab.spec_meta import field_param
-from layerlab.train import insights
+from layerlab.train import insights, phases
 from layerlab.runs.store import Run, RunStore
 
 ERROR_FLAG = "train_settings_error"
@@ -28,6 +28,7 @@ GPU_NOTE = "needs an NVIDIA GPU; this machine trains on the CPU"
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
 DECAYS = [0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
+LR_FACTORS = [0.01, 0.03, 0.1, 0.3, 0.5, 1.0]  # phase 2's learning rate, times the first phase's
 SCHEDULE_HELP = {
     "constant": "The learning rate stays the same for the whole run.",
     "plateau": "Multiplies the learning rate by the decay factor when the validation loss has not improved "
@@ -39,6 +40,8 @@ FINETUNE_STATUSES = ("completed", "stopped", "pruned")
 CONTINUE_STATUSES = ("completed", "stopped", "interrupted", "pruned")
 DEFAULT_PATIENCE = 5
 FRESH = "fresh"  # the "Start from" option for random initial weights
+FINE_TUNE_HELP = ("Phase 1 trains the layers that are not frozen; phase 2 then unfreezes the frozen part's top layers "
+                  "(batch normalisation stays frozen) and trains on at a lower learning rate. 0 layers skips phase 2.")
 
 
 # ---- the device ------------------------------------------------------------------------------
@@ -109,6 +112,26 @@ def basic(spec: ProjectSpec, disabled: bool) -> None:
     c4.select_slider(lr.title, _options(LEARNING_RATES, t.learning_rate), format_func=lambda v: f"{v:g}",
                      key="train_lr", disabled=disabled, on_change=_write, args=("train_lr", "learning_rate"),
                      help=lr.help)
+    fine_tuning(spec, disabled)
+
+
+def fine_tuning(spec: ProjectSpec, disabled: bool) -> None:
+    """Phase 2's settings (top layers to unfreeze, its epochs, its learning-rate factor), shown only when
+    the model has a frozen layer: without one there is nothing to unfreeze."""
+    if not phases.has_frozen(spec):
+        return
+    st.markdown("**Fine-tuning (phase 2)**")
+    st.caption(FINE_TUNE_HELP)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        spec_widget(spec, "train.fine_tune_layers", ERROR_FLAG, key="train_ft_layers", disabled=disabled)
+    with c2:
+        spec_widget(spec, "train.fine_tune_epochs", ERROR_FLAG, key="train_ft_epochs", disabled=disabled)
+    with c3:
+        factors = tuple(_options(LR_FACTORS, spec.train.fine_tune_lr_factor))
+        spec_widget(spec, "train.fine_tune_lr_factor", ERROR_FLAG, key="train_ft_factor", disabled=disabled,
+                    param=replace(field_param("train.fine_tune_lr_factor"), kind="choice", choices=factors,
+                                  choice_labels=tuple((v, f"× {v:g}") for v in factors)))
 
 
 def advanced(spec: ProjectSpec, disabled: bool, gpus: list[str]) -> None:

@@ -24,11 +24,13 @@ from plotly.subplots import make_subplots
 
 from components import run_compare
 from layerlab.train import insights
+from layerlab.train.phases import PHASE_2_LABEL
 
 TRAIN_COLOR = "#0F766E"
 VAL_COLOR = "#4F46E5"
 LR_COLOR = "#B45309"
 SPEED_COLOR = "#0369A1"
+PHASE_COLOR = "#64748B"
 MAX_POINTS = 600
 _NOT_METRICS = {"id", "scope", "epoch", "step", "t", "learning_rate", "epoch_seconds"}
 _TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mae": "Mean absolute error", "mse": "Mean squared error",
@@ -65,13 +67,14 @@ def _grid(n: int) -> tuple[int, int]:
 
 def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, steps_per_epoch: int | None = None,
                   revision: str = "run", task: str | None = "classification", smoothing: float = 0.8,
-                  titles: dict[str, str] | None = None) -> go.Figure:
+                  titles: dict[str, str] | None = None, fine_tune_from: int | None = None) -> go.Figure:
     """Loss and every metric against epochs: per-epoch train and validation, per-batch train.
 
     `epochs` (pass it while the run is active) leaves headroom on the x-axis for the curve
     to grow into, up to the planned length; without it the axis fits the data. `smoothing`
     is the EMA weight of the per-batch line (0 draws the raw values); `titles` overrides
-    panel titles by metric name.
+    panel titles by metric name. `fine_tune_from` (the run's epochs before phase 2) draws a
+    dashed line there on every panel, labelled on the first: "phase 2: fine-tuning".
     """
     default = ["loss", "accuracy"] if task in (None, "classification") else ["loss", "mae"]
     names = metric_names(rows) if rows else default
@@ -113,6 +116,8 @@ def curves_figure(rows: list[dict[str, Any]], *, epochs: int | None = None, step
                                    hovertemplate=f"epoch %{{x}}<br>%{{y:.4f}}<extra>{label}</extra>", **axes))
         if name == "accuracy":
             layout[_axis_key("yaxis", i + 1)].update(tickformat=".0%", rangemode="tozero")
+        if fine_tune_from is not None:
+            _phase_line(layout, axes, fine_tune_from, labelled=first)
     if epochs:  # while active: headroom for the curve to grow into, never past the planned epochs
         upper = max(upper, min(float(epochs), max(5.0, 1.5 * upper)))
     for key in _axis_keys(layout, "xaxis"):
@@ -191,6 +196,17 @@ def _scatter(x: list[Any], y: list[Any], **props: Any) -> dict[str, Any]:
     return {"type": "scatter", "x": list(x), "y": list(y), **props}
 
 
+def _phase_line(layout: dict[str, Any], axes: dict[str, str], epoch: int, labelled: bool) -> None:
+    """A dashed line at `epoch` across one panel (what `add_vline` makes), with the phase-2 label if asked."""
+    x, y = axes["xaxis"], f"{axes['yaxis']} domain"
+    layout.setdefault("shapes", []).append({"type": "line", "x0": epoch, "x1": epoch, "xref": x, "y0": 0, "y1": 1,
+                                            "yref": y, "line": {"color": PHASE_COLOR, "width": 1.5, "dash": "dash"}})
+    if labelled:
+        layout["annotations"].append({"text": PHASE_2_LABEL, "showarrow": False, "x": epoch, "xref": x, "y": 1,
+                                      "yref": y, "xanchor": "left", "yanchor": "top",
+                                      "font": {"size": 11, "color": PHASE_COLOR}})
+
+
 def _note(text: str, y: float, size: int) -> dict[str, Any]:
     return {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": y,
             "font": {"size": size, "color": "#64748B"}}
@@ -211,7 +227,7 @@ def show(rows: list[dict[str, Any]], run, key: str = "training-chart", *, smooth
     # A live view redraws every second; rebuilding unchanged figures (a queued run, a second with no
     # new rows) is most of its cost, and eight of them at once slow the whole server.
     inputs = (run.id, run.active, run.epochs, run.steps_per_epoch, run.task, len(rows), rows[-1].get("id") if rows else None,
-              smoothing, batch_size, mae_scale)
+              smoothing, batch_size, mae_scale, run.fine_tune_from)
     cached = st.session_state.get(f"{key}-figures")
     if cached and cached[0] == inputs:
         fig, speed = cached[1]
@@ -222,7 +238,8 @@ def show(rows: list[dict[str, Any]], run, key: str = "training-chart", *, smooth
         if mae_scale:
             rows = run_compare.in_units(rows, mae_scale)
         fig = curves_figure(rows, epochs=run.epochs if run.active else None, steps_per_epoch=run.steps_per_epoch,
-                            revision=run.id, task=run.task, smoothing=smoothing, titles=titles)
+                            revision=run.id, task=run.task, smoothing=smoothing, titles=titles,
+                            fine_tune_from=run.fine_tune_from)
         speed = speed_figure(rows, batch_size=batch_size, revision=run.id)
         st.session_state[f"{key}-figures"] = (inputs, (fig, speed))
     st.plotly_chart(fig, width="stretch", key=key)

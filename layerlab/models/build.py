@@ -71,7 +71,8 @@ def resolve_layers(spec: ProjectSpec, layers: list[LayerSpec] | None = None) -> 
 def build_model(spec: ProjectSpec, info: DataInfo, layers: list[LayerSpec] | None = None) -> "keras.Model":
     """The uncompiled core model: Input(info.input_shape) → body → head.
 
-    Body layers are named f"{i:02d}_{type}" (lower case) or by LayerSpec.name.
+    Body layers are named f"{i:02d}_{type}" (lower case) or by LayerSpec.name; a layer whose
+    LayerSpec has `trainable=False` is built frozen (see `layerlab.train.phases` for phase 2).
 
     Raises:
         BuildError: in plain words, naming the layer at fault and the fix.
@@ -233,6 +234,8 @@ def _assemble(body: list[LayerSpec], info: DataInfo, rows: list[dict[str, Any]] 
         except LayerlabError as exc:
             raise BuildError(f"{what}: {exc.message}", exc.hint, i) from None
         layer.name = name
+        if not spec.trainable:  # frozen: no weight changes; a BatchNormalization inside runs in inference mode
+            layer.trainable = False
         try:
             y = layer(x)
         except Exception as exc:

@@ -35,7 +35,8 @@ POLL_S = 0.2  # metrics reach the app's store within this plus the trainer's own
 FORCE_AFTER_S = 15.0  # a stop the trainer has not honoured by then ends the actor
 # The run's fields that the node-local store holds and the app's store mirrors.
 MIRRORED = ("status", "message", "device", "started", "ended", "epochs", "epoch", "step", "steps_per_epoch",
-            "samples_per_sec", "best_val", "best_val_name", "best_metric", "best_metric_name", "test_metrics")
+            "samples_per_sec", "best_val", "best_val_name", "best_metric", "best_metric_name", "test_metrics",
+            "fine_tune_from")
 SHIPPED_IN = ("continue.json", "last.weights.h5", "history.json", "best.keras")  # what continuing needs
 NOT_SHIPPED_BACK = ("project.json",)  # the app's own copy stays
 LOG = "log.txt"

@@ -72,7 +72,7 @@ CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
 """
 # Columns added after the first release: (name, SQL type), added to an older runs.db on open.
 _ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"), ("study", "TEXT"), ("trial", "INTEGER"),
-                  ("executor", "TEXT"), ("node", "TEXT"))
+                  ("executor", "TEXT"), ("node", "TEXT"), ("fine_tune_from", "INTEGER"))
 
 
 @dataclass
@@ -113,6 +113,7 @@ class Run:
     trial: int | None = None
     executor: str | None = None  # "ray" for a run handed to a Ray cluster; None or "local": a worker process here
     node: str | None = None  # where a Ray run trains (the node's address and its GPUs), once placed
+    fine_tune_from: int | None = None  # epochs done when phase 2 (fine-tuning) began; None: no phase 2 (yet)
 
     @property
     def path(self) -> Path:

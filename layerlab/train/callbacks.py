@@ -249,15 +249,20 @@ class LastCheckpoint(keras.callbacks.Callback):
     last save took), and at the end; each file is replaced atomically, the weights first, so
     history.json's length never counts an epoch the weights do not hold.
 
+    history.json also records each epoch's `phase` (1, or 2 for fine-tuning: `layerlab.train.phases`).
+
     Args:
         history: the earlier training sessions' history (a continued run), extended by this one.
+        phase: the phase the coming epochs belong to (the trainer sets it to 2 when phase 2 starts).
     """
 
     def __init__(self, run_dir: str | Path, history: dict[str, list[float]] | None = None,
-                 every_s: float = 30.0) -> None:
+                 every_s: float = 30.0, phase: int = 1) -> None:
         super().__init__()
-        self.run_dir, self.every_s = Path(run_dir), every_s
+        self.run_dir, self.every_s, self.phase = Path(run_dir), every_s, phase
         self.history = {k: list(v) for k, v in (history or {}).items()}
+        # A history written before phases were recorded: all its epochs were phase 1.
+        self.history.setdefault("phase", [1] * len(self.history.get("loss") or []))
         self._last_write = 0.0
         self._interval = every_s
 
@@ -265,6 +270,7 @@ class LastCheckpoint(keras.callbacks.Callback):
         values = _floats(logs)
         for k, v in values.items():
             self.history.setdefault(k, []).append(v)
+        self.history["phase"].append(self.phase)
         if math.isfinite(values.get("loss", 0.0)) and time.time() - self._last_write >= self._interval:
             self.write()
 

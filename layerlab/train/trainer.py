@@ -93,11 +93,15 @@ def _train(store: RunStore, run: Run, log: RunLog,
     from layerlab.prep.prepare import prepare
     from layerlab.device import describe_training_device
     from layerlab.models.build import build_model, compile_model
+    from layerlab.train import phases
     from layerlab.train.callbacks import BestCheckpoint, LastCheckpoint, StoreCallback
 
     run_dir = run.path
     spec = load_spec(run_dir / "project.json")
     resume = _resume_point(run_dir)
+    earlier = _read_history(run_dir / "history.json") if resume else {}
+    # A run continued in phase 2 (fine-tuning) goes on in it: its layers unfrozen, at the lower rate.
+    fine_from = phases.phase_2_start(earlier) if resume else None
     keras.utils.set_random_seed(spec.train.seed + (resume[0] if resume else 0))
     device = describe_training_device()
     store.update(run.id, device=device)
@@ -121,12 +125,20 @@ def _train(store: RunStore, run: Run, log: RunLog,
     keras.mixed_precision.set_global_policy(plan.policy)  # reset when the run ends (run_training)
     if plan.policy != "float32":
         log(f"Precision: {plan.policy} (compute in {plan.policy.split('_')[1]}, float32 weights and outputs).")
+
+    def compile_with(with_spec) -> None:  # phase 2 compiles again, at its lower rate
+        # Keras turns a requested XLA off (with a warning) when a layer can't be compiled.
+        compile_model(model, with_spec.train, info, steps_per_execution=plan.steps_per_execution,
+                      jit_compile="auto" if plan.jit_compile is None else plan.jit_compile)
+
     with scope:  # several devices: the model is mirrored on each and batches are split between them
         core = build_model(spec, info)
         model = prepared.train_model(core)
-        # Keras turns a requested XLA off (with a warning) when a layer can't be compiled.
-        compile_model(model, spec.train, info, steps_per_execution=plan.steps_per_execution,
-                      jit_compile="auto" if plan.jit_compile is None else plan.jit_compile)
+        if fine_from is not None:
+            fit_spec = phases.start_phase_2(model, core, spec, compile_with, log, fine_from, resumed=True)
+        else:
+            fit_spec = spec
+            compile_with(spec)
         if resume:  # built now, so that the saved optimizer state loads into it (see _load_last)
             model.optimizer.build(model.trainable_variables)
     if replicas > 1:
@@ -134,7 +146,9 @@ def _train(store: RunStore, run: Run, log: RunLog,
     if plan.jit_compile is not None:
         log(f"XLA compilation {'on' if model.jit_compile else 'off'}"
             + (f", {plan.steps_per_execution} steps per call." if plan.steps_per_execution > 1 else "."))
-    log(f"Model `{spec.model.template}`: {core.count_params():,} parameters.")
+    frozen = sum(layer.count_params() for layer in core.layers if not layer.trainable)
+    log(f"Model `{spec.model.template}`: {core.count_params():,} parameters"
+        + (f", {frozen:,} of them in frozen layers." if frozen else "."))
     if resume:
         _load_last(model, run_dir / "last.weights.h5", log)
         log(f"Continuing from epoch {resume[0]} for {resume[1]} more epoch(s).")
@@ -154,13 +168,13 @@ def _train(store: RunStore, run: Run, log: RunLog,
     first_epoch = resume[0] if resume else 0
     epochs = first_epoch + (resume[1] if resume else spec.train.epochs)
     best_metric, scale = _best_metric(info)
-    earlier = {"val_loss": run.best_val,
-               best_metric: run.best_metric if run.best_metric_name == best_metric else None} if resume else None
+    bests = {"val_loss": run.best_val,
+             best_metric: run.best_metric if run.best_metric_name == best_metric else None} if resume else None
     # A continued run goes on from its last epoch and step (steps stay aligned to epochs, so a
     # step's place in its epoch is (step - 1) % steps + 1) and keeps its bests unless beaten.
     cb = StoreCallback(store, run.id, steps, batch, echo=log, epoch=first_epoch, step=first_epoch * steps,
-                       metric=best_metric, metric_scale=scale, best=earlier)
-    callbacks: list = [cb, *_schedule_callbacks(spec, keras, epochs)]
+                       metric=best_metric, metric_scale=scale, best=bests)
+    callbacks: list = []  # after the store callback and the schedule, in both phases
     ckpt = None
     if spec.train.keep_best_checkpoint:
         # Continuing: best.keras is replaced only by an epoch better than the earlier sessions' best.
@@ -170,7 +184,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     early = None
     if spec.train.early_stopping_patience:
         metric = _monitor(spec.train.early_stopping_metric, info)
-        early = keras.callbacks.EarlyStopping(
+        early = keras.callbacks.EarlyStopping(  # it starts afresh in each phase (on_train_begin)
             monitor=metric, mode="min" if metric.endswith(("loss", "mae")) else "max",
             patience=spec.train.early_stopping_patience, restore_best_weights=spec.train.restore_best_weights,
             min_delta=MIN_DELTA)
@@ -184,33 +198,44 @@ def _train(store: RunStore, run: Run, log: RunLog,
         trial = TrialCallback(run.study, run.trial, scale=scale, echo=log)
         callbacks.append(trial)
     class_weight = _class_weights(y_tr, info.n_classes) if spec.prepare.class_weights and info.task == "classification" else None
-    log(f"Training for up to {epochs - first_epoch} epochs, batch size {batch} ({steps} steps per epoch).")
-    store.update(run.id, epochs=epochs)
-    # The heap now holds TensorFlow's and Keras' hundreds of thousands of long-lived objects: freeze
-    # them out of the garbage collector, so that full collections during fit (triggered by the
-    # callbacks' per-batch rows) do not rescan them all. Measured on the tweets model: ~10% faster.
-    # Unfrozen afterwards, so a process that trains again (tests, the CLI) can still free them.
+    # Phase 2 follows phase 1 (not a continued phase 2, nor a run only being finished with 0 more epochs).
+    then_phase_2 = phases.planned(spec) and fine_from is None and epochs > first_epoch
+    later = f", then phase 2 (fine-tuning) for up to {spec.train.fine_tune_epochs}" if then_phase_2 else ""
+    log(f"Training for up to {epochs - first_epoch} epochs{later}, batch size {batch} ({steps} steps per epoch).")
+    store.update(run.id, epochs=epochs + (spec.train.fine_tune_epochs if then_phase_2 else 0), fine_tune_from=fine_from)
     # Last, so that it saves the weights the run ends with (after EarlyStopping restores the best).
-    callbacks.append(LastCheckpoint(run_dir, history=_read_history(run_dir / "history.json") if resume else None))
-    gc.collect()
-    gc.freeze()
-    try:
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first_epoch,
-                  callbacks=callbacks, verbose=0, shuffle=False, class_weight=class_weight)
-    finally:
-        gc.unfreeze()
+    last = LastCheckpoint(run_dir, history=earlier or None, phase=1 if fine_from is None else 2)
+    callbacks.append(last)
+
+    def fit(with_spec, initial: int, until: int, schedule_from: int) -> None:
+        # The heap now holds TensorFlow's and Keras' hundreds of thousands of long-lived objects: freeze
+        # them out of the garbage collector, so that full collections during fit (triggered by the
+        # callbacks' per-batch rows) do not rescan them all. Measured on the tweets model: ~10% faster.
+        # Unfrozen afterwards, so a process that trains again (tests, the CLI) can still free them.
+        schedule = _schedule_callbacks(with_spec, keras, until, start=schedule_from)
+        gc.collect()
+        gc.freeze()
+        try:
+            model.fit(train_ds, validation_data=val_ds, epochs=until, initial_epoch=initial,
+                      callbacks=[cb, *schedule, *callbacks], verbose=0, shuffle=False, class_weight=class_weight)
+        finally:
+            gc.unfreeze()
+
+    fit(fit_spec, first_epoch, epochs, schedule_from=fine_from or 0)
+    if then_phase_2 and cb.bad_loss is None and not cb.stop_requested and not (trial and trial.pruned_after):
+        _restore_best(model, spec, ckpt, best_path, log)  # phase 2 fine-tunes phase 1's best
+        done = len(last.history.get("loss", []))
+        fit_spec = phases.start_phase_2(model, core, spec, compile_with, log, done)
+        epochs = done + spec.train.fine_tune_epochs
+        store.update(run.id, epochs=epochs, fine_tune_from=done)
+        last.phase = 2
+        fit(fit_spec, done, epochs, schedule_from=done)
 
     if cb.bad_loss is not None:
         return "failed", (f"The loss became {cb.bad_loss} (not a number) in epoch {cb.epoch + 1}, so training stopped. "
                           "Lower the learning rate, and check that the inputs are scaled (e.g. rescale images to [0, 1]).")
 
-    if spec.train.restore_best_weights and ckpt is not None and ckpt.weights is not None:
-        model.set_weights(ckpt.weights)
-        log(f"Using the weights of the best epoch ({ckpt.best_epoch + 1}, lowest validation loss).")
-    elif spec.train.restore_best_weights and best_path.exists():  # an earlier session's best was not beaten
-        best = keras.saving.load_model(best_path, compile=False)
-        model.set_weights(best.get_weights())
-        log("Using the weights of the best epoch (lowest validation loss).")
+    _restore_best(model, spec, ckpt, best_path, log)
 
     history = _read_history(run_dir / "history.json")
     kept = ckpt.best_epoch if spec.train.restore_best_weights and ckpt is not None and ckpt.weights is not None else None
@@ -302,6 +327,20 @@ def _resume_point(run_dir: Path) -> tuple[int, int] | None:
     return int(data["from_epoch"]), int(data["epochs"])
 
 
+def _restore_best(model, spec, ckpt, best_path: Path, log: RunLog) -> None:
+    """With `restore_best_weights`: the best epoch's weights (lowest validation loss), from this session's
+    checkpoint or, when it did not beat an earlier session's, from best.keras."""
+    import keras
+
+    if spec.train.restore_best_weights and ckpt is not None and ckpt.weights is not None:
+        model.set_weights(ckpt.weights)
+        log(f"Using the weights of the best epoch ({ckpt.best_epoch + 1}, lowest validation loss).")
+    elif spec.train.restore_best_weights and best_path.exists():  # an earlier session's best was not beaten
+        best = keras.saving.load_model(best_path, compile=False)
+        model.set_weights(best.get_weights())
+        log("Using the weights of the best epoch (lowest validation loss).")
+
+
 def _load_last(model, path: Path, log: RunLog) -> None:
     """The run's last weights and its optimizer's state (Adam's moments, the step count).
 
@@ -344,15 +383,17 @@ def _monitor(metric: str, info) -> str:
     return metric
 
 
-def _schedule_callbacks(spec, keras, epochs: int) -> list:
+def _schedule_callbacks(spec, keras, epochs: int, start: int = 0) -> list:
+    """The learning-rate schedule up to epoch `epochs`; phase 2 passes `start` (its first epoch) and its own
+    spec, so its schedule starts again from its lower rate."""
     t = spec.train
     if t.lr_schedule == "plateau":
         return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=t.lr_decay, patience=2, min_lr=t.learning_rate * 1e-3)]
     if t.lr_schedule == "cosine":
         return [keras.callbacks.LearningRateScheduler(
-            lambda e, lr: t.learning_rate * 0.5 * (1 + math.cos(math.pi * e / max(1, epochs))))]
+            lambda e, lr: t.learning_rate * 0.5 * (1 + math.cos(math.pi * (e - start) / max(1, epochs - start))))]
     if t.lr_schedule == "exponential":
-        return [keras.callbacks.LearningRateScheduler(lambda e, lr: t.learning_rate * t.lr_decay ** e)]
+        return [keras.callbacks.LearningRateScheduler(lambda e, lr: t.learning_rate * t.lr_decay ** (e - start))]
     return []
 
 

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from components.training_chart import curves_figure, speed_figure
+from layerlab.train.phases import PHASE_2_LABEL
 
 
 def _rows(epochs: int, steps: int = 20, metrics: tuple[str, ...] = ("loss", "accuracy")) -> list[dict]:
@@ -29,6 +30,7 @@ CASES = {
     "waiting for the first batch": ([], {}),
     "one epoch, active": (_rows(1), {"epochs": 10, "steps_per_epoch": 20}),
     "classification, finished": (_rows(4), {"smoothing": 0.0}),
+    "two phases": (_rows(4), {"fine_tune_from": 2}),
     "four panels (two rows)": (_rows(3, metrics=("loss", "mae", "mse", "rmse")),
                                {"task": "regression", "titles": {"mae": "Mean absolute error (target units)"}}),
 }
@@ -50,3 +52,15 @@ def test_panels_sit_on_their_own_axes_and_accuracy_reads_as_percent():
     assert [a.text for a in fig.layout.annotations] == ["Loss", "Accuracy"]
     assert fig.layout.xaxis.title.text == "epoch" and fig.layout.uirevision == "r1"
     assert fig.layout.xaxis.range[1] == pytest.approx(5 * 1.02)  # headroom while active: 1.5 × 2 epochs, at least 5
+
+
+def test_a_two_phase_history_gets_a_line_at_the_phase_change_on_every_panel():
+    fig = curves_figure(_rows(4), fine_tune_from=2)
+    assert [(s.type, s.x0, s.x1, s.xref, s.yref) for s in fig.layout.shapes] == [
+        ("line", 2, 2, "x", "y domain"), ("line", 2, 2, "x2", "y2 domain")]
+    assert [a.text for a in fig.layout.annotations].count(PHASE_2_LABEL) == 1
+
+
+def test_a_run_without_phase_2_draws_no_phase_line():
+    fig = curves_figure(_rows(4))
+    assert not fig.layout.shapes and PHASE_2_LABEL not in [a.text for a in fig.layout.annotations]

@@ -48,11 +48,6 @@ def wait_rows(store, run_id: str, at_least: int, timeout: float = 240) -> None:
 
 def main() -> None:
     os.environ["LAYERLAB_HOME"] = str(APP_HOME)
-    t0 = time.time()
-    os.environ.update(start_cluster(OUT, nodes=2, cpus=1))
-    address = os.environ["RAY_ADDRESS"]
-    result: dict = {"cluster_start_s": time.time() - t0, "done_at_s": {}}  # where the module's time goes
-
     from layerlab.project import new_project
     from layerlab.runs.runner import start_run, wait
     from layerlab.runs.store import RunStore, _pid_alive
@@ -61,9 +56,14 @@ def main() -> None:
     short = new_project("sample:penguins").edit(**{"train.epochs": 2})
     long = short.edit(**{"train.epochs": 400, "train.early_stopping_patience": 0})
 
-    # A local run, the reference for what a run's row and folder hold.
+    # A local run, the reference for what a run's row and folder hold; it trains while the cluster starts.
     os.environ["LAYERLAB_EXECUTOR"] = "local"
-    local = wait(store, start_run(short, store, owner="t").id, timeout=300)
+    local_id = start_run(short, store, owner="t").id
+    t0 = time.time()
+    os.environ.update(start_cluster(OUT, nodes=2, cpus=1))
+    address = os.environ["RAY_ADDRESS"]
+    result: dict = {"cluster_start_s": time.time() - t0, "done_at_s": {}}  # where the module's time goes
+    local = wait(store, local_id, timeout=300)
     while local.pid and _pid_alive(local.pid):
         time.sleep(0.1)  # its worker ends by dispatching queued runs: let it end before runs are queued for Ray
     result["done_at_s"]["local"] = round(time.time() - t0, 1)
@@ -137,6 +137,13 @@ def main() -> None:
     result["tuned"] = {"status": tuned.status, "message": tuned.message, "files": folder(tuned),
                        "log": (tuned.path / "log.txt").read_text(), "source_name": second.name}
 
+    # The CLI's train honours the same setting (it trains on one node while the next scenario uses the other).
+    project = OUT / "project.json"
+    short.save(project)
+    cli_train = subprocess.Popen([sys.executable, "-m", "layerlab", "train", str(project), "--runs-dir",
+                                  str(OUT / "cli-runs"), "--epochs", "1"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+
     # The driver process here dies mid-run: the actor trains on, and the next look at the store (a page's or
     # wait's reap) starts a new driver that takes the run up where the store's copy got to.
     run = start_run(short.edit(**{"train.epochs": 6, "train.early_stopping_patience": 0}), store, owner="t")
@@ -155,11 +162,8 @@ def main() -> None:
         "fields": filled(relaunched), "epochs": [r["epoch"] for r in store.metrics(run.id, scope="epoch")],
         "history": json.loads((relaunched.path / "history.json").read_text()) if relaunched.status == "completed" else {}}
 
-    # The CLI's train honours the same setting.
-    project = OUT / "project.json"
-    short.save(project)
-    cli = subprocess.run([sys.executable, "-m", "layerlab", "train", str(project), "--runs-dir", str(OUT / "cli-runs"),
-                          "--epochs", "1"], check=False, capture_output=True, text=True, timeout=300)
+    stdout, stderr = cli_train.communicate(timeout=300)
+    cli = subprocess.CompletedProcess(cli_train.args, cli_train.returncode, stdout, stderr)
     summary = json.loads(cli.stdout.strip().splitlines()[-1]) if cli.returncode == 0 else {}
     cli_run = RunStore(OUT / "cli-runs").get(summary["run_id"]) if summary else None
     result["done_at_s"]["cli"] = round(time.time() - t0, 1)

@@ -254,7 +254,7 @@ class _RowsOf:
 def prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     import pandas as pd
 
-    from layerlab.prep.tabular import fit_table, raw_inputs
+    from layerlab.prep.tabular import encode_categories, fit_table, raw_inputs
 
     df = load_frame(spec)
     target = check_column(df, spec.data.target, "target")
@@ -284,7 +284,7 @@ def prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
         y = ((y_raw - center) / spread).astype("float32")
         extra.update(target_center=center, target_spread=spread)
     info = DataInfo(kind="table", task=task, input_shape=(fit.width,), class_names=class_names, extra=extra)
-    x = raw_inputs(df, fit.columns)
+    x = encode_categories(raw_inputs(df, fit.columns), fit)  # the model trains on numbers only
     pre = fit.model
 
     def train_model(core: Any) -> Any:
@@ -292,9 +292,8 @@ def prepare_table(spec: ProjectSpec, progress: Progress | None) -> Prepared:
 
         from layerlab.prep.augment import pipeline
 
-        inputs = {k: keras.Input(shape=(1,), name=k, dtype=t.dtype) for k, t in pre.input.items()} \
-            if isinstance(pre.input, dict) else pre.input
-        z = pre(inputs)
+        inputs = {k: keras.Input(shape=(1,), name=k, dtype=t.dtype) for k, t in fit.encoder.input.items()}
+        z = fit.encoder(inputs)
         aug = pipeline(spec.prepare.augment, seed=spec.train.seed, info=info)
         if aug is not None:
             z = aug(z)

@@ -1,8 +1,9 @@
 """Table preparation as Keras layers, fitted on the training rows only.
 
-`fit_table` returns a preprocessing model (raw columns in → one float vector out) plus
-the column facts the Predict form needs (ranges, categories, defaults). Numeric
-columns come first in the vector, so noise augmentation can target just them.
+`fit_table` returns a preprocessing model (raw columns in → one float vector out; training looks the
+categories up beforehand, see `encode_categories`) plus the column facts the Predict form needs
+(ranges, categories, defaults). Numeric columns come first in the vector, so noise augmentation can
+target just them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class TableFit:
     width: int
     numeric_width: int
     notes: list[str] = field(default_factory=list)
+    lookup: Any = None  # raw columns → categories as vocabulary indices (see fit_table)
+    encoder: Any = None  # those → the row vector: what the training model starts with
 
 
 def input_name(i: int, column: str) -> str:
@@ -115,17 +118,29 @@ def encoded_width(columns: list[dict[str, Any]], prep: TablePrep) -> int:
 
 
 def fit_table(train: pd.DataFrame, features: list[str], prep: TablePrep) -> TableFit:
-    """Fit imputation, scaling and encoding on `train` and build the preprocessing model."""
+    """Fit imputation, scaling and encoding on `train` and build the preprocessing model.
+
+    It is two models in a row: `lookup` (raw columns → the same columns with each category as its index in
+    the vocabulary, 0 for one not seen in training) and `encoder` (those → one float vector). Training feeds
+    the encoder with indices looked up before the data reaches the model (`encode_categories`): no string
+    tensor enters the training model, so it runs under tf.distribute (whose first batch is mean-reduced over
+    the replicas, which strings cannot be) and XLA can compile it. `model` chains both for the saved model.
+    """
     import keras
 
     from layerlab.prep.layers import FillEmptyString, FillMissing
 
     columns = analyze_columns(train, features, prep)
-    inputs: dict[str, Any] = {}
     numeric = [c for c in columns if c["type"] == "numeric"]
+    raw = {c["input"]: keras.Input(shape=(1,), name=c["input"], dtype="float32" if c in numeric else "string")
+           for c in columns}
+    looked_up = {c["input"]: raw[c["input"]] if c in numeric else keras.layers.StringLookup(
+                 vocabulary=c["categories"], output_mode="int", name=f"lookup_{c['input']}")(
+                 FillEmptyString(c["fill"], name=f"impute_{c['input']}")(raw[c["input"]])) for c in columns}
+    lookup = keras.Model(raw, looked_up, name="table_lookup")
+    inputs = {c["input"]: keras.Input(shape=(1,), name=c["input"], dtype="float32" if c in numeric else "int64")
+              for c in columns}
     parts = []
-    for c in columns:
-        inputs[c["input"]] = keras.Input(shape=(1,), name=c["input"], dtype="float32" if c["type"] == "numeric" else "string")
     if numeric:
         x = keras.layers.Concatenate(name="numbers")([inputs[c["input"]] for c in numeric]) if len(numeric) > 1 \
             else inputs[numeric[0]["input"]]
@@ -138,23 +153,38 @@ def fit_table(train: pd.DataFrame, features: list[str], prep: TablePrep) -> Tabl
     for c in columns:
         if c["type"] != "categorical":
             continue
-        x = FillEmptyString(c["fill"], name=f"impute_{c['input']}")(inputs[c["input"]])
+        x = inputs[c["input"]]
         if prep.encode == "one_hot":
-            x = keras.layers.StringLookup(vocabulary=c["categories"], output_mode="one_hot", name=f"onehot_{c['input']}")(x)
+            x = keras.layers.CategoryEncoding(len(c["categories"]) + 1, output_mode="one_hot",
+                                              name=f"onehot_{c['input']}")(x)
+        elif prep.encode == "embedding":
+            x = keras.layers.Embedding(len(c["categories"]) + 1, prep.embedding_dim, name=f"embed_{c['input']}")(x)
+            x = keras.layers.Flatten(name=f"flat_{c['input']}")(x)
         else:
-            x = keras.layers.StringLookup(vocabulary=c["categories"], output_mode="int", name=f"lookup_{c['input']}")(x)
-            if prep.encode == "embedding":
-                x = keras.layers.Embedding(len(c["categories"]) + 1, prep.embedding_dim, name=f"embed_{c['input']}")(x)
-                x = keras.layers.Flatten(name=f"flat_{c['input']}")(x)
-            else:
-                x = keras.layers.Rescaling(1.0 / max(1, len(c["categories"])), name=f"index_{c['input']}")(
-                    keras.ops.cast(x, "float32"))
+            x = keras.layers.Rescaling(1.0 / max(1, len(c["categories"])), name=f"index_{c['input']}")(
+                keras.ops.cast(x, "float32"))
         parts.append(x)
     out = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="row")(parts)
-    model = keras.Model(inputs, out, name="table_preprocessing")
-    width = int(model.output.shape[-1])
+    encoder = keras.Model(inputs, out, name="table_encoding")
+    model = keras.Model(raw, encoder(lookup(raw)), name="table_preprocessing")
+    width = int(encoder.output.shape[-1])
     assert width == encoded_width(columns, prep), (width, encoded_width(columns, prep))
     if width > limits().columns * 10:
         raise DataError(f"After encoding, each row has {width:,} values, too many for this model.",
                         "Ignore high-cardinality columns (like names or free text), or use integer encoding.")
-    return TableFit(columns, model, width, numeric_width)
+    return TableFit(columns, model, width, numeric_width, lookup=lookup, encoder=encoder)
+
+
+def encode_categories(x: dict[str, np.ndarray], fit: TableFit) -> dict[str, np.ndarray]:
+    """`raw_inputs` with each category column replaced by its vocabulary indices (int64), as the encoder
+    takes them: each distinct value is looked up once, by the saved model's own lookup layers."""
+    out = dict(x)
+    for c in fit.columns:
+        if c["type"] != "categorical":
+            continue
+        k = c["input"]
+        codes, uniques = pd.factorize(x[k].reshape(-1), use_na_sentinel=False)
+        distinct = np.asarray(uniques, dtype=object).astype(str).reshape(-1, 1)
+        index = fit.lookup.get_layer(f"lookup_{k}")(fit.lookup.get_layer(f"impute_{k}")(distinct))
+        out[k] = np.asarray(index, dtype="int64")[codes].reshape(x[k].shape)
+    return out

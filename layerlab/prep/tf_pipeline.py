@@ -2,8 +2,7 @@
 
 Preprocessing and augmentation run here, in the pipeline, not inside the model:
 Keras' augmentation layers are not XLA-compilable and would switch XLA off.
-(Tables are the exception: their categorical lookups live in the training model,
-which the table preparer builds.)
+(A table's categories arrive already looked up: `prep.tabular.encode_categories`.)
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, tr
                  batch_size: int | None = None) -> tf.data.Dataset:
     """Batches for `fit`/`evaluate`: shuffled and augmented only when training.
 
-    Arrays in memory go through `from_tensor_slices` (string columns as codes into their
-    distinct values); images that stay on disk (`ImageRows`) are read batch by batch.
+    Arrays in memory go through `from_tensor_slices` (numbers only: a table's categories are vocabulary
+    indices by now); images that stay on disk (`ImageRows`) are read batch by batch.
     """
     from layerlab.data.image_cache import ImageRows
     from layerlab.prep.augment import pipeline
@@ -31,23 +30,12 @@ def make_dataset(info: DataInfo, x: Any, y: np.ndarray, spec: ProjectSpec, *, tr
     if isinstance(x, ImageRows):
         ds = _streamed_images(x, y, batch_size, training, spec.train.seed)
     else:
-        texts: dict[str, tf.Tensor] = {}
-        if isinstance(x, dict):
-            x = dict(x)
-            for k, v in x.items():
-                if v.dtype == object and len(v) >= CODES_FROM_ROWS:
-                    x[k], texts[k] = _string_codes(v)  # codes into the distinct values, looked up per batch
-                elif v.dtype == object:
-                    x[k] = tf.constant(v.astype(str))
         if training and len(y) > SHUFFLE_BUFFER:
             x, y = _random_order(x, y, spec.train.seed)
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         if training:
             ds = ds.shuffle(min(len(y), SHUFFLE_BUFFER), seed=spec.train.seed, reshuffle_each_iteration=True)
         ds = ds.batch(batch_size)
-        if texts:
-            ds = ds.map(lambda a, b: ({k: tf.gather(texts[k], v) if k in texts else v for k, v in a.items()}, b),
-                        num_parallel_calls=tf.data.AUTOTUNE)
     if info.kind == "images":
         rescale = 1.0 / 255.0 if spec.prepare.image.rescale else 1.0
         ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) * rescale, b), num_parallel_calls=tf.data.AUTOTUNE)
@@ -70,22 +58,6 @@ def _random_order(x: Any, y: np.ndarray, seed: int) -> tuple[Any, np.ndarray]:
     order = np.random.default_rng(seed).permutation(len(y))
     x = {k: v[order] for k, v in x.items()} if isinstance(x, dict) else x[order]
     return x, y[order]
-
-
-# From this many rows a string column enters tf.data as codes: far less memory, but the per-batch
-# lookup costs about 1 ms a batch, which a small table's 1 ms training steps would feel.
-CODES_FROM_ROWS = 100_000
-
-
-def _string_codes(values: np.ndarray) -> tuple[np.ndarray, tf.Tensor]:
-    """(int32 codes shaped like `values`, a string tensor of the distinct values): a column of
-    2,000,000 strings in a few categories costs 8 MB of codes instead of a 2,000,000-string tensor.
-    `tf.gather(table, codes)` gives back exactly `tf.constant(values.astype(str))`."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(values.reshape(-1), use_na_sentinel=False)
-    table = tf.constant(np.asarray(uniques, dtype=object).astype(str).reshape(-1))
-    return codes.astype("int32").reshape(values.shape), table
 
 
 def _streamed_images(x: Any, y: np.ndarray, batch_size: int, training: bool, seed: int) -> tf.data.Dataset:

@@ -38,7 +38,8 @@ MIRRORED = ("status", "message", "device", "started", "ended", "epochs", "epoch"
             "samples_per_sec", "best_val", "best_val_name", "best_metric", "best_metric_name", "test_metrics",
             "fine_tune_from")
 SHIPPED_IN = ("continue.json", "last.weights.h5", "history.json", "best.keras")  # what continuing needs
-NOT_SHIPPED_BACK = ("project.json",)  # the app's own copy stays
+# The app's own project stays; continue.json is spent by the node's trainer (a poll may find it first).
+NOT_SHIPPED_BACK = ("project.json", "continue.json")
 LOG = "log.txt"
 
 
@@ -138,39 +139,65 @@ def _payload(run: Run) -> dict[str, Any]:
             "start_from": start_from}
 
 
-def _actor(ray: Any, run: Run) -> tuple[Any, bool]:
-    """The run's actor: found by name (a restarted driver reattaches), else created; (actor, created)."""
+def reattach(store: RunStore, run: Run) -> bool:
+    """Start a new driver for a Ray run whose driver here is gone (killed, or the app's machine restarted): it
+    finds the run's actor by name and mirrors it on from where the store's copy got to (`ray_cursor`), or
+    fails the run with the reason when the cluster no longer has it. False when another caller took it."""
+    from layerlab.runs.runner import WORKER_LOG, launch
+
+    if not store.take_over(run.id, run.pid):
+        return False
+    pid = launch("layerlab.runs.ray_executor", run.id, "--runs-dir", str(store.root), "--reattach",
+                 log=run.path / WORKER_LOG)
+    store.update(run.id, pid=pid)
+    return True
+
+
+def _actor(ray: Any, run: Run, create: bool = True) -> tuple[Any, bool]:
+    """The run's actor: found by name, else created (unless `create` is False: None); (actor, created)."""
     try:
         return ray.get_actor(actor_name(run.id), namespace=NAMESPACE), False
     except ValueError:
-        pass
+        if not create:
+            return None, False
     cls = ray.remote(RunActor)
     actor = cls.options(name=actor_name(run.id), namespace=NAMESPACE, lifetime="detached", max_restarts=0,
                         max_concurrency=4, **_resources(ray)).remote()
     return actor, True
 
 
-def drive(store: RunStore, run_id: str, echo: Callable[[str], None] | None = None) -> Run:
-    """Run `run_id` on the cluster and mirror it into `store` until it ends (the driver process; the CLI)."""
+def drive(store: RunStore, run_id: str, echo: Callable[[str], None] | None = None, reattach: bool = False) -> Run:
+    """Run `run_id` on the cluster and mirror it into `store` until it ends (the driver process; the CLI).
+
+    `reattach`: the run's earlier driver is gone; take up its actor where the store's copy got to, never
+    start the run afresh."""
     run = store.get(run_id)
     if run is None:
         raise SystemExit(f"no run {run_id}")
     store.update(run_id, executor="ray", pid=os.getpid(), heartbeat=time.time())
     try:
         ray = connect()
-        actor, created = _actor(ray, run)
-        _mirror(ray, store, run, actor, actor.start.remote(_payload(run)) if created else None, echo)
+        actor, created = _actor(ray, run, create=not reattach)
+        if actor is None:
+            _failed(store, run_id, "The Ray cluster no longer has this run (its worker ended while Layerlab was not "
+                    "watching it, or the cluster restarted).")
+        else:
+            cursor = json.loads(run.ray_cursor) if reattach and run.ray_cursor else None
+            _mirror(ray, store, run, actor, actor.start.remote(_payload(run)) if created else None, echo, cursor)
     except Exception as exc:  # noqa: BLE001 - any failure becomes the run's reason
         _failed(store, run_id, _reason(exc))
     return store.get(run_id)  # type: ignore[return-value]
 
 
-def _mirror(ray: Any, store: RunStore, run: Run, actor: Any, starting: Any, echo: Callable[[str], None] | None) -> None:
+def _mirror(ray: Any, store: RunStore, run: Run, actor: Any, starting: Any, echo: Callable[[str], None] | None,
+            cursor: dict[str, Any] | None = None) -> None:
     """Drain the actor into the store and the run folder until the run ends; pass a stop on.
 
     `starting`: the pending `start` call of a new actor (Ray holds it until a node has room: the run is
-    queued in Ray meanwhile); None when reattaching to an actor that already trains."""
-    cursor: dict[str, Any] = {"after_id": 0, "stamps": {}, "log_at": 0}
+    queued in Ray meanwhile); None when reattaching to an existing actor, which `cursor` (what the store
+    holds already) was drained up to. An actor whose `start` never arrived (its driver died while Ray still
+    held the call) gets it again."""
+    cursor = cursor or {"after_id": 0, "stamps": {}, "log_at": 0}
     pending = starting if starting is not None else actor.poll.remote(cursor)
     stop_sent: float | None = None
     while True:
@@ -179,27 +206,30 @@ def _mirror(ray: Any, store: RunStore, run: Run, actor: Any, starting: Any, echo
         if current is not None and current.stop_requested and stop_sent is None:
             if pending is starting:  # never placed: nothing to keep
                 ray.kill(actor)
-                store.set_status(run.id, "stopped", "Stopped while queued in Ray, before it started.")
+                _ended(store, run.id, "stopped", "Stopped while queued in Ray, before it started.")
                 return
             actor.stop.remote()
             stop_sent = time.time()
         if stop_sent and time.time() - stop_sent > FORCE_AFTER_S:
             ray.kill(actor)
-            store.set_status(run.id, "stopped", "Stopped by force on the Ray cluster; the last checkpoint that "
-                             "arrived is kept.")
+            _ended(store, run.id, "stopped", "Stopped by force on the Ray cluster; the last checkpoint that "
+                   "arrived is kept.")
             return
         if not ready:
             store.beat(run.id, **({"message": QUEUED} if pending is starting else {}))
             continue
         answer = ray.get(pending)
-        if pending is starting:  # placed and started: the node has what it needs
+        if pending is not starting and not answer["started"]:  # reattached: its start never reached the actor
+            starting = pending = actor.start.remote(_payload(run))
+            continue
+        if pending is starting or starting is None:  # it has started: the node has what it needs
             (run.path / "continue.json").unlink(missing_ok=True)
-        else:
+        if pending is not starting:
             _apply(store, run, answer, echo)
             cursor = answer["cursor"]
             if answer["done"]:
                 fields = answer["fields"]
-                store.set_status(run.id, fields["status"], fields["message"], ended=fields.get("ended") or time.time())
+                _ended(store, run.id, fields["status"], fields["message"], ended=fields.get("ended") or time.time())
                 try:
                     ray.get(actor.close.remote(), timeout=30)
                 finally:
@@ -231,13 +261,19 @@ def _apply(store: RunStore, run: Run, answer: dict[str, Any], echo: Callable[[st
         fields.update(status="running", message=got.get("message"))
     if got.get("test_metrics"):
         store.update(run.id, test_metrics=got["test_metrics"])
-    store.report(run.id, answer["rows"], node=answer["node"], **fields)
+    # The cursor in the same transaction as the rows: a driver started after this one died takes up from here.
+    store.report(run.id, answer["rows"], node=answer["node"], ray_cursor=json.dumps(answer["cursor"]), **fields)
+
+
+def _ended(store: RunStore, run_id: str, status: str, message: str, **values: Any) -> None:
+    """The run's last status, and the mirror's cursor cleared in the same write (no driver takes it up again)."""
+    store.set_status(run_id, status, message, ray_cursor=None, **values)
 
 
 def _failed(store: RunStore, run_id: str, why: str) -> None:
     run = store.get(run_id)
     saved = run.files.saved_epochs() if run else None
-    store.set_status(run_id, "failed", why + (f" Its checkpoint after epoch {saved} is kept: continue it from there, "
+    _ended(store, run_id, "failed", why + (f" Its checkpoint after epoch {saved} is kept: continue it from there, "
                                               "or train again." if saved else " It had saved no checkpoint yet: "
                                               "train it again."))
 
@@ -278,10 +314,13 @@ class RunActor:
         self.thread: Any = None
 
     def start(self, payload: dict[str, Any]) -> str:
-        """Lay out the run on this node and start training in a thread; returns at once."""
+        """Lay out the run on this node and start training in a thread; returns at once (once per actor)."""
         import threading
 
         from layerlab.spec import load_spec
+
+        if self.run_id is not None:
+            return self.run_id
 
         spec_dict = dict(payload["spec"])
         if payload["data"] is not None:
@@ -347,7 +386,7 @@ class RunActor:
             "rows": [(r["scope"], r["epoch"], r["step"], r["t"],
                       {k: v for k, v in r.items() if k not in ("id", "scope", "epoch", "step", "t")}) for r in rows],
             "fields": {k: getattr(run, k) for k in MIRRORED} if run else {},
-            "files": files, "done": done, "node": node,
+            "files": files, "done": done, "node": node, "started": self.run_id is not None,
             "cursor": {"after_id": rows[-1]["id"] if rows else cursor["after_id"], "stamps": stamps, "log_at": log_at},
         }
 
@@ -366,9 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="layerlab-ray-driver")
     parser.add_argument("run_id")
     parser.add_argument("--runs-dir", required=True)
+    parser.add_argument("--reattach", action="store_true", help="take up the run's actor after its driver died")
     args = parser.parse_args(argv)
     store = RunStore(args.runs_dir)
-    run = drive(store, args.run_id)
+    run = drive(store, args.run_id, reattach=args.reattach)
     print(json.dumps({"run_id": run.id, "status": run.status}), flush=True)
     return 0
 

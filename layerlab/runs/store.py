@@ -72,7 +72,7 @@ CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
 """
 # Columns added after the first release: (name, SQL type), added to an older runs.db on open.
 _ADDED_COLUMNS = (("best_metric", "REAL"), ("best_metric_name", "TEXT"), ("study", "TEXT"), ("trial", "INTEGER"),
-                  ("executor", "TEXT"), ("node", "TEXT"), ("fine_tune_from", "INTEGER"))
+                  ("executor", "TEXT"), ("node", "TEXT"), ("fine_tune_from", "INTEGER"), ("ray_cursor", "TEXT"))
 
 
 @dataclass
@@ -114,6 +114,7 @@ class Run:
     executor: str | None = None  # "ray" for a run handed to a Ray cluster; None or "local": a worker process here
     node: str | None = None  # where a Ray run trains (the node's address and its GPUs), once placed
     fine_tune_from: int | None = None  # epochs done when phase 2 (fine-tuning) began; None: no phase 2 (yet)
+    ray_cursor: str | None = None  # how far the app's copy of a Ray run has got (JSON): a new driver goes on from there
 
     @property
     def path(self) -> Path:
@@ -361,6 +362,14 @@ class RunStore:
                 con.execute("UPDATE runs SET status = 'starting', heartbeat = ? WHERE id = ?", (time.time(), rid))
         return [r for rid in ids if (r := self.get(rid))]
 
+    def take_over(self, run_id: str, pid: int | None) -> bool:
+        """Claim an active run whose process `pid` is gone for one new process: True for one caller only
+        (several pages may notice at once). Its pid is 0 until the caller records the new one."""
+        with self._tx() as con:
+            cur = con.execute("UPDATE runs SET pid = 0, heartbeat = ? WHERE id = ? AND pid IS ? AND status IN "
+                              "('starting', 'running')", (time.time(), run_id, pid))
+        return cur.rowcount == 1
+
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next queued run to start; None when the run is not queued."""
         with self._conn() as con:
@@ -453,7 +462,8 @@ class RunStore:
     def reap(self, stale_after: float = HEARTBEAT_STALE_S) -> list[str]:
         """Mark active runs whose worker is gone: dead pid → failed; machine restarted or silent → interrupted.
 
-        A dead worker's or a restart's message says whether a checkpoint was kept to continue from."""
+        A dead worker's or a restart's message says whether a checkpoint was kept to continue from. A Ray run
+        whose driver process here is gone gets a new driver instead (`ray_executor.reattach`)."""
         reaped = []
         now = time.time()
         booted = _boot_time()
@@ -461,6 +471,14 @@ class RunStore:
             if run.status == "queued":
                 continue
             alive = _pid_alive(run.pid) if run.pid else None
+            last = run.heartbeat or run.created
+            if run.executor == "ray" and (last < booted or alive is False or (last < now - stale_after and not alive)):
+                # Only its driver here is gone: the run may still train on the cluster. A new driver takes it up.
+                from layerlab.runs.ray_executor import reattach
+
+                if reattach(self, run):
+                    reaped.append(run.id)
+                continue
             if (run.heartbeat or run.created) < booted:
                 # The machine restarted under the run: nothing crashed, it was cut off.
                 saved = run.files.saved_epochs()

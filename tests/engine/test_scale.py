@@ -279,32 +279,26 @@ def test_raw_inputs_give_the_same_strings_as_one_str_per_row():
     assert len({id(v) for v in got["c1_colour"].reshape(-1)}) <= 5, "each distinct value is one shared string"
 
 
-@pytest.mark.parametrize("codes", [True, False], ids=["large table: codes", "small table: strings"])
-def test_string_columns_reach_the_model_as_the_same_batches(monkeypatch, codes):
-    import tensorflow as tf
+def test_categories_reach_the_training_model_as_the_indices_the_saved_model_looks_up():
+    # Training gets each category as its vocabulary index, looked up once per distinct value (numbers only
+    # in tf.data: tf.distribute cannot carry strings); the saved model looks raw strings up itself.
+    from layerlab.prep.tabular import encode_categories, fit_table, raw_inputs
+    from layerlab.spec import TablePrep
 
-    from layerlab.prep import tf_pipeline
-
-    monkeypatch.setattr(tf_pipeline, "CODES_FROM_ROWS", 0 if codes else 10**9)
-    from layerlab.data.info import DataInfo
-    from layerlab.spec import load_spec
-
-    rng = np.random.default_rng(0)
-    x = {"c0": rng.normal(size=(50, 1)).astype("float32"),
-         "c1": rng.choice(np.array(["a", "bb", "", "ccc"], dtype=object), (50, 1))}
-    y = rng.integers(0, 2, 50)
-    spec = load_spec({"data": {"kind": "table", "source": "sample:test"}, "train": {"batch_size": 16}})
-    info = DataInfo("table", "classification", (2,), ["0", "1"])
-    for training in (False, True):
-        got = list(tf_pipeline.make_dataset(info, x, y, spec, training=training))
-        old = tf.data.Dataset.from_tensor_slices(({"c0": x["c0"], "c1": tf.constant(x["c1"].astype(str))}, y))
-        if training:
-            old = old.shuffle(50, seed=spec.train.seed, reshuffle_each_iteration=True)
-        want = list(old.batch(16))
-        assert len(got) == len(want)
-        for (ga, gb), (wa, wb) in zip(got, want):
-            assert ga["c1"].dtype == tf.string and ga["c1"].numpy().tolist() == wa["c1"].numpy().tolist()
-            assert np.array_equal(ga["c0"], wa["c0"]) and np.array_equal(gb, wb)
+    df = _mixed_frame()
+    fit = fit_table(df.iloc[:200], ["x", "colour", "mixed"], TablePrep())
+    raw = raw_inputs(df, fit.columns)
+    coded = encode_categories(raw, fit)
+    for c in fit.columns:
+        got = coded[c["input"]]
+        if c["type"] == "numeric":
+            assert got is raw[c["input"]]
+            continue
+        want = fit.lookup(raw)[c["input"]]
+        assert got.dtype == np.int64 and got.shape == raw[c["input"]].shape
+        assert got.tolist() == np.asarray(want).tolist()
+    assert np.allclose(fit.encoder(coded), fit.model(raw))
+    assert set(np.unique(coded[fit.columns[-1]["input"]])) <= set(range(len(fit.columns[-1]["categories"]) + 1))
 
 
 def test_a_prepared_table_keeps_only_its_test_rows_and_shows_the_same_examples(tmp_path):

@@ -81,3 +81,37 @@ def test_the_cli_trains_on_ray_with_the_same_setting(seen):
     assert cli["rc"] == 0, cli["stderr"]
     assert cli["summary"]["status"] == "completed" and cli["executor"] == "ray"
     assert "Test: test accuracy" in cli["stdout"]  # the node's log lines reach the terminal
+
+
+def test_a_ray_run_continues_on_the_cluster_from_its_checkpoint(seen):
+    cont = seen["continued"]
+    assert cont["status"] == "completed", cont["message"]
+    assert cont["epochs"] == [1, 2, 3] and len(cont["history"]["loss"]) == 3  # its two epochs kept, one more
+    assert "Continuing from epoch 2 for 1 more epoch(s)." in cont["log"]
+    assert "continue.json" not in cont["files"] and "model.keras" in cont["files"]
+
+
+def test_a_run_fine_tuned_from_another_trains_on_the_cluster_from_its_weights(seen):
+    tuned = seen["tuned"]
+    assert tuned["status"] == "completed", tuned["message"]
+    assert f"Starting from the weights of run `{tuned['source_name']}`" in tuned["log"]
+    assert {"model.keras", "best.keras", "history.json", "evaluation.json"} <= set(tuned["files"])
+
+
+def test_a_dead_driver_is_relaunched_and_the_run_completes_with_its_rows(seen):
+    killed = seen["driver_killed"]
+    assert killed["reaped"] and killed["new_pid"] not in (None, 0, killed["old_pid"])
+    assert killed["status"] == "completed", killed["message"]
+    assert killed["rows_at_kill"] > 0
+    # Every epoch once: the rows from before the kill kept, the new driver went on after them.
+    assert killed["epochs"] == [1, 2, 3, 4, 5, 6] and len(killed["history"]["loss"]) == 6
+    assert set(killed["fields"]) == set(seen["two"][0]["fields"]) and "ray_cursor" not in killed["fields"]
+    assert killed["files"] == seen["two"][0]["files"]
+
+
+def test_without_an_address_the_app_starts_its_own_head(seen):
+    own = seen["own_head"]
+    assert own["rc"] == 0, own["stderr"]
+    assert own["summary"]["status"] == "completed" and own["executor"] == "ray"
+    assert own["started_one"] and own["node"].startswith("127.0.0.1 (node ")
+    assert own["status"] == 0  # the head it started stays up for the next runs

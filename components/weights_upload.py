@@ -41,15 +41,16 @@ def _uploader(file: backbones.WeightsFile) -> None:
     with guard():
         with st.spinner("Checking the file…"):
             found = backbones.save_weights_upload(file.architecture, upload.name, upload.getvalue(), anyway)
-        st.session_state["build.weights.saved"] = found.describe(file.architecture)
+        st.session_state["build.weights.saved"] = (found.describe(file.architecture), found.checked)
         st.rerun()
 
 
 def saved_note() -> None:
     """After an upload: say once what was kept (the panel itself is gone, the weights are here)."""
-    text = st.session_state.pop("build.weights.saved", None)
-    if text:
-        st.success(message(text), icon=":material/check_circle:")
+    saved = st.session_state.pop("build.weights.saved", None)
+    if saved:
+        text, checked = saved
+        (st.success if checked else st.warning)(message(text), icon=":material/check_circle:")
 
 
 def block_caption(layer: Any, row: dict[str, Any] | None) -> None:

@@ -106,8 +106,8 @@ class WeightsMissing(LayerlabError):
     def __init__(self, file: WeightsFile, why: str) -> None:
         super().__init__(
             f"The ImageNet weights of {file.architecture} are not on this server: Keras' file `{file.name}` {why}.",
-            f"Put `{file.name}` (from {file.url}) into `{keras_cache_dir()}`, or upload it on the Build page; "
-            "or set the backbone's weights to 'none' to train it from scratch.")
+            f"Put it into `{keras_cache_dir()}` (download it from {file.url} on a machine with internet), or "
+            "upload it on the Build page; or set the backbone's weights to 'none' to train it from scratch.")
         self.file = file
 
 
@@ -288,10 +288,13 @@ def backbone_layer(name: str, weights: str, image_size: int, pixel_max: float) -
     arch = architecture(name)
     low, high = arch.pixels
     scale = (high - low) / pixel_max
-    path = None
-    if weights == IMAGENET and not _checking():
-        path = str(resolve_weights(name).path)
-    return Backbone(name, image_size=image_size, scale=scale, offset=low, weights=path)
+    if weights != IMAGENET:
+        return Backbone(name, image_size=image_size, scale=scale, offset=low)
+    if _checking():
+        block = Backbone(name, image_size=image_size, scale=scale, offset=low)
+        block.pretrained = IMAGENET  # as built for training: its config (and the generated code) says pretrained
+        return block
+    return Backbone(name, image_size=image_size, scale=scale, offset=low, weights=str(resolve_weights(name).path))
 
 
 def block_summary(name: str, weights: str, trainable: bool, params: int | None = None) -> str:

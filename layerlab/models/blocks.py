@@ -260,8 +260,9 @@ class Backbone(keras.layers.Layer):
 
     Takes images of any size with 1 or 3 channels, maps their pixel values to the range the
     network expects (`pixels * scale + offset`), resizes them to `image_size` and runs the
-    network with `training=False`, so its batch normalisation keeps ImageNet's statistics even
-    when its layers are unfrozen for fine-tuning (Keras' transfer-learning guide).
+    network; with pretrained weights always with `training=False`, so its batch normalisation
+    keeps ImageNet's statistics even when its layers are unfrozen for fine-tuning (Keras'
+    transfer-learning guide).
 
     Args:
         architecture: the name of a `keras.applications` constructor, e.g. "MobileNetV3Small".
@@ -299,13 +300,14 @@ class Backbone(keras.layers.Layer):
     def build(self, input_shape):
         self.built = True  # the network was built with its fixed input size
 
-    def call(self, images):
+    def call(self, images, training=None):
         x = keras.ops.cast(images, self.compute_dtype)
         if images.shape[-1] == 1:
             x = keras.ops.repeat(x, 3, axis=-1)
         x = x * self.scale + self.offset
         x = keras.ops.image.resize(x, (self.image_size, self.image_size), interpolation="bilinear")
-        return self.network(x, training=False)
+        # Pretrained: batch norm keeps ImageNet's statistics; from scratch it learns them like any network.
+        return self.network(x, training=False if self.pretrained else training)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.network.output_shape[1:])

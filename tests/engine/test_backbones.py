@@ -231,3 +231,88 @@ def test_templates_freeze_the_backbone(tiny_info):
         assert body[0].params["weights"] == "imagenet" and body[0].trainable is False
         assert [layer.type for layer in body[1:]] == ["GlobalAveragePooling2D", "Dropout"]
         assert all(layer.trainable for layer in body[1:])
+
+
+# ---- one real run: the CLI trains a pretrained template, its model takes raw pixels and exports --------------
+
+
+@pytest.fixture(scope="module")
+def backbone_run(tmp_path_factory):
+    """`init --template mobilenet_v3_small` and `train` for one epoch on a tiny photo zip, offline, with a weights
+    file the user gave (made here from an untrained network)."""
+    import json
+
+    from tests.engine.imagezips import make_class_zip
+
+    tmp = tmp_path_factory.mktemp("backbone-run")
+    env = {**os.environ, "KERAS_HOME": str(tmp / "keras"), "LAYERLAB_HOME": str(tmp / "home"),
+           "LAYERLAB_WEIGHTS_DOWNLOAD": "0"}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAYERLAB_HOME", env["LAYERLAB_HOME"])
+        mp.setenv("KERAS_HOME", env["KERAS_HOME"])
+        make_weights_file(tmp / "mine.h5")
+        backbones.save_weights_upload(ARCH, "mine.h5", (tmp / "mine.h5").read_bytes(), use_anyway=True)
+    data = make_class_zip(tmp / "photos.zip", classes=2, per_class=10, size=40)
+    project = tmp / "p.json"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "layerlab", *args], capture_output=True, text=True, cwd=ROOT,
+                              env=env, timeout=600)
+
+    r = cli("init", "--data", str(data), "--template", "mobilenet_v3_small", "-o", str(project))
+    assert r.returncode == 0, r.stderr
+    r = cli("train", str(project), "--epochs", "1", "--runs-dir", str(tmp / "runs"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "completed"
+    return Path(summary["run_dir"]), r.stdout
+
+
+@pytest.mark.slow
+def test_cli_trains_a_pretrained_template_and_says_whose_weights(backbone_run):
+    from layerlab.runs.files import RunFiles
+
+    run_dir, printed = backbone_run
+    assert GIVEN in printed
+    spec = RunFiles(run_dir).spec()
+    assert spec.model.template == "mobilenet_v3_small" and spec.model.layers[0].trainable is False
+
+
+@pytest.mark.slow
+def test_the_saved_model_takes_raw_pixels_of_any_size(backbone_run, tmp_path):
+    from tests.engine.imagezips import class_image, encode
+
+    from layerlab.inference.predictor import load_predictor
+
+    pred = load_predictor(backbone_run[0])
+    rng = np.random.default_rng(5)
+    for h, w in ((20, 30), (120, 64)):
+        out = np.asarray(pred.model(rng.integers(0, 256, (1, h, w, 3)).astype("float32"), training=False))
+        assert out.shape == (1, 1) and np.isfinite(out).all()
+    files = []
+    for i, size in enumerate((24, 90)):
+        files.append(tmp_path / f"{i}.png")
+        files[-1].write_bytes(encode(class_image(i, rng, size), "PNG"))
+    results = pred.predict_files(files)
+    assert len(results) == 2 and all("error" not in r for r in results)
+
+
+@pytest.mark.slow
+def test_savedmodel_and_tflite_still_agree_with_keras(backbone_run, tmp_path):
+    import tensorflow as tf
+
+    from layerlab.export import _check_inputs, export_run
+    from layerlab.inference.predictor import load_predictor
+
+    run_dir = backbone_run[0]
+    pred = load_predictor(run_dir)
+    lite = export_run(run_dir, "tflite", tmp_path / "m.tflite")  # checks itself against Keras (dropout off)
+    assert lite["same_top_class"] and lite["max_abs_diff"] < 1e-3
+    saved = export_run(run_dir, "savedmodel", tmp_path / "sm.zip")
+    zipfile.ZipFile(saved["path"]).extractall(tmp_path / "sm")
+    serve = tf.saved_model.load(str(tmp_path / "sm" / "model" / "1")).signatures["serving_default"]
+    x = np.stack(_check_inputs(pred, 3))
+    want = np.asarray(pred.model(x, training=False))
+    for _ in range(2):  # the same answer each time: dropout is off
+        got = next(iter(serve(pixels=tf.constant(x)).values())).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-4)

@@ -154,25 +154,18 @@ def _pretrained(architecture: str) -> Body:
             _l("GlobalAveragePooling2D"), _l("Dropout", rate=0.2)]
 
 
-@_template("mobilenet_v3_small", "images", "Pretrained MobileNetV3 Small (recommended for photos)",
-           "A frozen MobileNetV3Small that learned from ImageNet's photos, and a small head for your classes: "
-           "high accuracy from a few dozen photos per class, in a minute on a laptop. Needs its weights file.")
-def _mobilenet_v3_small(info: DataInfo) -> Body:
-    return _pretrained("MobileNetV3Small")
-
-
-@_template("efficientnet_b0", "images", "Pretrained EfficientNetB0",
-           "A frozen EfficientNetB0 from ImageNet and a small head: more accurate than MobileNet, a few times "
-           "slower. Needs its weights file.")
-def _efficientnet_b0(info: DataInfo) -> Body:
-    return _pretrained("EfficientNetB0")
-
-
-@_template("resnet50v2", "images", "Pretrained ResNet50V2",
-           "A frozen ResNet50V2 from ImageNet and a small head: strong features, slow without a GPU. "
-           "Needs its weights file.")
-def _resnet50v2(info: DataInfo) -> Body:
-    return _pretrained("ResNet50V2")
+_PRETRAINED = (  # name, architecture, title, help
+    ("mobilenet_v3_small", "MobileNetV3Small", "Pretrained MobileNetV3 Small (recommended for photos)",
+     "A frozen MobileNetV3Small that learned from ImageNet's photos, and a small head for your classes: high "
+     "accuracy from a few dozen photos per class, in a minute on a laptop. Needs its weights file."),
+    ("efficientnet_b0", "EfficientNetB0", "Pretrained EfficientNetB0",
+     "A frozen EfficientNetB0 from ImageNet and a small head: more accurate than MobileNet, a few times slower. "
+     "Needs its weights file."),
+    ("resnet50v2", "ResNet50V2", "Pretrained ResNet50V2",
+     "A frozen ResNet50V2 from ImageNet and a small head: strong features, slow without a GPU. Needs its weights file."),
+)
+for _name, _arch, _title, _help in _PRETRAINED:
+    _template(_name, "images", _title, _help)(lambda info, arch=_arch: _pretrained(arch))
 
 
 # ---- text -------------------------------------------------------------------------------------

@@ -168,6 +168,8 @@ def resolve_weights(name: str, log: Callable[[str], None] | None = None) -> Weig
                             cache_dir=str(keras_cache_dir().parent))
     except Exception as exc:  # noqa: BLE001 - Keras raises a bare Exception for a failed download
         raise WeightsMissing(file, f"is missing or damaged, and downloading it failed ({_first_line(exc)})") from None
+    if log:
+        log(f"Downloaded {file.name} ({Path(path).stat().st_size / 2**20:,.1f} MB) into {Path(path).parent}.")
     return Weights(Path(path), True)
 
 
@@ -383,6 +385,9 @@ class _ProgressLog:
 
     def flush(self) -> None:
         pass
+
+    def isatty(self) -> bool:
+        return True  # Keras' progress bar then reports as it goes, not only at the end
 
 
 def _first_line(exc: BaseException) -> str:

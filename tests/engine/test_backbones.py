@@ -316,3 +316,35 @@ def test_savedmodel_and_tflite_still_agree_with_keras(backbone_run, tmp_path):
     for _ in range(2):  # the same answer each time: dropout is off
         got = next(iter(serve(pixels=tf.constant(x)).values())).numpy()
         np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_with_internet_keras_downloads_the_file_and_the_log_hears_it(homes, monkeypatch):
+    """get_file's real download, from a server on this machine standing in for Google's."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    from keras.src.applications import mobilenet_v3
+
+    served = homes / "served"
+    served.mkdir()
+    file = backbones.ARCHITECTURES[ARCH].weights_file()
+    data = os.urandom(2_000_000)
+    (served / file.name).write_bytes(data)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(mobilenet_v3, "BASE_WEIGHT_PATH", f"http://127.0.0.1:{server.server_address[1]}/")
+        key = backbones.ARCHITECTURES[ARCH].weights_key
+        monkeypatch.setitem(mobilenet_v3.WEIGHTS_HASHES, key, (None, hashlib.md5(data).hexdigest()))
+        lines: list[str] = []
+        found = backbones.resolve_weights(ARCH, lines.append)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert found.checked and found.path == backbones.keras_cache_dir() / file.name
+    assert found.path.read_bytes() == data
+    assert lines[0].startswith("Downloading the ImageNet weights") and lines[-1].startswith("Downloaded ")

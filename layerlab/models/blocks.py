@@ -295,7 +295,8 @@ class Backbone(keras.layers.Layer):
                 # weights="imagenet" (tensorflow#49930); multiplying that Normalization's variance by the
                 # std does the same for weights from a file.
                 norm = next(layer for layer in self.network.layers if isinstance(layer, keras.layers.Normalization))
-                norm.variance.assign(norm.variance * keras.ops.convert_to_tensor([0.229, 0.224, 0.225]))
+                norm.adapt_variance.assign(norm.adapt_variance * keras.ops.convert_to_tensor([0.229, 0.224, 0.225]))
+                norm.finalize_state()
 
     def build(self, input_shape):
         self.built = True  # the network was built with its fixed input size

@@ -348,3 +348,20 @@ def test_with_internet_keras_downloads_the_file_and_the_log_hears_it(homes, monk
     assert found.checked and found.path == backbones.keras_cache_dir() / file.name
     assert found.path.read_bytes() == data
     assert lines[0].startswith("Downloading the ImageNet weights") and lines[-1].startswith("Downloaded ")
+
+
+def test_efficientnet_from_a_file_computes_what_keras_imagenet_model_computes(tmp_path, monkeypatch):
+    """Keras adds a rescaling only for weights="imagenet": a weights file must give the same network."""
+    import keras
+    from keras.src.applications import efficientnet
+
+    from layerlab.models.blocks import Backbone
+
+    path = tmp_path / backbones.ARCHITECTURES["EfficientNetB0"].weights_file().name
+    make_weights_file(path, "EfficientNetB0")
+    monkeypatch.setattr(efficientnet.file_utils, "get_file", lambda *args, **kwargs: str(path))
+    keras_own = keras.applications.EfficientNetB0(include_top=False, weights="imagenet", input_shape=(32, 32, 3))
+    ours = Backbone("EfficientNetB0", image_size=32, weights=str(path))
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(ours.network(x, training=False)),
+                               np.asarray(keras_own(x, training=False)), rtol=1e-4, atol=1e-5)

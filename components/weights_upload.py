@@ -17,7 +17,11 @@ from layerlab.spec import ProjectSpec
 
 
 def weights_panel(spec: ProjectSpec) -> None:
-    """For each pretrained backbone whose weights this server lacks: which file, where it goes, and an uploader."""
+    """For each pretrained backbone whose weights this server lacks: which file, where it goes, and an uploader;
+    and a word when the images are prepared much smaller than the backbone looks at."""
+    note = backbones.size_note(spec)
+    if note:
+        st.info(message(note), icon=":material/photo_size_select_large:")
     for file in backbones.missing_weights(spec):
         with st.container(border=True, key=f"build.weights.{file.architecture}"):
             if backbones.download_possible(file):

@@ -207,6 +207,19 @@ def fetch_weights(spec: Any, log: Callable[[str], None]) -> None:
         log(resolve_weights(name, log).describe(name))
 
 
+def size_note(spec: Any) -> str | None:
+    """Images prepared far smaller than a backbone looks at lose what it was trained to see: say so (for Build)."""
+    prep = spec.prepare.image
+    for layer in spec.model.layers:
+        size = int(layer.params.get("image_size", 224)) if layer.type == BACKBONE else 0
+        if min(prep.height, prep.width) * 2 <= size:
+            return (f"Your images are prepared at {prep.height}×{prep.width} pixels and "
+                    f"{layer.params.get('architecture', DEFAULT)} looks at {size}×{size}: details lost in the small "
+                    f"images cannot come back. For photos, prepare them at {min(size, 160)} pixels or more on the "
+                    "Prepare page (slower to train, usually more accurate).")
+    return None
+
+
 def pretrained(layers: list[Any]) -> list[str]:
     """The architectures of the backbones in these layers that want ImageNet weights (each once)."""
     names: list[str] = []

@@ -132,6 +132,10 @@ def test_missing_weights_give_the_message_before_training(homes, tiny_info, tiny
     text = caught.value.message + caught.value.hint
     assert "cannot download it (no internet)" in text and str(backbones.keras_cache_dir()) in text
     backbones.require_weights(_spec(tiny_spec, info, weights="none"))  # random weights need no file
+    assert backbones.size_note(spec) is None  # 32 pixels: what this block looks at
+    big = _spec(tiny_spec, info, image_size=224)
+    assert "prepared at 32×32 pixels" in backbones.size_note(big)
+    assert backbones.size_note(big.edit(**{"prepare.image.height": 160, "prepare.image.width": 160})) is None
 
 
 def test_missing_weights_refuse_a_cli_train(homes, tmp_path):

@@ -320,7 +320,9 @@ class Backbone(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**{**config, "weights": None})
+        block = cls(**{**config, "weights": None})  # the weights come with the saved model, not a download
+        block.pretrained = config.get("weights")  # still pretrained: batch norm stays in inference mode
+        return block
 
 
 BLOCKS = (ResidualConvBlock, ResidualDenseBlock, TransformerEncoder, TokenAndPositionEmbedding,

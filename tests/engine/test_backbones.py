@@ -211,6 +211,7 @@ def test_the_block_saves_and_loads_without_the_weights_file(homes, tmp_path, tin
     for f in (homes / "home").rglob("*.h5"):
         f.unlink()
     loaded = keras.saving.load_model(path)
+    assert loaded.get_layer("00_backbone").get_config() == model.get_layer("00_backbone").get_config()
     x = np.random.default_rng(0).random((2, 16, 16, 1), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(loaded(x, training=False)), np.asarray(model(x, training=False)), atol=1e-5)
 

@@ -162,6 +162,10 @@ def resolve_weights(name: str, log: Callable[[str], None] | None = None) -> Weig
 
     if log:
         log(f"Downloading the ImageNet weights of {name} ({file.name}) from {file.url} …")
+    try:  # Keras would use /tmp/.keras instead of a folder that does not exist yet, and it is looked for here
+        keras_cache_dir().mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # not writable: Keras picks its own place, and says so if that fails too
     try:
         with redirect_stdout(_ProgressLog(log)):
             path = get_file(file.name, file.url, file_hash=file.hash, cache_subdir="models",

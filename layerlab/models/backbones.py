@@ -23,10 +23,11 @@ import os
 import socket
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from layerlab.errors import LayerlabError
 
@@ -47,7 +48,7 @@ class Architecture:
     pixels: tuple[float, float]  # the values it expects for black and white
     size: int = 224
 
-    def weights_file(self) -> "WeightsFile":
+    def weights_file(self) -> WeightsFile:
         """The `include_top=False` file Keras would download, with Keras' own name, hash and address."""
         import importlib
 
@@ -327,7 +328,7 @@ def block_summary(name: str, weights: str, trainable: bool, params: int | None =
     return f"{name} with {what}: {size}, {state}."
 
 
-@lru_cache(maxsize=None)
+@cache
 def layer_count(name: str) -> int:
     """How many Keras layers the network has (built once without weights)."""
     from layerlab.models.blocks import Backbone

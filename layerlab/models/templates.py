@@ -156,11 +156,11 @@ def _pretrained(architecture: str) -> Body:
 
 _PRETRAINED = (  # name, architecture, title, help
     ("mobilenet_v3_small", "MobileNetV3Small", "Pretrained MobileNetV3 Small (recommended for photos)",
-     "A frozen MobileNetV3Small that learned from ImageNet's photos, and a small head for your classes: high "
-     "accuracy from a few dozen photos per class, in a minute on a laptop. Needs its weights file."),
+     ("A frozen MobileNetV3Small that learned from ImageNet's photos, and a small head for your classes: high "
+      "accuracy from a few dozen photos per class, in a minute on a laptop. Needs its weights file.")),
     ("efficientnet_b0", "EfficientNetB0", "Pretrained EfficientNetB0",
-     "A frozen EfficientNetB0 from ImageNet and a small head: more accurate than MobileNet, a few times slower. "
-     "Needs its weights file."),
+     ("A frozen EfficientNetB0 from ImageNet and a small head: more accurate than MobileNet, a few times slower. "
+      "Needs its weights file.")),
     ("resnet50v2", "ResNet50V2", "Pretrained ResNet50V2",
      "A frozen ResNet50V2 from ImageNet and a small head: strong features, slow without a GPU. Needs its weights file."),
 )

@@ -6,7 +6,6 @@ import pytest
 
 from layerlab.models.backbones import GIVEN
 from layerlab.project import new_project
-
 from tests.pages.markdown import plain
 
 pytestmark = pytest.mark.usefixtures("home", "keras_loaded")

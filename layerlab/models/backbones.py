@@ -46,7 +46,7 @@ class Architecture:
     module: str  # the keras.src.applications module holding its weights' names and hashes
     weights_key: str  # its key in that module's WEIGHTS_HASHES
     pixels: tuple[float, float]  # the values it expects for black and white
-    size: int = 224
+    size: int = 224  # the side of the images it was trained on (the templates use it)
 
     def weights_file(self) -> WeightsFile:
         """The `include_top=False` file Keras would download, with Keras' own name, hash and address."""

@@ -150,7 +150,10 @@ def _tiny_vit(info: DataInfo) -> Body:
 
 def _pretrained(architecture: str) -> Body:
     """A frozen ImageNet backbone, averaged into a vector, then dropout; build_model adds the head."""
-    return [{**_l("Backbone", architecture=architecture, weights="imagenet", image_size=224), "trainable": False},
+    from layerlab.models.backbones import ARCHITECTURES  # no Keras there either
+
+    size = ARCHITECTURES[architecture].size  # what it was trained on
+    return [{**_l("Backbone", architecture=architecture, weights="imagenet", image_size=size), "trainable": False},
             _l("GlobalAveragePooling2D"), _l("Dropout", rate=0.2)]
 
 

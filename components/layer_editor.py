@@ -14,8 +14,10 @@ import streamlit as st
 from components import state
 from components.errors import edit, show_error
 from components.param_widgets import entry_widgets
+from components.weights_upload import block_caption
 from layerlab.data.info import DataInfo
 from layerlab.errors import LayerlabError
+from layerlab.models.backbones import BACKBONE
 from layerlab.models.layers import LAYERS
 from layerlab.spec import ProjectSpec
 
@@ -137,6 +139,8 @@ def layer_card(i: int, spec_layer: Any, row: dict[str, Any] | None, count: int, 
         with head:
             mark = ":red[:material/error:] " if error else ""
             st.markdown(f"{mark}**{i + 1}. {spec_layer.type}** :gray[· {_shape_text(row, pending)}]")
+            if spec_layer.type == BACKBONE and not pending:  # one block: its network, size, frozen or not
+                block_caption(spec_layer, row)
         with buttons, st.container(horizontal=True, horizontal_alignment="right", gap="xsmall"):
             st.button("", key=f"build.l{i}.toggle", on_click=toggle, args=(i,),
                       icon=":material/expand_less:" if opened else ":material/tune:",

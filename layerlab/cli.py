@@ -71,6 +71,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         spec = spec.edit(**{"train.epochs": args.epochs})
     # Data that cannot be read is the user's to fix (exit 2), found before a run (and TensorFlow) starts.
     describe_data(spec)
+    from layerlab.models.backbones import require_weights
+
+    require_weights(spec)  # pretrained weights missing offline: exit 2 before a run starts
     store = RunStore(args.runs_dir)
     run = store.create(spec, owner="cli")
     print(f"Run {run.id} in {run.run_dir}", flush=True)

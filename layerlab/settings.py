@@ -49,6 +49,8 @@ class Limits:
     worker_runs: int = 20
     share_days: int = 7  # how long a view link made with the Share button works (its owner may revoke it sooner)
     run_cpus: int = 1  # CPUs one run asks a Ray cluster for (LAYERLAB_EXECUTOR=ray)
+    # 0: never download pretrained backbone weights (an air-gapped server); they must be in Keras' cache or uploaded.
+    weights_download: int = 1
 
 
 def limits() -> Limits:

@@ -9,6 +9,8 @@ app, the CLI, housekeeping and a remote worker agree on it, and no page builds o
     image-cache/<digest>/        images decoded once for training
     servers/<id>.json, <id>.log  a model server started from the app: its record and its output
     studies/<study>.journal      a tuning study (Optuna's journal file; layerlab.tune)
+    weights/<keras file>         pretrained backbone weights uploaded on Build and checked against Keras' hash
+    weights/given/<keras file>   the same file name, but one whose hash differs and that a user chose to use
 
 `<owner>` is the owner id (`layerlab.identity`): a digest of the browser's owner secret, or of a
 signed-in user's issuer and subject. It grants nothing, so a path that shows it (a run's data.source
@@ -31,8 +33,8 @@ from layerlab.errors import LayerlabError
 from layerlab.settings import home
 
 SAMPLE_PREFIX = "sample:"
-PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS, STUDIES = (
-    "projects", "uploads", "extracted", "image-cache", "servers", "studies")
+PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS, STUDIES, WEIGHTS = (
+    "projects", "uploads", "extracted", "image-cache", "servers", "studies", "weights")
 SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
 _DIGEST_CHARS = 10  # of an upload's sha256, in its stored name
 _STORED_DIGEST = re.compile(rf"-[0-9a-f]{{{_DIGEST_CHARS}}}(?=\.[^.]*$|$)")  # "name-<digest>.csv" → "name.csv"
@@ -116,15 +118,20 @@ def save_upload(session: str, name: str, data: bytes) -> Path:
     stem = re.sub(r"[^\w.-]+", "_", Path(name).stem).strip("._") or "upload"  # letters of any language kept
     path = (uploads_dir(session) / f"{stem[:60]}-{digest}{Path(name).suffix.lower()}").resolve()
     if not path.exists():
-        tmp = path.with_suffix(".part")
-        try:
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        except OSError as exc:
-            # A half-written copy would hold the last free space (and the runs database needs some to open).
-            tmp.unlink(missing_ok=True)
-            raise _not_saved(Path(name).name, exc) from None
+        write_file(path, data, Path(name).name)
     return path
+
+
+def write_file(path: Path, data: bytes, shown: str) -> None:
+    """Write `data` to `path` whole or not at all; a failure names only `shown` (the user's file name)."""
+    tmp = path.with_name(path.name + ".part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        # A half-written copy would hold the last free space (and the runs database needs some to open).
+        tmp.unlink(missing_ok=True)
+        raise _not_saved(shown, exc) from None
 
 
 def _not_saved(name: str, exc: OSError) -> LayerlabError:
@@ -160,6 +167,12 @@ def servers_dir() -> Path:
 def studies_dir() -> Path:
     """Tuning studies: Optuna's journal files, beside the runs but not in the run store's database."""
     return _dir(STUDIES)
+
+
+def weights_dir(given: bool = False) -> Path:
+    """Pretrained weights uploaded on Build (`layerlab.models.backbones`): files that match Keras' hash, or with
+    `given`, files a user chose to use although their hash differs (kept apart so they are never mistaken)."""
+    return _dir(WEIGHTS, "given") if given else _dir(WEIGHTS)
 
 
 def _checked(session: str) -> str:

@@ -12,6 +12,7 @@ from components.errors import guard, show_flagged
 from components.layer_editor import FLAG, layer_editor
 from components.model_check import check_panel, check_pending, code_panel
 from components.template_picker import template_picker
+from components.weights_upload import saved_note, weights_panel
 from layerlab import warmup
 from layerlab.models.build import BuildReport
 from layerlab.spec import load_spec
@@ -79,6 +80,8 @@ with editor:
     layer_editor(spec, info, report)
 with checks:
     if ready:
+        saved_note()
+        weights_panel(spec)  # pretrained backbones: their weights file, or an uploader when it is missing
         check_panel(spec, report)
     else:
         check_pending(warmup.models_ready)

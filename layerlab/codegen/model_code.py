@@ -60,9 +60,10 @@ def model_definitions(spec: ProjectSpec, info: DataInfo, shape_parameter: bool =
         BuildError: when the model itself cannot be built (same message as build_model).
     """
     from layerlab.models import blocks
-    from layerlab.models.build import HEAD, HEAD_RESHAPE, build_model, loss_for
+    from layerlab.models.build import HEAD, HEAD_RESHAPE, _no_weights, build_model, loss_for
 
-    model = build_model(spec, info)
+    with _no_weights():  # only the layers' settings are read: no weights allocated (nor pretrained ones loaded)
+        model = build_model(spec, info)
     custom: list[type] = []
     lines: list[str] = []
     inp = model.inputs[0]
@@ -159,7 +160,7 @@ def _reference_config(cls: type, args: dict[str, Any], layer: Any) -> dict[str, 
     values (LayerNormalization's axis -1 becomes [-1]), which must not look like settings."""
     from layerlab.models.build import _no_weights
 
-    ref = cls(**args)
+    ref = cls(**{k: v for k, v in args.items() if k != "weights"})  # a pretrained Backbone's: no download
     try:
         with _no_weights():
             ref.build(layer.input.shape)

@@ -16,7 +16,7 @@ def describe(spec: ProjectSpec, frame: Any = None) -> DataInfo:
     prep = spec.prepare.image
     return DataInfo(kind="images", task="classification",
                     input_shape=(prep.height, prep.width, 1 if prep.color == "grayscale" else 3),
-                    class_names=list(src.class_names))
+                    class_names=list(src.class_names), extra={"pixel_max": 1.0 if prep.rescale else 255.0})
 
 
 def prepare(spec: ProjectSpec, progress: Any = None) -> Any:

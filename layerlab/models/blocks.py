@@ -254,5 +254,76 @@ class PositionEmbedding(keras.layers.Layer):
         return super().get_config()
 
 
+@keras.saving.register_keras_serializable(package="layerlab")
+class Backbone(keras.layers.Layer):
+    """A `keras.applications` network without its classifier, as one block.
+
+    Takes images of any size with 1 or 3 channels, maps their pixel values to the range the
+    network expects (`pixels * scale + offset`), resizes them to `image_size` and runs the
+    network; with pretrained weights always with `training=False`, so its batch normalisation
+    keeps ImageNet's statistics even when its layers are unfrozen for fine-tuning (Keras'
+    transfer-learning guide).
+
+    Args:
+        architecture: the name of a `keras.applications` constructor, e.g. "MobileNetV3Small".
+        image_size: the side of the square the network sees.
+        scale, offset: pixel values times `scale` plus `offset` give what the network expects.
+        weights: None (random), "imagenet" (Keras downloads them) or the path of a weights file.
+            The config keeps only whether weights were pretrained: a model loaded from a `.keras`
+            file takes its weights from that file, never from a download.
+    """
+
+    def __init__(self, architecture: str, image_size: int = 224, scale: float = 255.0, offset: float = 0.0,
+                 weights: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        constructor = getattr(keras.applications, architecture, None)
+        if constructor is None:
+            raise ValueError(f"Invalid value received for argument `architecture`. Expected the name of a "
+                             f"keras.applications model. Received: architecture={architecture!r}")
+        self.architecture = architecture
+        self.image_size = int(image_size)
+        self.scale = float(scale)
+        self.offset = float(offset)
+        self.pretrained = "imagenet" if weights else None
+        from_file = weights not in (None, "imagenet")
+        self.network = constructor(include_top=False, weights=None if from_file else weights,
+                                   input_shape=(self.image_size, self.image_size, 3))
+        if from_file:
+            self.network.load_weights(weights)
+            if architecture.startswith("EfficientNet"):
+                # Keras adds a Rescaling by 1/sqrt(ImageNet's std) after the first Normalization only for
+                # weights="imagenet" (tensorflow#49930); multiplying that Normalization's variance by the
+                # std does the same for weights from a file.
+                norm = next(layer for layer in self.network.layers if isinstance(layer, keras.layers.Normalization))
+                norm.adapt_variance.assign(norm.adapt_variance * keras.ops.convert_to_tensor([0.229, 0.224, 0.225]))
+                norm.finalize_state()
+
+    def build(self, input_shape):
+        self.built = True  # the network was built with its fixed input size
+
+    def call(self, images, training=None):
+        x = keras.ops.cast(images, self.compute_dtype)
+        if images.shape[-1] == 1:
+            x = keras.ops.repeat(x, 3, axis=-1)
+        x = x * self.scale + self.offset
+        x = keras.ops.image.resize(x, (self.image_size, self.image_size), interpolation="bilinear")
+        # Pretrained: batch norm keeps ImageNet's statistics; from scratch it learns them like any network.
+        return self.network(x, training=False if self.pretrained else training)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.network.output_shape[1:])
+
+    def get_config(self):
+        base = super().get_config()
+        return {**base, "architecture": self.architecture, "image_size": self.image_size, "scale": self.scale,
+                "offset": self.offset, "weights": self.pretrained}
+
+    @classmethod
+    def from_config(cls, config):
+        block = cls(**{**config, "weights": None})  # the weights come with the saved model, not a download
+        block.pretrained = config.get("weights")  # still pretrained: batch norm stays in inference mode
+        return block
+
+
 BLOCKS = (ResidualConvBlock, ResidualDenseBlock, TransformerEncoder, TokenAndPositionEmbedding,
-          PatchEmbedding, PositionEmbedding)
+          PatchEmbedding, PositionEmbedding, Backbone)

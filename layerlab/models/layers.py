@@ -305,6 +305,40 @@ def _res_conv(filters: int, kernel_size: int, activation: str, l1: float, l2: fl
     return ResidualConvBlock(filters, kernel_size, activation=activation, l1=l1, l2=l2)
 
 
+# ---- Pretrained -------------------------------------------------------------------------------
+
+
+def _backbone_params() -> tuple[Param, ...]:
+    from layerlab.models.backbones import ARCHITECTURES, DEFAULT, IMAGE_SIZES, IMAGENET, NO_WEIGHTS
+
+    return (
+        Param("architecture", "choice", DEFAULT, "The pretrained network. " + " ".join(
+            f"{a.name}: {a.help}" for a in ARCHITECTURES.values()), choices=tuple(ARCHITECTURES)),
+        Param("weights", "choice", IMAGENET, "ImageNet: what the network learned from 1.2 million photos (the point "
+              "of a pretrained model); none: random weights, trained from scratch.", choices=(IMAGENET, NO_WEIGHTS),
+              choice_labels=((IMAGENET, "Pretrained on ImageNet"), (NO_WEIGHTS, "None (random)"))),
+        Param("image_size", "choice", 224, "The side of the square your images are resized to for the network: "
+              "224 is what it was trained on; smaller is faster and a little less accurate.", choices=IMAGE_SIZES),
+    )
+
+
+def _backbone_check(params: dict[str, Any], input_shape: tuple[int, ...]) -> tuple[str, str] | None:
+    if input_shape[-1] not in (1, 3):
+        return (f"takes grayscale or RGB images, but the input has {input_shape[-1]} channels.",
+                "Choose RGB (or grayscale) colour on the Prepare page.")
+    return None
+
+
+@LAYERS.register("Backbone", "Pretrained", "A network pretrained on ImageNet (MobileNet, EfficientNet, ResNet), as "
+                 "one block: it turns an image into the features a small head learns your classes from. It scales "
+                 "and resizes your pixels itself.", *_backbone_params(), needs="image", uses_info=True,
+                 check=_backbone_check)
+def _backbone(architecture: str, weights: str, image_size: int, *, info: Any) -> Any:
+    from layerlab.models.backbones import backbone_layer
+
+    return backbone_layer(architecture, weights, image_size, float(info.extra.get("pixel_max", 1.0)))
+
+
 # ---- Recurrent --------------------------------------------------------------------------------
 
 

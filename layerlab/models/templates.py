@@ -64,7 +64,7 @@ def template_layers(name: str, info: DataInfo) -> list[LayerSpec]:
     for i, layer in enumerate(template.build(info)):
         entry = LAYERS.get(layer["type"])
         params = entry.validate(layer.get("params", {}), f"template {name} layer {i}")
-        out.append(LayerSpec(type=layer["type"], params=params))
+        out.append(LayerSpec(type=layer["type"], params=params, trainable=layer.get("trainable", True)))
     return out
 
 
@@ -146,6 +146,29 @@ def _tiny_vit(info: DataInfo) -> Body:
         _l("Dense", units=64, activation="gelu"),
         _l("Dropout", rate=0.2),
     ]
+
+
+def _pretrained(architecture: str) -> Body:
+    """A frozen ImageNet backbone, averaged into a vector, then dropout; build_model adds the head."""
+    from layerlab.models.backbones import ARCHITECTURES  # no Keras there either
+
+    size = ARCHITECTURES[architecture].size  # what it was trained on
+    return [{**_l("Backbone", architecture=architecture, weights="imagenet", image_size=size), "trainable": False},
+            _l("GlobalAveragePooling2D"), _l("Dropout", rate=0.2)]
+
+
+_PRETRAINED = (  # name, architecture, title, help
+    ("mobilenet_v3_small", "MobileNetV3Small", "Pretrained MobileNetV3 Small (recommended for photos)",
+     ("A frozen MobileNetV3Small that learned from ImageNet's photos, and a small head for your classes: high "
+      "accuracy from a few dozen photos per class, in a minute on a laptop. Needs its weights file.")),
+    ("efficientnet_b0", "EfficientNetB0", "Pretrained EfficientNetB0",
+     ("A frozen EfficientNetB0 from ImageNet and a small head: more accurate than MobileNet, a few times slower. "
+      "Needs its weights file.")),
+    ("resnet50v2", "ResNet50V2", "Pretrained ResNet50V2",
+     "A frozen ResNet50V2 from ImageNet and a small head: strong features, slow without a GPU. Needs its weights file."),
+)
+for _name, _arch, _title, _help in _PRETRAINED:
+    _template(_name, "images", _title, _help)(lambda info, arch=_arch: _pretrained(arch))
 
 
 # ---- text -------------------------------------------------------------------------------------

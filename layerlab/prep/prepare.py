@@ -65,7 +65,7 @@ def prepare_images(spec: ProjectSpec, progress: Progress | None) -> Prepared:
     prep = spec.prepare.image
     channels = 1 if prep.color == "grayscale" else 3
     info = DataInfo(kind="images", task="classification", input_shape=(prep.height, prep.width, channels),
-                    class_names=data.class_names)
+                    class_names=data.class_names, extra={"pixel_max": 1.0 if prep.rescale else 255.0})
     split = split_indices(len(data.labels), spec.prepare.split, data.labels if spec.prepare.split.stratify else None,
                           data.class_names)
     notes: list[str] = []

@@ -21,6 +21,9 @@ def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | Non
               name: str | None = None, *, study: str | None = None, trial: int | None = None) -> Run:
     """Queue a run and start workers for as many queued runs as the concurrency limit allows
     (a tuning trial names its study and trial number)."""
+    from layerlab.models.backbones import require_weights
+
+    require_weights(spec)  # a pretrained backbone without its weights would only fail in the worker
     store = store or RunStore()
     run = store.create(spec, owner=owner, name=name, study=study, trial=trial)
     dispatch(store)

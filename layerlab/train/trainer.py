@@ -92,6 +92,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     from layerlab.train import speed, tf_distribution
     from layerlab.prep.prepare import prepare
     from layerlab.device import describe_training_device
+    from layerlab.models.backbones import fetch_weights
     from layerlab.models.build import build_model, compile_model
     from layerlab.train import phases
     from layerlab.train.callbacks import BestCheckpoint, LastCheckpoint, StoreCallback
@@ -116,6 +117,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     sizes = prepared.split.sizes()
     log(f"Split: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test.")
 
+    fetch_weights(spec, log)  # pretrained backbones: their weights found or downloaded, and from where
     scope, n_gpus, replicas = tf_distribution.distribution_scope()
     plan = speed.plan(spec.train, n_gpus, replicas)
     for note in plan.notes:

@@ -47,6 +47,8 @@ CASES: dict[str, tuple[str, list[tuple[str, dict]], tuple[int, ...]]] = {
     "PatchEmbedding": ("images", [("PatchEmbedding", {"patch_size": 4, "embed_dim": 8}), ("Flatten", {})], (4, 8)),
     "PositionEmbedding": ("series", [("PositionEmbedding", {}), ("Flatten", {})], (10, 2)),
     "Embedding": ("text", [("Embedding", {"output_dim": 4}), ("Flatten", {})], (12, 4)),
+    "Backbone": ("images", [("Backbone", {"weights": "none", "image_size": 32}), ("GlobalAveragePooling2D", {})],
+                 (1, 1, 576)),
 }
 
 REGULARISED = {"Dense", "ResidualDenseBlock", "Conv1D", "Conv2D", "SeparableConv2D", "ResidualConvBlock", "SimpleRNN"}

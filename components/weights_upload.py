@@ -1,0 +1,66 @@
+"""Build: where a pretrained backbone's weights come from, and an uploader for a machine without internet.
+
+The rules (which file, its hash, where it is looked for) are the engine's (`layerlab.models.backbones`);
+this only shows them and hands an uploaded file to `save_weights_upload`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components.errors import guard, show_error
+from components.markup import code, message
+from layerlab.models import backbones
+from layerlab.spec import ProjectSpec
+
+
+def weights_panel(spec: ProjectSpec) -> None:
+    """For each pretrained backbone whose weights this server lacks: which file, where it goes, and an uploader;
+    and a word when the images are prepared much smaller than the backbone looks at."""
+    note = backbones.size_note(spec)
+    if note:
+        st.info(message(note), icon=":material/photo_size_select_large:")
+    for file in backbones.missing_weights(spec):
+        with st.container(border=True, key=f"build.weights.{file.architecture}"):
+            if backbones.download_possible(file):
+                st.info(f"The ImageNet weights of {file.architecture} ({code(file.name)}) are not on this server "
+                        "yet: Keras downloads them when training starts, with the progress in the run's log.",
+                        icon=":material/download:")
+            else:
+                show_error(backbones.WeightsMissing(file, "is missing, and this server cannot download it"))
+            _uploader(file)
+
+
+def _uploader(file: backbones.WeightsFile) -> None:
+    key = f"build.weights.{file.architecture}"
+    upload = st.file_uploader(f"Upload {file.name}", type=["h5", "hdf5"], key=f"{key}.file",
+                              help=f"The file Keras downloads from {file.url}; it is checked against Keras' hash.")
+    anyway = st.checkbox("Use it even if it is not Keras' file (the model is then marked as using "
+                         f"{backbones.GIVEN})", key=f"{key}.anyway",
+                         help="For weights you made yourself; a file that does not fit the network is refused.")
+    if upload is None:
+        return
+    with guard():
+        with st.spinner("Checking the file…"):
+            found = backbones.save_weights_upload(file.architecture, upload.name, upload.getvalue(), anyway)
+        st.session_state["build.weights.saved"] = (found.describe(file.architecture), found.checked)
+        st.rerun()
+
+
+def saved_note() -> None:
+    """After an upload: say once what was kept (the panel itself is gone, the weights are here)."""
+    saved = st.session_state.pop("build.weights.saved", None)
+    if saved:
+        text, checked = saved
+        (st.success if checked else st.warning)(message(text), icon=":material/check_circle:")
+
+
+def block_caption(layer: Any, row: dict[str, Any] | None) -> None:
+    """Under a Backbone's card: the network, its weights, its size in layers, frozen or trainable."""
+    params = layer.params
+    text = backbones.block_summary(params.get("architecture", backbones.DEFAULT),
+                                   params.get("weights", backbones.IMAGENET), layer.trainable,
+                                   row["params"] if row else None)
+    st.caption(message(text))

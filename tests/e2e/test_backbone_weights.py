@@ -1,0 +1,73 @@
+"""A pretrained template on a server without internet: Build names the missing weights file and where it goes,
+takes an uploaded one (here weights the user made, so not Keras' own hash: used only when they say so), and the
+message is gone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import assert_no_exception, goto_page, open_page, screenshot, serve_app, upload, wait_idle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+FILE = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
+
+
+@pytest.fixture(scope="module")
+def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A server of its own with an empty Keras cache, and a weights file like the one a user would upload."""
+    from tests.engine.test_backbones import make_weights_file
+
+    root = tmp_path_factory.mktemp("backbone-e2e")
+    weights = root / "upload" / "my-weights.h5"  # a short name: the uploader shortens long ones
+    make_weights_file(weights)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KERAS_HOME", str(root / "keras"))
+        mp.setenv("LAYERLAB_WEIGHTS_DOWNLOAD", "0")  # as on a machine without internet, whatever this one has
+        with serve_app(root / "home", root / "streamlit.log") as base:
+            yield base, weights
+
+
+def test_pretrained_template_offline_asks_for_the_weights_and_takes_an_upload(page: Page, offline_server) -> None:
+    base, weights = offline_server
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    open_page(page, base)
+    page.get_by_role("button", name=re.compile("Try a sample: handwritten digits")).click()
+    wait_idle(page)
+    goto_page(page, base, "Build")
+    expect(page.get_by_text("The model fits the data")).to_be_visible(timeout=180_000)
+
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Template").first
+    box.click()
+    page.get_by_role("option", name=re.compile("Pretrained MobileNetV3 Small")).click()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Apply template")).click()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Yes, replace my layers")).click()
+    wait_idle(page)
+
+    missing = page.get_by_test_id("stAlert").filter(has_text=re.compile("not on this server"))
+    expect(missing).to_be_visible(timeout=120_000)
+    expect(missing).to_contain_text(FILE)
+    expect(missing).to_contain_text("keras/models")
+    expect(page.get_by_text(re.compile(r"MobileNetV3Small with ImageNet weights: [\d,]+ parameters in \d+ layers, "
+                                       "frozen"))).to_be_visible()
+    screenshot(page, "backbone-weights-missing")
+
+    panel = page.locator(".st-key-build-weights-MobileNetV3Small")
+    # Not Keras' own file (its hash differs): refused until the user says to use it anyway.
+    upload(page, weights, uploader=panel.get_by_test_id("stFileUploader"))
+    expect(page.get_by_test_id("stAlert").filter(has_text="not the file Keras expects")).to_be_visible()
+    panel.get_by_text(re.compile("Use it even if it is not Keras' file")).click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stAlert").filter(has_text="weights from a file you gave")).to_be_visible(
+        timeout=60_000)
+    expect(missing).to_have_count(0)
+    expect(page.get_by_text(re.compile("MobileNetV3Small with weights from a file you gave"))).to_be_visible()
+    screenshot(page, "backbone-weights-uploaded")
+    assert_no_exception(page)

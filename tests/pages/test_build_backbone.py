@@ -1,0 +1,47 @@
+"""Build with a pretrained backbone on a server without internet: the block, the missing file, the uploader."""
+
+from __future__ import annotations
+
+import pytest
+
+from layerlab.models.backbones import GIVEN
+from layerlab.project import new_project
+from tests.pages.markdown import plain
+
+pytestmark = pytest.mark.usefixtures("home", "keras_loaded")
+
+PAGE = "pages/build.py"
+FILE = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
+KEY = "build.weights.MobileNetV3Small"
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("LAYERLAB_WEIGHTS_DOWNLOAD", "0")
+
+
+def _texts(elements) -> str:
+    return plain(" ".join(e.value for e in elements))
+
+
+def test_missing_weights_are_named_and_an_upload_ends_the_message(app, offline, tmp_path):
+    from tests.engine.test_backbones import make_weights_file
+
+    at = app(PAGE, state={"project": new_project("sample:digits", template="mobilenet_v3_small")})
+
+    assert not at.exception
+    errors = _texts(at.error)
+    assert FILE in errors and "keras/models" in errors and "upload" in errors
+    assert "frozen" in _texts(at.caption) and "157 layers" in _texts(at.caption)
+    assert "prepared at 8×8 pixels" in _texts(at.info)  # digits are tiny next to MobileNet's 224
+
+    make_weights_file(tmp_path / "mine.h5")
+    data = (tmp_path / "mine.h5").read_bytes()
+    at.file_uploader(key=f"{KEY}.file").set_value(("mine.h5", data, "application/x-hdf5")).run()
+    assert "not the file Keras expects" in _texts(at.error)  # a different hash: not without the user's word
+    at.checkbox(key=f"{KEY}.anyway").check().run()
+
+    assert not at.exception
+    assert FILE not in _texts(at.error)
+    assert GIVEN in _texts(at.warning) and GIVEN in _texts(at.caption)

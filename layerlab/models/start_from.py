@@ -20,7 +20,8 @@ What carries over per data kind:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from layerlab.errors import LayerlabError
 from layerlab.spec import LayerSpec, ProjectSpec, load_spec
@@ -67,12 +68,12 @@ def built_names(layers: list[LayerSpec]) -> list[str]:
     return [_layer_name(i, layer, used) for i, layer in enumerate(layers)]
 
 
-def usable_runs(runs: list["Run"], kind: str) -> list["Run"]:
+def usable_runs(runs: list[Run], kind: str) -> list[Run]:
     """The finished runs with a model that a project of data kind `kind` can start from."""
     return [r for r in runs if r.status == _FINISHED and r.kind == kind and r.files.has_model]
 
 
-def start_from_run(spec: ProjectSpec, run: "Run", freeze: str = "all") -> ProjectSpec:
+def start_from_run(spec: ProjectSpec, run: Run, freeze: str = "all") -> ProjectSpec:
     """The project with the earlier run's body (named as it was built, frozen per `freeze`) and
     `model.start_from_run` set; the head is rebuilt for this project's data by `build_model`.
 
@@ -114,7 +115,7 @@ def _check_same_texts(spec: ProjectSpec, earlier: ProjectSpec, name: str) -> Non
                             "another target or other classes are fine.")
 
 
-def copy_start_weights(core: Any, spec: ProjectSpec, info: "DataInfo", store: "RunStore",
+def copy_start_weights(core: Any, spec: ProjectSpec, info: DataInfo, store: RunStore,
                        log: Callable[[str], None]) -> int:
     """Copy the earlier run's weights into every body layer it has by name, and freeze those the spec freezes.
 
@@ -163,7 +164,7 @@ def _core_of(model: Any) -> Any:
                         "told apart from the head.", "Train the earlier run again with this version of Layerlab.")
 
 
-def _check_same_columns(earlier: "DataInfo", info: "DataInfo", name: str) -> None:
+def _check_same_columns(earlier: DataInfo, info: DataInfo, name: str) -> None:
     """Tables and series: the first layer reads the columns in order, so they must be the same ones."""
     key = {"table": "columns", "series": "features"}.get(info.kind)
     if key is None:
@@ -181,7 +182,7 @@ def _check_same_columns(earlier: "DataInfo", info: "DataInfo", name: str) -> Non
                             "are fine), or train from a template.")
 
 
-def _copy(source: Any, target: Any, i: int, layer_spec: LayerSpec, earlier: "DataInfo", info: "DataInfo",
+def _copy(source: Any, target: Any, i: int, layer_spec: LayerSpec, earlier: DataInfo, info: DataInfo,
           run_name: str) -> None:
     theirs, ours = source.get_weights(), target.get_weights()
     shapes = [tuple(w.shape) for w in theirs], [tuple(w.shape) for w in ours]
@@ -197,7 +198,7 @@ def _shapes(shapes: list[tuple[int, ...]]) -> str:
     return ", ".join("(" + ", ".join(str(d) for d in s) + ")" for s in shapes) or "none"
 
 
-def _fit_hint(earlier: "DataInfo", info: "DataInfo") -> str:
+def _fit_hint(earlier: DataInfo, info: DataInfo) -> str:
     a, b = tuple(earlier.input_shape), tuple(info.input_shape)
     if info.kind == "images" and a != b:
         return (f"The earlier run's images were {'×'.join(map(str, a))} (height×width×channels), this project's are "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from layerlab.errors import LayerlabError
@@ -209,3 +210,46 @@ def _fit_hint(earlier: DataInfo, info: DataInfo) -> str:
                 "or train from a template.")
     return ("Put the layer's settings back as the earlier run had them, or delete it and add a new one "
             "(which starts from fresh weights).")
+
+
+def start_from(spec: ProjectSpec, what: str, freeze: str = "all", cut_at: str | None = None,
+               runs_dir: str | Path | None = None) -> ProjectSpec:
+    """`init --start-from`: `what` is a run id (in `runs_dir`), a run folder, or a `.keras` file (kept in the
+    workspace, cut at `cut_at`).
+
+    Raises:
+        LayerlabError: no such run or file, `cut_at` given for a run, or what start_from_run / start_from_file refuse.
+    """
+    path = Path(what).expanduser()
+    if path.suffix.lower() == ".keras":
+        from layerlab.models import keras_file
+
+        if not path.is_file():
+            raise LayerlabError(f"There is no file {what!r}.", "Give the path of a .keras file, a run folder or a run id.")
+        stored = keras_file.store(path.name, path.read_bytes())
+        return keras_file.start_from_file(spec, stored, cut_at or "", freeze)
+    if cut_at:
+        raise LayerlabError("Invalid argument `--cut`: a model is cut at a layer only when it starts from a .keras "
+                            f"file; {what!r} is a run, whose layers up to its head are kept.",
+                            "Leave out --cut, or give a .keras file.")
+    return start_from_run(spec, find_run(what, runs_dir), freeze)
+
+
+def find_run(what: str, runs_dir: str | Path | None = None) -> Run:
+    """A run named by its id (in `runs_dir`, default LAYERLAB_HOME's runs) or by its folder in a run store.
+
+    Raises:
+        LayerlabError: it is neither.
+    """
+    from layerlab.runs.store import RunStore
+
+    store = RunStore(runs_dir)
+    run = store.get(what) if "/" not in what and what not in (".", "..") else None
+    folder = Path(what).expanduser()
+    if run is None and (folder.parent / "runs.db").is_file():
+        run = RunStore(folder.resolve().parent).get(folder.resolve().name)
+    if run is None:
+        raise LayerlabError(f"There is no run {what!r}: it is neither a run id in {store.root} nor a run folder of a "
+                            "run store (a folder beside a runs.db).",
+                            "Name a run by its id (see `train`'s output) or its folder, or give a .keras file.")
+    return run

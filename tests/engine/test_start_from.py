@@ -126,3 +126,147 @@ def test_another_data_kind_or_an_unfinished_run_is_refused(earlier: tuple[Any, A
             start_from_run(new_project("sample:penguins"), store.get(run.id))
     finally:
         store.update(run.id, status="completed")
+
+
+# ---- from a .keras file -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keras_path(earlier: tuple[Any, Any, Path]) -> Path:
+    """A .keras file made 'elsewhere': the earlier run's core model (trained), saved on its own."""
+    from layerlab.inference.predictor import load_model_file
+    from layerlab.models.start_from import _core_of
+
+    _, run, tmp = earlier
+    path = tmp / "colleague.keras"
+    _core_of(load_model_file(run.files.model_path)).save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_start_from_a_keras_file_cut_at_a_layer_trains_and_saves_the_block(earlier: tuple[Any, Any, Path],
+                                                                            keras_path: Path) -> None:
+    import keras
+
+    from layerlab.inference.predictor import load_predictor
+    from layerlab.models import keras_file
+    from layerlab.train.trainer import run_training
+
+    store, run, tmp = earlier
+    stored = keras_file.store("colleague.keras", keras_path.read_bytes())
+    assert [name for name, _ in keras_file.cut_points(stored)] == ["00_conv2d", "01_maxpooling2d", "02_flatten",
+                                                                   "03_dense"]
+    project = _project(_zip(tmp / "file.zip", range(4, 6), seed=3)).edit(**{"train.epochs": 1})
+    spec = keras_file.start_from_file(project, stored, "01_maxpooling2d", "none")
+    assert [(x.type, x.trainable) for x in spec.model.layers] == [("keras_file", True), ("GlobalAveragePooling2D", True)]
+    with pytest.raises(LayerlabError, match="has no layer `nope` to cut at; it has: 00_conv2d, 01_maxpooling2d"):
+        keras_file.start_from_file(project, stored, "nope")
+    new = run_training(store, store.create(spec).id)
+    assert new.status == "completed", new.message
+    e2e = keras.saving.load_model(new.files.model_path, compile=False, safe_mode=True)  # the block loads back
+    inner = next(layer for layer in e2e.layers if hasattr(layer, "layers")).get_layer("00_keras_file")
+    assert [layer.name for layer in inner.layers][-1] == "01_maxpooling2d"
+    rgb = np.random.default_rng(0).integers(0, 255, size=(20, 30, 3), dtype=np.uint8)  # raw pixels, another size
+    answer = load_predictor(new.path).predict_files([_png(tmp / "any.png", rgb)])
+    assert "error" not in answer[0], answer
+
+
+def _png(path: Path, img: np.ndarray) -> str:
+    path.write_bytes(encode(img, "PNG"))
+    return str(path)
+
+
+def test_a_file_that_does_not_take_the_data_names_the_layer_and_shapes(tmp_path: Path, tiny_info: Any,
+                                                                        tiny_spec: Any) -> None:
+    import keras
+
+    from layerlab.models import keras_file
+    from layerlab.models.build import check_model
+
+    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Conv2D(2, 3, name="conv"),
+                              keras.layers.Flatten(name="flat"), keras.layers.Dense(2, name="out")])
+    model.save(tmp_path / "m.keras")
+    stored = keras_file.store("m.keras", (tmp_path / "m.keras").read_bytes())
+    info = tiny_info("images", shape=(8, 8, 1))
+    spec = keras_file.start_from_file(tiny_spec(info), stored, "conv")
+    report = check_model(spec, info)
+    assert not report.ok and report.error_index == 0
+    assert "keras_file (layer 1) takes inputs of shape (6, 6, 3) (the model in m.keras)" in report.error
+    assert "(8, 8, 1)" in report.error
+    with pytest.raises(LayerlabError, match="Lambda"):
+        keras_file.store("lam.keras", _lambda_model(tmp_path))
+    with pytest.raises(LayerlabError, match="Invalid model file name"):
+        keras_file.block("../../etc/passwd")
+
+
+def _lambda_model(tmp: Path) -> bytes:
+    import keras
+
+    inp = keras.Input((3,))
+    keras.Model(inp, keras.layers.Lambda(lambda x: x * 2)(inp)).save(tmp / "lam.keras")
+    return (tmp / "lam.keras").read_bytes()
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_init_start_from_a_run_or_a_file(earlier: tuple[Any, Any, Path], keras_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from layerlab.cli import main
+    from layerlab.spec import load_spec
+
+    store, run, tmp = earlier
+    data = str(_zip(tmp / "cli.zip", range(4, 6), seed=4))
+    out = tmp / "cli.json"
+    assert main(["init", "--data", data, "--start-from", run.id, "--runs-dir", str(store.root),
+                 "--freeze", "all-but-1", "-o", str(out)]) == 0
+    spec = load_spec(out)
+    assert spec.model.start_from_run == run.id
+    assert [x.trainable for x in spec.model.layers] == [False, False, False, True]
+    assert f"--runs-dir {store.root}" in capsys.readouterr().out
+    assert main(["init", "--data", data, "--start-from", str(run.path), "-o", str(out)]) == 0  # by its folder
+    assert main(["init", "--data", data, "--start-from", str(keras_path), "--cut", "02_flatten", "-o", str(out)]) == 0
+    assert [x.type for x in load_spec(out).model.layers] == ["keras_file"]
+    capsys.readouterr()
+    bad = {("--start-from", run.id, "--runs-dir", str(store.root), "--freeze", "most"): "Expected all, none or all-but-K",
+           ("--start-from", run.id, "--runs-dir", str(store.root), "--cut", "x"): "Invalid argument `--cut`",
+           ("--freeze", "all",): "--freeze and --cut go with --start-from",
+           ("--start-from", "20990101-000000-abcdef",): "There is no run",
+           ("--start-from", str(tmp / "missing.keras")): "There is no file",
+           ("--start-from", str(keras_path), "--cut", "nope"): "has no layer `nope`"}
+    for args, words in bad.items():
+        assert main(["init", "--data", data, *args, "-o", str(tmp / "bad.json")]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], (args, err)
+
+
+def test_a_file_block_round_trips_in_a_saved_model_and_in_the_generated_code(tmp_path: Path, tiny_info: Any,
+                                                                              tiny_spec: Any,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import keras
+
+    from layerlab.codegen.model_code import model_code
+    from layerlab.models import keras_file
+    from layerlab.models.build import build_model
+
+    made = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="conv"),
+                             keras.layers.GlobalAveragePooling2D(name="pool"), keras.layers.Dense(2, name="out")])
+    made.save(tmp_path / "made.keras")
+    stored = keras_file.store("made.keras", (tmp_path / "made.keras").read_bytes())
+    info = tiny_info("images", shape=(8, 8, 1))
+    spec = keras_file.start_from_file(tiny_spec(info), stored)  # default cut: before the file's output layer
+    assert spec.model.layers[0].params["cut_at"] == "pool" and len(spec.model.layers) == 1
+    model = build_model(spec, info)
+    np.testing.assert_array_equal(model.get_layer("00_keras_file").get_layer("conv").get_weights()[0],
+                                  made.get_layer("conv").get_weights()[0])
+    model.save(tmp_path / "whole.keras")
+    again = keras.saving.load_model(tmp_path / "whole.keras", safe_mode=True)
+    x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), rtol=1e-6)
+    code = model_code(spec, info)
+    assert "keras.saving.load_model('made.keras', compile=False)" in code
+    monkeypatch.chdir(tmp_path)  # the script loads the file by the name it was uploaded with
+    scope: dict[str, Any] = {}
+    exec(compile(code, "model.py", "exec"), scope)  # noqa: S102 - the code Layerlab generated
+    assert scope["build_model"]().count_params() == model.count_params()

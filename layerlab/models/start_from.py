@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FREEZE_CHOICES = "all, none or all-but-K (K a whole number)"
 _ALL_BUT = re.compile(r"^all-but-(\d{1,4})$")
-_FINISHED = "completed"
+# A run that ended with a model of its own (a stopped run keeps its best weights).
+FINISHED = ("completed", "stopped", "interrupted", "pruned")
 
 
 def parse_freeze(text: str) -> int | None:
@@ -71,7 +72,7 @@ def built_names(layers: list[LayerSpec]) -> list[str]:
 
 def usable_runs(runs: list[Run], kind: str) -> list[Run]:
     """The finished runs with a model that a project of data kind `kind` can start from."""
-    return [r for r in runs if r.status == _FINISHED and r.kind == kind and r.files.has_model]
+    return [r for r in runs if r.status in FINISHED and r.kind == kind and r.files.has_model]
 
 
 def start_from_run(spec: ProjectSpec, run: Run, freeze: str = "all") -> ProjectSpec:
@@ -83,8 +84,8 @@ def start_from_run(spec: ProjectSpec, run: Run, freeze: str = "all") -> ProjectS
         text, other texts), or `freeze` is not all / none / all-but-K.
     """
     parse_freeze(freeze)
-    if run.status != _FINISHED or not run.files.has_model:
-        raise LayerlabError(f"The run `{run.name}` has not finished training ({run.status}), so it has no model to "
+    if run.status not in FINISHED or not run.files.has_model:
+        raise LayerlabError(f"The run `{run.name}` did not finish with a model ({run.status}), so there is nothing to "
                             "start from.", "Pick a run that completed, or wait until this one has.")
     earlier = run.files.spec()
     if earlier.data.kind != spec.data.kind:
@@ -117,21 +118,24 @@ def _check_same_texts(spec: ProjectSpec, earlier: ProjectSpec, name: str) -> Non
 
 
 def copy_start_weights(core: Any, spec: ProjectSpec, info: DataInfo, store: RunStore,
-                       log: Callable[[str], None]) -> int:
+                       log: Callable[[str], None], owner: str | None = None) -> int:
     """Copy the earlier run's weights into every body layer it has by name, and freeze those the spec freezes.
 
     Layers the earlier model does not have (added since) keep their fresh weights; the head is always new.
+    `owner` is the new run's: a project file that names another session's run copies nothing from it (the
+    command line, which reads the run folders anyway, may start from any run).
     Returns how many layers took weights.
 
     Raises:
         LayerlabError: the earlier run is gone, its data's columns differ, or a layer's weights cannot fit
         (naming the layer and both shapes).
     """
+    from layerlab.identity import CLI_OWNER, visible
     from layerlab.inference.predictor import load_model_file
     from layerlab.models.build import HEAD, HEAD_RESHAPE
 
     run = store.get(spec.model.start_from_run or "")
-    if run is None or not run.files.has_model:
+    if run is None or not run.files.has_model or (owner not in (None, CLI_OWNER) and not visible(run.owner, owner)):
         raise LayerlabError(f"The run `{spec.model.start_from_run}` this model starts from no longer exists (or has "
                             "no model).", "Pick another run to start from on Build, or train from a template.")
     earlier_info = run.files.info()

@@ -142,7 +142,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     elif spec.train.init_from_run:
         _load_from_run(model, store, spec.train.init_from_run, log)
     elif spec.model.start_from_run:
-        copy_start_weights(core, spec, info, store, log)
+        copy_start_weights(core, spec, info, store, log, run.owner)
 
     x_tr, y_tr = prepared.part("train")
     x_va, y_va = prepared.part("validation")

@@ -122,7 +122,7 @@ def test_another_data_kind_or_an_unfinished_run_is_refused(earlier: tuple[Any, A
         start_from_run(new_project("sample:penguins"), run)
     store.update(run.id, status="failed")
     try:
-        with pytest.raises(LayerlabError, match="has not finished training"):
+        with pytest.raises(LayerlabError, match="did not finish with a model"):
             start_from_run(new_project("sample:penguins"), store.get(run.id))
     finally:
         store.update(run.id, status="completed")
@@ -270,3 +270,20 @@ def test_a_file_block_round_trips_in_a_saved_model_and_in_the_generated_code(tmp
     scope: dict[str, Any] = {}
     exec(compile(code, "model.py", "exec"), scope)  # noqa: S102 - the code Layerlab generated
     assert scope["build_model"]().count_params() == model.count_params()
+
+
+@pytest.mark.slow
+def test_a_project_naming_another_sessions_run_copies_nothing_from_it(earlier: tuple[Any, Any, Path]) -> None:
+    from layerlab.models.build import build_model
+    from layerlab.models.start_from import copy_start_weights, start_from_run
+
+    store, run, tmp = earlier
+    spec = start_from_run(_project(_zip(tmp / "other.zip", range(4, 6), seed=5)), run)
+    info = run.files.info()
+    store.update(run.id, owner="a" * 16)
+    try:
+        with pytest.raises(LayerlabError, match="no longer exists"):
+            copy_start_weights(build_model(spec, info), spec, info, store, print, owner="b" * 16)
+        assert copy_start_weights(build_model(spec, info), spec, info, store, print, owner="a" * 16) == 4
+    finally:
+        store.update(run.id, owner=None)

@@ -8,12 +8,13 @@ the page shows it once the background import is done.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
 
 from components import state
-from components.errors import flag
+from components.errors import flag, show_error
 from components.layer_editor import FLAG, OPEN
 from components.markup import md
 from components.run_picker import candidates, label
@@ -37,6 +38,27 @@ def _replace(make: Any, *args: Any) -> None:
         return
     state.set_project(new)
     st.session_state[OPEN] = set()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _fit_problem(spec_json: str, info_json: str, owner: str) -> tuple[str, str] | None:
+    """(message, hint) when the earlier run's weights will not fit this model, checked as training will check it
+    (cached per spec and data: the page asks on every rerun)."""
+    from layerlab.data.info import DataInfo
+    from layerlab.identity import visible
+    from layerlab.models.start_from import check_fit
+    from layerlab.spec import load_spec
+
+    spec = load_spec(spec_json)
+    run = state.run_store(read_only=True).get(spec.model.start_from_run or "")
+    if run is None or not visible(run.owner, owner) or not run.files.has_model:
+        return (f"The run `{spec.model.start_from_run}` this model starts from is no longer there.",
+                "Start from another run, or apply a template.")
+    try:
+        check_fit(spec, DataInfo.from_dict(json.loads(info_json)), run)
+    except LayerlabError as exc:
+        return exc.message, exc.hint
+    return None
 
 
 def _from_run(spec: ProjectSpec, run_id: str, freeze: str) -> ProjectSpec:
@@ -124,14 +146,19 @@ def _file_part(ready: bool) -> None:
               on_click=_replace, args=(_from_file, stored, cut, freeze))
 
 
-def start_from_panel(spec: ProjectSpec, ready: bool) -> None:
-    """The panel: which earlier model, how much of it stays frozen, and the button that replaces the layers."""
+def start_from_panel(spec: ProjectSpec, info: Any, ready: bool) -> None:
+    """The panel: which earlier model, how much of it stays frozen, and the button that replaces the layers;
+    for a model that starts from a run, whether that run's weights fit it (once Keras is loaded)."""
     with st.expander("Start from an earlier model (transfer learning)", expanded=bool(spec.model.start_from_run)):
         if spec.model.start_from_run:
             run = state.run_store(read_only=True).get(spec.model.start_from_run)
             name = run.name if run is not None else spec.model.start_from_run
             st.info(f"This model starts from the run **{md(name)}**: when training starts, its layers take that "
                     "run's weights, and a new head fits your data.", icon=":material/history:")
+            problem = _fit_problem(spec.to_json(), json.dumps(info.to_dict(), sort_keys=True), state.owner()) \
+                if ready else None
+            if problem:
+                show_error(LayerlabError(*problem))
         st.caption("Your layers are replaced by the earlier model's (up to its output head); frozen layers keep "
                    "what they learned, and a new head learns your classes or target.")
         kind = st.radio("Start from", [FROM_RUN, FROM_FILE], horizontal=True, key=KIND, label_visibility="collapsed")

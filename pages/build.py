@@ -77,7 +77,7 @@ else:
 editor, checks = st.columns([3, 2], gap="large")
 with editor:
     template_picker(spec, info)
-    start_from_panel(spec, ready)
+    start_from_panel(spec, info, ready)
     st.subheader(f"Layers ({len(spec.model.layers)})")
     layer_editor(spec, info, report)
     freeze_editor(spec)

@@ -51,7 +51,8 @@ def parse_freeze(text: str) -> int | None:
     match = _ALL_BUT.match(value)
     if match is None:
         raise LayerlabError(f"Invalid value received for `freeze`: {text!r}. Expected {FREEZE_CHOICES}.",
-                            "all: keep every earlier layer as it is; all-but-2: let the last 2 learn; none: let all learn.")
+                            "all: keep every earlier layer as it is; all-but-2: let the last 2 learn; "
+                            "none: let all learn.")
     return int(match.group(1))
 
 
@@ -132,7 +133,6 @@ def copy_start_weights(core: Any, spec: ProjectSpec, info: DataInfo, store: RunS
     """
     from layerlab.identity import CLI_OWNER, visible
     from layerlab.inference.predictor import load_model_file
-    from layerlab.models.build import HEAD, HEAD_RESHAPE
 
     run = store.get(spec.model.start_from_run or "")
     if run is None or not run.files.has_model or (owner not in (None, CLI_OWNER) and not visible(run.owner, owner)):
@@ -141,19 +141,56 @@ def copy_start_weights(core: Any, spec: ProjectSpec, info: DataInfo, store: RunS
     earlier_info = run.files.info()
     _check_same_columns(earlier_info, info, run.name)
     earlier = _core_of(load_model_file(run.files.model_path, f"the model of run {run.name}"))
-    theirs = {layer.name: layer for layer in earlier.layers if layer.name not in (HEAD, HEAD_RESHAPE)}
-    copied = 0
-    for i, (layer_spec, name) in enumerate(zip(spec.model.layers, built_names(list(spec.model.layers)))):
-        layer = core.get_layer(name)
-        if name in theirs:
-            _copy(theirs[name], layer, i, layer_spec, earlier_info, info, run.name)
-            copied += 1
+    pairs = _pairs(core, earlier, spec, earlier_info, info, run.name)
+    for ours, theirs in pairs:
+        ours.set_weights(theirs.get_weights())
+    for layer_spec, name in zip(spec.model.layers, built_names(list(spec.model.layers))):
         if not layer_spec.trainable:
-            layer.trainable = False
-    new = len(spec.model.layers) - copied
-    log(f"Starting from run `{run.name}`: {copied} layer(s) took its weights"
+            core.get_layer(name).trainable = False
+    new = len(spec.model.layers) - len(pairs)
+    log(f"Starting from run `{run.name}`: {len(pairs)} layer(s) took its weights"
         + (f", {new} new" if new else "") + f"; {sum(not s.trainable for s in spec.model.layers)} frozen; new head.")
-    return copied
+    return len(pairs)
+
+
+def check_fit(spec: ProjectSpec, info: DataInfo, run: Run) -> None:
+    """What `copy_start_weights` will check when training starts, checked now without loading or allocating any
+    weights (both models are built with deferred weights): for the Build page, on every change.
+
+    Raises:
+        LayerlabError: the data's columns differ, or a layer's weights cannot fit (naming it and both shapes).
+    """
+    from layerlab.models.build import _no_weights, build_model
+
+    earlier_info = run.files.info()
+    _check_same_columns(earlier_info, info, run.name)
+    with _no_weights():
+        _pairs(build_model(spec, info), build_model(run.files.spec(), earlier_info), spec, earlier_info, info,
+               run.name)
+
+
+def _pairs(core: Any, earlier: Any, spec: ProjectSpec, earlier_info: DataInfo, info: DataInfo,
+           run_name: str) -> list[tuple[Any, Any]]:
+    """(our layer, the earlier model's layer of that name) for every body layer the earlier model has.
+
+    Raises:
+        LayerlabError: a pair whose weights differ in shape, naming the layer and both shapes.
+    """
+    from layerlab.models.build import HEAD, HEAD_RESHAPE
+
+    theirs = {layer.name: layer for layer in earlier.layers if layer.name not in (HEAD, HEAD_RESHAPE)}
+    pairs = []
+    for i, (layer_spec, name) in enumerate(zip(spec.model.layers, built_names(list(spec.model.layers)))):
+        if name not in theirs:
+            continue
+        ours = core.get_layer(name)
+        a, b = [tuple(w.shape) for w in theirs[name].weights], [tuple(w.shape) for w in ours.weights]
+        if a != b:
+            raise LayerlabError(f"{layer_spec.type} (layer {i + 1}, `{name}`) cannot take the weights of run "
+                                f"`{run_name}`: there its weights have the shapes {_shapes(a)}, here {_shapes(b)}.",
+                                _fit_hint(earlier_info, info))
+        pairs.append((ours, theirs[name]))
+    return pairs
 
 
 def _core_of(model: Any) -> Any:
@@ -187,18 +224,6 @@ def _check_same_columns(earlier: DataInfo, info: DataInfo, name: str) -> None:
                             "are fine), or train from a template.")
 
 
-def _copy(source: Any, target: Any, i: int, layer_spec: LayerSpec, earlier: DataInfo, info: DataInfo,
-          run_name: str) -> None:
-    theirs, ours = source.get_weights(), target.get_weights()
-    shapes = [tuple(w.shape) for w in theirs], [tuple(w.shape) for w in ours]
-    if shapes[0] != shapes[1]:
-        what = f"{layer_spec.type} (layer {i + 1}, `{target.name}`)"
-        raise LayerlabError(f"{what} cannot take the weights of run `{run_name}`: there its weights have the shapes "
-                            f"{_shapes(shapes[0])}, here {_shapes(shapes[1])}.",
-                            _fit_hint(earlier, info))
-    target.set_weights(theirs)
-
-
 def _shapes(shapes: list[tuple[int, ...]]) -> str:
     return ", ".join("(" + ", ".join(str(d) for d in s) + ")" for s in shapes) or "none"
 
@@ -229,7 +254,8 @@ def start_from(spec: ProjectSpec, what: str, freeze: str = "all", cut_at: str | 
         from layerlab.models import keras_file
 
         if not path.is_file():
-            raise LayerlabError(f"There is no file {what!r}.", "Give the path of a .keras file, a run folder or a run id.")
+            raise LayerlabError(f"There is no file {what!r}.",
+                                "Give the path of a .keras file, a run folder or a run id.")
         stored = keras_file.store(path.name, path.read_bytes())
         return keras_file.start_from_file(spec, stored, cut_at or "", freeze)
     if cut_at:

@@ -79,7 +79,8 @@ def earlier(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Path]:
 
 @pytest.mark.slow
 def test_new_head_on_other_classes_starts_from_the_earlier_weights(earlier: tuple[Any, Any, Path]) -> None:
-    from layerlab.models.start_from import start_from_run
+    from layerlab.models.start_from import check_fit, start_from_run
+    from layerlab.project import describe_data
     from layerlab.train.trainer import run_training
 
     store, run, tmp = earlier
@@ -87,6 +88,7 @@ def test_new_head_on_other_classes_starts_from_the_earlier_weights(earlier: tupl
     assert spec.model.start_from_run == run.id
     assert [layer.name for layer in spec.model.layers] == ["00_conv2d", "01_maxpooling2d", "02_flatten", "03_dense"]
     assert [layer.trainable for layer in spec.model.layers] == [False, False, False, True]
+    check_fit(spec, describe_data(spec), run)  # fits: no error
     new = run_training(store, store.create(spec).id)
     assert new.status == "completed", new.message
     assert "Starting from run" in new.files.log_tail()
@@ -99,12 +101,15 @@ def test_new_head_on_other_classes_starts_from_the_earlier_weights(earlier: tupl
 
 @pytest.mark.slow
 def test_weights_that_cannot_fit_name_the_layer_and_both_shapes(earlier: tuple[Any, Any, Path]) -> None:
-    from layerlab.models.start_from import start_from_run
+    from layerlab.models.start_from import check_fit, start_from_run
+    from layerlab.project import describe_data
     from layerlab.train.trainer import run_training
 
     store, run, tmp = earlier
     spec = start_from_run(_project(_zip(tmp / "third.zip", range(4, 6), seed=2)), run, "all")
     spec = spec.edit(**{"prepare.image.height": 16, "prepare.image.width": 16})  # Flatten then gives more values
+    with pytest.raises(LayerlabError, match=r"Dense \(layer 4, `03_dense`\) cannot take the weights"):
+        check_fit(spec, describe_data(spec), run)  # what Build shows before training, without loading weights
     failed = run_training(store, store.create(spec).id)
     assert failed.status == "failed"
     assert "Dense (layer 4, `03_dense`) cannot take the weights of run" in failed.message

@@ -211,8 +211,8 @@ def _check_same_columns(earlier: DataInfo, info: DataInfo, name: str) -> None:
     key = {"table": "columns", "series": "features"}.get(info.kind)
     if key is None:
         return
-    theirs, ours = earlier.extra.get(key), info.extra.get(key)
-    if theirs is not None and ours is not None and list(theirs) != list(ours):
+    theirs, ours = _column_names(earlier.extra.get(key)), _column_names(info.extra.get(key))
+    if theirs is not None and ours is not None and theirs != ours:
         missing = [c for c in theirs if c not in ours][:3]
         extra = [c for c in ours if c not in theirs][:3]
         diff = "; ".join(part for part in (
@@ -222,6 +222,14 @@ def _check_same_columns(earlier: DataInfo, info: DataInfo, name: str) -> None:
                             "layer's weights belong to its own columns.",
                             "Start from a run on data with the same input columns (another target or other classes "
                             "are fine), or train from a template.")
+
+
+def _column_names(columns: list | None) -> list[str] | None:
+    """A table's columns (described with their fitted statistics) or a series' features, by name only: the same
+    columns in new data have other statistics, and their encoded widths are checked with the weights' shapes."""
+    if columns is None:
+        return None
+    return [str(c.get("name")) if isinstance(c, dict) else str(c) for c in columns]
 
 
 def _shapes(shapes: list[tuple[int, ...]]) -> str:

@@ -292,3 +292,35 @@ def test_a_project_naming_another_sessions_run_copies_nothing_from_it(earlier: t
         assert copy_start_weights(build_model(spec, info), spec, info, store, print, owner="a" * 16) == 4
     finally:
         store.update(run.id, owner=None)
+
+
+def _finished(store: Any, spec: Any) -> Any:
+    """A run of `spec` marked finished, with its data described and a model file (for checks that load none)."""
+    from layerlab.project import describe_data
+
+    run = store.create(spec)
+    describe_data(spec).save(run.files.path("info.json"))
+    run.files.model_path.write_bytes(b"a model")
+    store.update(run.id, status="completed")
+    return store.get(run.id)
+
+
+def test_tables_need_the_same_columns_and_text_the_same_texts(tmp_path: Path) -> None:
+    from layerlab.models.start_from import check_fit, start_from_run
+    from layerlab.project import describe_data, new_project
+    from layerlab.runs.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    penguins = new_project("sample:penguins")
+    spec = start_from_run(penguins, _finished(store, penguins), "none")
+    check_fit(spec, describe_data(spec), store.get(spec.model.start_from_run))  # the same columns fit
+    diabetes = start_from_run(new_project("sample:diabetes"), store.get(spec.model.start_from_run))
+    with pytest.raises(LayerlabError, match=r"read other input columns than this data gives \(it had bill_length_mm"):
+        check_fit(diabetes, describe_data(diabetes), store.get(spec.model.start_from_run))
+
+    csv = tmp_path / "reviews.csv"
+    csv.write_text("review,label\n" + "".join(f"good film {i},pos\nbad film {i},neg\n" for i in range(30)))
+    reviews = new_project(str(csv), text="review", target="label")
+    tweets = _finished(store, new_project("sample:tweets"))
+    with pytest.raises(LayerlabError, match="learned its vocabulary from other texts"):
+        start_from_run(reviews, tweets)

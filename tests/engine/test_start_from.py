@@ -163,7 +163,8 @@ def test_start_from_a_keras_file_cut_at_a_layer_trains_and_saves_the_block(earli
                                                                    "03_dense"]
     project = _project(_zip(tmp / "file.zip", range(4, 6), seed=3)).edit(**{"train.epochs": 1})
     spec = keras_file.start_from_file(project, stored, "01_maxpooling2d", "none")
-    assert [(x.type, x.trainable) for x in spec.model.layers] == [("keras_file", True), ("GlobalAveragePooling2D", True)]
+    assert [(x.type, x.trainable) for x in spec.model.layers] == [("keras_file", True),
+                                                                  ("GlobalAveragePooling2D", True)]
     with pytest.raises(LayerlabError, match="has no layer `nope` to cut at; it has: 00_conv2d, 01_maxpooling2d"):
         keras_file.start_from_file(project, stored, "nope")
     new = run_training(store, store.create(spec).id)
@@ -234,8 +235,9 @@ def test_cli_init_start_from_a_run_or_a_file(earlier: tuple[Any, Any, Path], ker
     assert main(["init", "--data", data, "--start-from", str(keras_path), "--cut", "02_flatten", "-o", str(out)]) == 0
     assert [x.type for x in load_spec(out).model.layers] == ["keras_file"]
     capsys.readouterr()
-    bad = {("--start-from", run.id, "--runs-dir", str(store.root), "--freeze", "most"): "Expected all, none or all-but-K",
-           ("--start-from", run.id, "--runs-dir", str(store.root), "--cut", "x"): "Invalid argument `--cut`",
+    by_id = ("--start-from", run.id, "--runs-dir", str(store.root))
+    bad = {(*by_id, "--freeze", "most"): "Expected all, none or all-but-K",
+           (*by_id, "--cut", "x"): "Invalid argument `--cut`",
            ("--freeze", "all",): "--freeze and --cut go with --start-from",
            ("--start-from", "20990101-000000-abcdef",): "There is no run",
            ("--start-from", str(tmp / "missing.keras")): "There is no file",

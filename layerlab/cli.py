@@ -41,11 +41,33 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     spec = new_project(args.data, template=args.template, target=args.target, text=args.text, date=args.date,
                        task=args.task, name=args.name)
+    train = f"python -m layerlab train {args.output}"
+    if args.start_from:
+        spec, train = _start_from(spec, args, train)
+    elif args.freeze or args.cut:
+        raise LayerlabError("--freeze and --cut go with --start-from.", "Add --start-from RUN_OR_KERAS_FILE, or leave them out.")
     out = Path(args.output)
     spec.save(out)
     print(f"Wrote {out} ({spec.data.kind}, template {spec.model.template}, {len(spec.model.layers)} layers). "
-          f"Train it with: python -m layerlab train {out}")
+          f"Train it with: {train}")
     return 0
+
+
+def _start_from(spec, args: argparse.Namespace, train: str):
+    """init --start-from: the earlier run's or the file's layers with a new head; training must find that run."""
+    from layerlab.models.start_from import start_from
+    from layerlab.settings import runs_dir
+
+    spec = start_from(spec, args.start_from, args.freeze or "all", args.cut, args.runs_dir)
+    frozen = sum(not layer.trainable for layer in spec.model.layers)
+    print(f"Starting from {args.start_from}: {len(spec.model.layers)} layers ({frozen} frozen) and a new head.")
+    if spec.model.start_from_run:
+        from layerlab.models.start_from import find_run
+
+        root = find_run(args.start_from, args.runs_dir).path.parent
+        if root.resolve() != Path(runs_dir()).resolve():
+            train += f" --runs-dir {root}"
+    return spec, train
 
 
 def _project(path: str):
@@ -168,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--template", help="model template (see `templates`)")
     s.add_argument("--name", help="project name")
     s.add_argument("-o", "--output", default="project.json")
+    s.add_argument("--start-from", metavar="RUN_OR_KERAS_FILE", help="start from an earlier run (its id or folder) "
+                   "or a .keras file, with a new head for this data")
+    s.add_argument("--freeze", metavar="all|none|all-but-K", help="with --start-from: which of its layers stay as they "
+                   "are while training (default all; all-but-K lets the last K learn)")
+    s.add_argument("--cut", metavar="LAYER", help="with a .keras file: the layer to cut it at (default: the one "
+                   "before its output layer)")
+    s.add_argument("--runs-dir", help="with --start-from RUN_ID: where runs are kept (default: $LAYERLAB_HOME/runs)")
     s.set_defaults(fn=_cmd_init)
 
     s = sub.add_parser("samples", help="list the bundled samples")

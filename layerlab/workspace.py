@@ -11,6 +11,8 @@ app, the CLI, housekeeping and a remote worker agree on it, and no page builds o
     studies/<study>.journal      a tuning study (Optuna's journal file; layerlab.tune)
     weights/<keras file>         pretrained backbone weights uploaded on Build and checked against Keras' hash
     weights/given/<keras file>   the same file name, but one whose hash differs and that a user chose to use
+    model-files/<name>-<digest>.keras  a .keras file to start a model from (layerlab.models.keras_file),
+                                 named by its content, so a project names it without naming an owner
 
 `<owner>` is the owner id (`layerlab.identity`): a digest of the browser's owner secret, or of a
 signed-in user's issuer and subject. It grants nothing, so a path that shows it (a run's data.source
@@ -33,11 +35,12 @@ from layerlab.errors import LayerlabError
 from layerlab.settings import home
 
 SAMPLE_PREFIX = "sample:"
-PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS, STUDIES, WEIGHTS = (
-    "projects", "uploads", "extracted", "image-cache", "servers", "studies", "weights")
+PROJECTS, UPLOADS, EXTRACTED, IMAGE_CACHE, SERVERS, STUDIES, WEIGHTS, MODEL_FILES = (
+    "projects", "uploads", "extracted", "image-cache", "servers", "studies", "weights", "model-files")
 SESSION_ID = re.compile(r"^[a-f0-9]{16}$")
 _DIGEST_CHARS = 10  # of an upload's sha256, in its stored name
 _STORED_DIGEST = re.compile(rf"-[0-9a-f]{{{_DIGEST_CHARS}}}(?=\.[^.]*$|$)")  # "name-<digest>.csv" → "name.csv"
+_STORED_MODEL = re.compile(rf"^[\w.-]{{1,60}}-[0-9a-f]{{{_DIGEST_CHARS}}}\.keras$")
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,13 @@ def uploads_dir(session: str) -> Path:
 def save_upload(session: str, name: str, data: bytes) -> Path:
     """Write an upload into the session's folder, named by its content (`stem-<sha256[:10]>.ext`), once:
     the same file uploaded twice is one file, and the user's file name never picks a path."""
+    return _store(uploads_dir(session), name, data)
+
+
+def _store(folder: Path, name: str, data: bytes) -> Path:
     digest = hashlib.sha256(data).hexdigest()[:_DIGEST_CHARS]
     stem = re.sub(r"[^\w.-]+", "_", Path(name).stem).strip("._") or "upload"  # letters of any language kept
-    path = (uploads_dir(session) / f"{stem[:60]}-{digest}{Path(name).suffix.lower()}").resolve()
+    path = (folder / f"{stem[:60]}-{digest}{Path(name).suffix.lower()}").resolve()
     if not path.exists():
         write_file(path, data, Path(name).name)
     return path
@@ -132,6 +139,34 @@ def write_file(path: Path, data: bytes, shown: str) -> None:
         # A half-written copy would hold the last free space (and the runs database needs some to open).
         tmp.unlink(missing_ok=True)
         raise _not_saved(shown, exc) from None
+
+
+def save_model_file(name: str, data: bytes) -> str:
+    """Keep a .keras file (checked by the caller) under its content's name; returns that name, which a
+    project's `keras_file` layer holds. The same file saved twice is one file."""
+    return _store(_dir(MODEL_FILES), Path(name).stem + ".keras", data).name
+
+
+def model_file(stored: str) -> Path:
+    """The path of a kept .keras file, from the name `save_model_file` gave it.
+
+    Raises:
+        LayerlabError: the name is not such a name (a path, say), or the file is no longer kept.
+    """
+    if not _STORED_MODEL.match(stored or ""):
+        raise LayerlabError(f"Invalid model file name received: {stored!r}. Expected the name Layerlab gave an "
+                            "uploaded .keras file (name-<10 hexadecimal digits>.keras).",
+                            "Upload the .keras file on Build (or give it to `init --start-from`).")
+    path = _dir(MODEL_FILES) / stored
+    if not path.is_file():
+        raise LayerlabError(f"The model file {_STORED_DIGEST.sub('', stored)} is not kept on this server (any more).",
+                            "Upload the .keras file again on Build (or give it to `init --start-from`).")
+    return path
+
+
+def model_file_display(stored: str) -> str:
+    """What a person calls a kept model file: the name it was uploaded with."""
+    return _STORED_DIGEST.sub("", stored)
 
 
 def _not_saved(name: str, exc: OSError) -> LayerlabError:

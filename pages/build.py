@@ -9,8 +9,10 @@ import streamlit as st
 
 from components import nav, shell
 from components.errors import guard, show_flagged
+from components.freeze_editor import freeze_editor
 from components.layer_editor import FLAG, layer_editor
 from components.model_check import check_panel, check_pending, code_panel
+from components.start_from import start_from_panel
 from components.template_picker import template_picker
 from components.weights_upload import saved_note, weights_panel
 from layerlab import warmup
@@ -76,8 +78,10 @@ else:
 editor, checks = st.columns([3, 2], gap="large")
 with editor:
     template_picker(spec, info)
+    start_from_panel(spec, info, ready)
     st.subheader(f"Layers ({len(spec.model.layers)})")
     layer_editor(spec, info, report)
+    freeze_editor(spec)
 with checks:
     if ready:
         saved_note()

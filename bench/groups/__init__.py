@@ -19,4 +19,5 @@ GROUPS = (
     "load",
     "tune",
     "ray",
+    "transfer",
 )

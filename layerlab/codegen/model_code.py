@@ -71,7 +71,12 @@ def model_definitions(spec: ProjectSpec, info: DataInfo, shape_parameter: bool =
     shape_arg = "input_shape" if shape_parameter else repr(shape)
     lines.append(f"    inputs = keras.Input(shape={shape_arg}, dtype={_dtype(inp.dtype)!r}, name='input')")
     var = "inputs"
+    files = _file_blocks(spec)
     for layer in model.layers[1:]:
+        if layer.name in files:
+            lines.extend(line.format(var=var) for line in files[layer.name])
+            var = "x"
+            continue
         if type(layer).__module__ == blocks.__name__ and type(layer) not in custom:
             custom.append(type(layer))
         forced = {"dtype": "float32"} if layer.name in (HEAD, HEAD_RESHAPE) else {}
@@ -93,6 +98,23 @@ def model_definitions(spec: ProjectSpec, info: DataInfo, shape_parameter: bool =
         "def compile_model(model: keras.Model) -> None:",
         f"    model.compile(optimizer={optimizer}, loss={loss_for(info)!r}, metrics={metrics!r})",
     ]))
+
+
+def _file_blocks(spec: ProjectSpec) -> dict[str, list[str]]:
+    """The lines of each `keras_file` block (a model made elsewhere, cut at a layer), by its layer name:
+    the script loads the same file (uploaded under that name) and cuts it the same way."""
+    from layerlab.models.keras_file import LAYER_TYPE, default_cut
+    from layerlab.models.start_from import built_names
+    from layerlab.workspace import model_file_display
+
+    out = {}
+    for layer, name in zip(spec.model.layers, built_names(list(spec.model.layers))):
+        if layer.type == LAYER_TYPE:
+            file, cut = layer.params.get("file", ""), layer.params.get("cut_at") or default_cut(layer.params["file"])
+            out[name] = [f"    made_elsewhere = keras.saving.load_model({model_file_display(file)!r}, compile=False)",
+                         f"    x = keras.Model(made_elsewhere.inputs, made_elsewhere.get_layer({cut!r}).output, "
+                         f"name={name!r}, trainable={layer.trainable!r})({{var}})"]
+    return out
 
 
 def _docstring(spec: ProjectSpec, info: DataInfo) -> str:

@@ -441,3 +441,25 @@ def _embedding(output_dim: int, mask_padding: bool, *, info: Any) -> Any:
     import keras
 
     return keras.layers.Embedding(_info_value(info, "vocab_size", "Embedding"), output_dim, mask_zero=mask_padding)
+
+
+# ---- Transfer -----------------------------------------------------------------------------------
+
+
+def _keras_file_check(params: dict[str, Any], input_shape: tuple[int, ...]) -> tuple[str, str] | None:
+    from layerlab.models.keras_file import input_problem
+
+    return input_problem(params, input_shape)
+
+
+@LAYERS.register("keras_file", "Transfer", "A model made elsewhere (an uploaded .keras file), cut at one of its layers: "
+                 "its layers up to there, with their learned weights, as one block; a new head follows.",
+                 Param("file", "str", "", "The uploaded .keras file (upload it under 'Start from' on Build).",
+                       label="Model file"),
+                 Param("cut_at", "str", "", "The file's layer whose output the block ends with; empty: the layer "
+                       "before the file's own output layer.", label="Cut at layer"),
+                 needs="any", check=_keras_file_check)
+def _keras_file(file: str, cut_at: str) -> Any:
+    from layerlab.models.keras_file import block
+
+    return block(file, cut_at)

@@ -94,6 +94,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     from layerlab.device import describe_training_device
     from layerlab.models.backbones import fetch_weights
     from layerlab.models.build import build_model, compile_model
+    from layerlab.models.start_from import copy_start_weights
     from layerlab.train import phases
     from layerlab.train.callbacks import BestCheckpoint, LastCheckpoint, StoreCallback
 
@@ -156,6 +157,8 @@ def _train(store: RunStore, run: Run, log: RunLog,
         log(f"Continuing from epoch {resume[0]} for {resume[1]} more epoch(s).")
     elif spec.train.init_from_run:
         _load_from_run(model, store, spec.train.init_from_run, log)
+    elif spec.model.start_from_run:
+        copy_start_weights(core, spec, info, store, log, run.owner)
 
     x_tr, y_tr = prepared.part("train")
     x_va, y_va = prepared.part("validation")

@@ -6,7 +6,9 @@ import streamlit as st
 
 from components import errors, export_panel, nav, predict, run_picker, shell, state
 from components.model_cache import get_predictor
+from components.model_check import check_pending
 from components.predict.outside import own_model_view
+from layerlab import warmup
 
 
 def import_section() -> None:
@@ -40,9 +42,17 @@ with errors.guard():
                                                    ":material/upload: Import"])
     with predict_tab:
         with errors.guard():
-            predictor = get_predictor(run.path)
-            st.caption(predict.describe(predictor))
-            predict.show(predictor, run.id)
+            # Loading a model imports TensorFlow (5 s or more, once per server, and far longer while runs fill
+            # the cores): the page is drawn at once and the model follows when the background import is done.
+            if warmup.models_ready():
+                predictor = get_predictor(run.path)
+                st.caption(predict.describe(predictor))
+                predict.show(predictor, run.id)
+            else:
+                warmup.preload_models()
+                check_pending(warmup.models_ready, heading=None,
+                              text="Loading TensorFlow to run the model (once after the server starts: a few "
+                                   "seconds). Export and Import work meanwhile.")
         nav.link(shell.EVALUATE, "See how this run did on its test set", ":material/analytics:")
     with export_tab:
         export_panel.export_panel(run.path, key="predict_export")

@@ -26,7 +26,7 @@ from tests.pages.markdown import plain
 from tests.pages.test_train import _epoch_rows
 from tests.pages.trained import OWNER, digits_spec
 
-pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+pytestmark = pytest.mark.usefixtures("home", "keras_loaded")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
 TRAIN, RUNS = "pages/train.py", "pages/runs.py"
 

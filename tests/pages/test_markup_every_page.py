@@ -26,7 +26,7 @@ from tests.pages.trained import (
     shared_home,  # noqa: F401 - this module's "home" fixture
 )
 
-pytestmark = pytest.mark.slow  # trains one run
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("keras_loaded")]  # trains one run; Predict shows its model
 
 PROJECT = f"{HOSTILE['bold']} {HOSTILE['image']}"
 FILE = f"{HOSTILE['tick']}{HOSTILE['latex']}.csv"

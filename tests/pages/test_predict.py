@@ -11,6 +11,9 @@ from tests.pages.markdown import plain
 from tests.pages.trained import OWNER, digit_png, digits_spec, page_links, plotly_figure, train_digits
 from tests.pages.trained import shared_home  # noqa: F401 - this module's "home" fixture
 
+# TensorFlow in, as on a server that loaded a model before (the page otherwise waits for the background import).
+pytestmark = pytest.mark.usefixtures("keras_loaded")
+
 PAGE = "pages/predict.py"
 
 

@@ -19,7 +19,7 @@ from tests.engine.imagezips import lie_about_sizes, zip_bytes
 from tests.pages.markdown import plain
 from tests.pages.trained import OWNER
 
-pytestmark = pytest.mark.usefixtures("home")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
+pytestmark = pytest.mark.usefixtures("home", "keras_loaded")  # a fresh LAYERLAB_HOME per test (tests/pages/conftest.py)
 
 PAGE = "pages/predict.py"
 DIGITS = {"data": {"kind": "images", "source": "sample:digits"}}

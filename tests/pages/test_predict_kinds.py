@@ -19,7 +19,8 @@ from tests.pages.trained import shared_home  # noqa: F401 - this module's "home"
 
 PAGE = "pages/predict.py"
 
-pytestmark = pytest.mark.slow  # every test here reads a real trained run
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("keras_loaded")]  # reads real trained runs; TF in, as on a
+# server whose Predict page loaded a model before (the page otherwise waits for the background import)
 
 
 # ---- helpers shared with test_export.py ----------------------------------------------------------

@@ -65,7 +65,7 @@ def check_panel(spec: ProjectSpec, report: Any) -> None:
         st.graphviz_chart(report_dot(report, spec), width="content")
 
 
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=1.0)  # a second's wait at most; a faster timer keeps a busy server busier
 def check_pending(ready: Callable[[], bool], heading: str | None = "Check",
                   text: str = "Loading TensorFlow to check the model (once after the server starts: a few seconds). "
                               "You can edit the layers meanwhile.") -> None:

@@ -161,11 +161,12 @@ def export_panel(run: Run | str | Path, *, key: str = "export") -> None:
         with c2:
             st.markdown("**Training script** (`.py`) — trains the same model with plain Keras, without Layerlab.")
             st.caption("`python train.py --epochs 1` for a quick try.")
-            with errors.guard():
-                data = script_bytes(str(files.root), json.dumps(doc, sort_keys=True))
-                st.download_button("Download the training script", data=data, file_name=f"train_{name}.py",
-                                   mime="text/x-python", icon=":material/download:", key=f"{key}_script_download",
-                                   on_click="ignore")
+            # Written on the click: the script copies Layerlab's Keras layers' source, which imports TensorFlow,
+            # and a page showing this tab (Predict) must not wait on that import.
+            st.download_button("Download the training script", data=partial(script_bytes, str(files.root),
+                                                                            json.dumps(doc, sort_keys=True)),
+                               file_name=f"train_{name}.py", mime="text/x-python", icon=":material/download:",
+                               key=f"{key}_script_download", on_click="ignore", disabled=doc is None)
 
 
 # ---- import: a project someone saved ------------------------------------------------------------------

@@ -65,18 +65,15 @@ def check_panel(spec: ProjectSpec, report: Any) -> None:
         st.graphviz_chart(report_dot(report, spec), width="content")
 
 
-@st.fragment(run_every=1.0)  # a second's wait at most; a faster timer keeps a busy server busier
-def check_pending(ready: Callable[[], bool], heading: str | None = "Check",
-                  text: str = "Loading TensorFlow to check the model (once after the server starts: a few seconds). "
-                              "You can edit the layers meanwhile.") -> None:
-    """A place held while the libraries a part of the page needs are still loading; the whole page runs again,
-    with that part, once `ready()` says they are in (a fragment's timer, so the rest of the page stays usable).
-    Build's model check and Predict's model use it."""
+@st.fragment(run_every=0.5)
+def check_pending(ready: Callable[[], bool]) -> None:
+    """The check's place while the libraries it needs are still loading; the whole page runs again, with the
+    check, once `ready()` says they are in (a fragment's timer, so the editor beside it stays usable)."""
     if ready():
         st.rerun()
-    if heading:
-        st.subheader(heading)
-    st.info(text, icon=":material/hourglass_top:")
+    st.subheader("Check")
+    st.info("Loading TensorFlow to check the model (once after the server starts: a few seconds). You can edit "
+            "the layers meanwhile.", icon=":material/hourglass_top:")
 
 
 def code_panel(spec: ProjectSpec, info_json: str, report: Any) -> None:

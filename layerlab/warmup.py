@@ -47,7 +47,7 @@ def start(modules: tuple[str, ...] = MODULES, delay_s: float = 1.0, group: str =
 
 
 def join(timeout: float | None = None, group: str = "data") -> None:
-    """Wait for a warm-up (tests)."""
+    """Wait for a warm-up (tests; Predict's model once the rest of its page is drawn)."""
     thread = _threads.get(group)
     if thread is not None:
         thread.join(timeout)

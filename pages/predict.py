@@ -6,7 +6,6 @@ import streamlit as st
 
 from components import errors, export_panel, nav, predict, run_picker, shell, state
 from components.model_cache import get_predictor
-from components.model_check import check_pending
 from components.predict.outside import own_model_view
 from layerlab import warmup
 
@@ -40,21 +39,20 @@ with errors.guard():
     # A model that cannot be loaded says so in the Predict tab; Export and Import stay usable.
     predict_tab, export_tab, import_tab = st.tabs([":material/online_prediction: Predict", ":material/download: Export",
                                                    ":material/upload: Import"])
-    with predict_tab:
-        with errors.guard():
-            # Loading a model imports TensorFlow (5 s or more, once per server, and far longer while runs fill
-            # the cores): the page is drawn at once and the model follows when the background import is done.
-            if warmup.models_ready():
-                predictor = get_predictor(run.path)
-                st.caption(predict.describe(predictor))
-                predict.show(predictor, run.id)
-            else:
-                warmup.preload_models()
-                check_pending(warmup.models_ready, heading=None,
-                              text="Loading TensorFlow to run the model (once after the server starts: a few "
-                                   "seconds). Export and Import work meanwhile.")
-        nav.link(shell.EVALUATE, "See how this run did on its test set", ":material/analytics:")
+    # Export and Import first: the Predict tab may wait for TensorFlow, and the page is drawn as it runs.
     with export_tab:
         export_panel.export_panel(run.path, key="predict_export")
     with import_tab:
         import_section()
+    with predict_tab:
+        with errors.guard():
+            # Loading a model needs TensorFlow (5 s or more to import, once per server, and far longer while runs
+            # fill the cores): it is imported in the background and this tab waits for it, the rest drawn.
+            if not warmup.models_ready():
+                warmup.preload_models()
+                with st.spinner("Loading TensorFlow to run the model (once after the server starts: a few seconds)…"):
+                    warmup.join(600, group="models")
+            predictor = get_predictor(run.path)
+            st.caption(predict.describe(predictor))
+            predict.show(predictor, run.id)
+        nav.link(shell.EVALUATE, "See how this run did on its test set", ":material/analytics:")

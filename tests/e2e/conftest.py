@@ -183,7 +183,7 @@ def wait_idle(page: Page, *, timeout: float = 60_000) -> None:
 
 def set_epochs(page: Page, n: int) -> None:
     """Type `n` into the Train page's Epochs box and wait until the page has taken it."""
-    box = page.get_by_role("spinbutton", name="Epochs")
+    box = page.get_by_role("spinbutton", name="Epochs", exact=True)
     box.fill(str(n))
     box.press("Enter")
     wait_idle(page)

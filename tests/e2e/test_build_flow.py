@@ -110,7 +110,7 @@ def test_edit_layers_fix_a_shape_error_and_train(page: Page, app_server: str) ->
     _click_until(page, f"build.l{len(start)}.delete", start)
     expect(page.get_by_test_id("stAlert").filter(has_text=re.compile("MaxPooling2D"))).to_have_count(0)
     goto_page(page, app_server, "Train")
-    box = page.get_by_role("spinbutton", name="Epochs")
+    box = page.get_by_role("spinbutton", name="Epochs", exact=True)
     box.fill("1")
     box.press("Enter")
     wait_idle(page)

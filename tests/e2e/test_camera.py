@@ -102,6 +102,9 @@ def test_pictures_from_the_camera_train_a_model_that_predicts_the_next_picture(c
     assert_no_exception(page)
 
     goto_page(page, app_server, "Predict")
+    # The page is drawn at once; its model follows when the server's TensorFlow import is done (a full rerun).
+    expect(main.get_by_text("Loading TensorFlow to run the model")).to_have_count(0, timeout=120_000)
+    wait_idle(page)
     page.get_by_test_id("stButtonGroup").get_by_text("Camera", exact=True).click()
     wait_idle(page)
     button = page.get_by_test_id("stCameraInputButton").filter(has_text="Take Photo")

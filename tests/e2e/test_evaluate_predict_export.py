@@ -24,7 +24,7 @@ def test_evaluate_predict_and_tflite(page: Page, app_server: str, tmp_path) -> N
     open_page(page, app_server)
     page.get_by_role("button", name=re.compile("Try a sample: handwritten digits")).click()
     wait_idle(page)
-    box = page.get_by_role("spinbutton", name="Epochs")
+    box = page.get_by_role("spinbutton", name="Epochs", exact=True)
     box.fill("4")
     box.press("Enter")
     wait_idle(page)

@@ -38,7 +38,7 @@ def test_eight_sessions_train_at_once(browser: Browser, tmp_path: Path, monkeypa
             open_page(page, base)
             page.get_by_role("button", name=re.compile(re.escape(SAMPLES[i % len(SAMPLES)][0]))).click()
             wait_idle(page)
-            box = page.get_by_role("spinbutton", name="Epochs")
+            box = page.get_by_role("spinbutton", name="Epochs", exact=True)
             box.fill("2")
             box.press("Enter")
             wait_idle(page)

@@ -52,7 +52,7 @@ def test_many_runs_do_not_grow_the_server(browser: Browser, tmp_path: Path, monk
             open_page(page, base)
             page.get_by_role("button", name=re.compile("Try a sample: handwritten digits")).click()
             wait_idle(page)
-            box = page.get_by_role("spinbutton", name="Epochs")
+            box = page.get_by_role("spinbutton", name="Epochs", exact=True)
             box.fill("1")
             box.press("Enter")
             wait_idle(page)

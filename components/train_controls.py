@@ -260,12 +260,23 @@ def initial_weights(store: RunStore, spec: ProjectSpec, disabled: bool) -> None:
                      icon=":material/info:")
         chosen = None
     _bind("train_init", chosen or FRESH)
+    fresh = _starting_weights(spec)
     st.selectbox("Start from", [FRESH, *by_id], key="train_init", disabled=disabled or not runs,
-                 format_func=lambda i: "Fresh random weights" if i == FRESH else f"Fine-tune: {_run_label(by_id[i])}",
+                 format_func=lambda i: fresh if i == FRESH else f"Fine-tune: {_run_label(by_id[i])}",
                  on_change=_write_init,
                  help="Fine-tuning starts a new run from the weights of an earlier run with the same data and "
                       "layers, e.g. to train on with a lower learning rate."
                       if runs else "Finished runs of this session with the same data and layers appear here.")
+
+
+def _starting_weights(spec: ProjectSpec) -> str:
+    """What a new run starts from when it fine-tunes no run: random weights, or what Build's transfer set up."""
+    if spec.model.start_from_run:
+        return "As on Build: the earlier run's layers and weights, a new head"
+    if any(layer.type == "keras_file" or (layer.type == "Backbone" and layer.params.get("weights") != "none")
+           for layer in spec.model.layers):
+        return "As on Build: pretrained layers, a new head"
+    return "Fresh random weights"
 
 
 def _write_init() -> None:

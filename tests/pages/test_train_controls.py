@@ -282,3 +282,16 @@ def test_another_sessions_finished_run_cannot_be_continued(app, home, gpus):
     assert not at.exception
     assert not [b for b in at.button if b.key in ("train_continue", "train_finetune_this")]
     assert "Train more" not in _texts(at)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"model.start_from_run": "20261207-070000-abcdef"}, "As on Build: the earlier run's layers and weights"),
+    ({"model.template": "mobilenet_v3_small", "model.layers": [
+        {"type": "Backbone", "params": {"architecture": "MobileNetV3Small"}, "trainable": False},
+        {"type": "GlobalAveragePooling2D"}]}, "As on Build: pretrained layers"),
+], ids=["start from a run", "pretrained backbone"])
+def test_start_from_names_what_build_set_up_instead_of_random_weights(app, home, change, words):
+    """A project that starts from an earlier run or a pretrained network does not start from random weights."""
+    at = _open(app, digits_spec().edit(**change))
+    assert not at.exception
+    assert at.selectbox(key="train_init").options[0].startswith(words)

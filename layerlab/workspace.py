@@ -8,6 +8,7 @@ app, the CLI, housekeeping and a remote worker agree on it, and no page builds o
     extracted/<digest>/          an image zip, unpacked once
     image-cache/<digest>/        images decoded once for training
     servers/<id>.json, <id>.log  a model server started from the app: its record and its output
+    servers/model-host.log       the app server's model host (Predict's and Evaluate's models run there)
     studies/<study>.journal      a tuning study (Optuna's journal file; layerlab.tune)
     weights/<keras file>         pretrained backbone weights uploaded on Build and checked against Keras' hash
     weights/given/<keras file>   the same file name, but one whose hash differs and that a user chose to use
@@ -197,6 +198,11 @@ def image_cache_dir() -> Path:
 def servers_dir() -> Path:
     """Where model servers started from the app keep their records and logs (layerlab.serve.manage)."""
     return _dir(SERVERS)
+
+
+def model_host_log() -> Path:
+    """The output of the server's model host (`layerlab.inference.host`): TensorFlow's messages and any traceback."""
+    return servers_dir() / "model-host.log"
 
 
 def studies_dir() -> Path:

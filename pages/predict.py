@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import errors, export_panel, nav, predict, run_picker, shell, state
-from components.model_cache import get_predictor
+from components import errors, export_panel, model_cache, nav, predict, run_picker, shell, state
 from components.predict.outside import own_model_view
-from layerlab import warmup
 
 
 def import_section() -> None:
@@ -36,6 +34,7 @@ with errors.guard():
         import_section()
         st.stop()
     run = run_picker.pick_run(store, need="model", key="predict_run")
+    model_cache.start_host()  # in the background, while Export and Import are drawn
     # A model that cannot be loaded says so in the Predict tab; Export and Import stay usable.
     predict_tab, export_tab, import_tab = st.tabs([":material/online_prediction: Predict", ":material/download: Export",
                                                    ":material/upload: Import"])
@@ -46,13 +45,10 @@ with errors.guard():
         import_section()
     with predict_tab:
         with errors.guard():
-            # Loading a model needs TensorFlow (5 s or more to import, once per server, and far longer while runs
-            # fill the cores): it is imported in the background and this tab waits for it, the rest drawn.
-            if not warmup.models_ready():
-                warmup.preload_models()
-                with st.spinner("Loading TensorFlow to run the model (once after the server starts: a few seconds)…"):
-                    warmup.join(600, group="models")
-            predictor = get_predictor(run.path)
+            # The model runs in the model host process (the server never imports TensorFlow): the first time
+            # after the server starts, this tab waits for it to start, the rest of the page drawn.
+            model_cache.wait_for_host()
+            predictor = model_cache.get_predictor(run.path)
             st.caption(predict.describe(predictor))
             predict.show(predictor, run.id)
         nav.link(shell.EVALUATE, "See how this run did on its test set", ":material/analytics:")

@@ -5,26 +5,23 @@ The checks and loading are `layerlab.inference.outside`; this module only lays o
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import charts, errors
+from components import charts, errors, model_cache
 from components.data_preview import display_image
 from components.markup import plot_text
 from components.predict.shared import DISPLAY_PX
 from layerlab.inference import inputs, outside
+from layerlab.inference.remote import OwnModel, own_model
 
 
 @st.cache_resource(max_entries=2, ttl=1800, show_spinner="Loading the model…")
-def _own_model(digest: str, _data: bytes, name: str) -> tuple[Any, Any]:
-    """(model, lock) for an uploaded .keras file, loaded in safe mode; shared by its SHA-256."""
-    import threading
-
-    return outside.load(_data, name), threading.Lock()
+def _own_model(digest: str, _data: bytes, name: str) -> OwnModel:
+    """An uploaded .keras file, checked and loaded (safe mode) in the model host; shared by its SHA-256."""
+    return own_model(_data, name)
 
 
 def raw_output_figure(values: np.ndarray, names: list[str]) -> go.Figure:
@@ -53,10 +50,11 @@ def own_model_view() -> None:
     with errors.guard():
         data = file.getvalue()
         outside.check_keras_file(data, file.name)  # again outside the cache: the limits are read now, per run
-        model, lock = _own_model(hashlib.sha256(data).hexdigest(), data, file.name)
-        outside.check_model_params(model, file.name)
-        st.caption(f"Input {model.input_shape} → output {model.output_shape} · {model.count_params():,} parameters.")
-        kind = outside.input_kind(model)
+        model_cache.wait_for_host()
+        model = _own_model(hashlib.sha256(data).hexdigest(), data, file.name)
+        outside.check_model_params(model.params, file.name)  # again outside the cache: the limit is read now
+        st.caption(f"Input {model.input_shape} → output {model.output_shape} · {model.params:,} parameters.")
+        kind = model.kind
         if kind is None:
             st.info("Only models with one input can be tried here: an image (batch × height × width × channels), "
                     "rows of numbers (batch × features), texts (a string input) or sequences "
@@ -65,7 +63,7 @@ def own_model_view() -> None:
         names_text = st.text_input("Output names (optional)", key="predict_own_names", placeholder="cat, dog, …",
                                    help="Comma-separated, in the model's output order.")
         names = [n.strip() for n in names_text.split(",") if n.strip()]
-        {"image": _own_image, "rows": _own_rows, "text": _own_texts, "window": _own_window}[kind](model, lock, names)
+        {"image": _own_image, "rows": _own_rows, "text": _own_texts, "window": _own_window}[kind](model, names)
 
 
 def _output_names(names: list[str], n: int) -> list[str]:
@@ -110,7 +108,7 @@ def _own_outputs(out: np.ndarray, names: list[str], inputs_shown: list[str]) -> 
                        key="predict_own_download", icon=":material/download:")
 
 
-def _own_image(model: Any, lock: Any, names: list[str]) -> None:
+def _own_image(model: OwnModel, names: list[str]) -> None:
     _, h, w, c = model.input_shape
     c = c or 3
     cols = st.columns(2)
@@ -125,7 +123,7 @@ def _own_image(model: Any, lock: Any, names: list[str]) -> None:
         return
     img = outside.image_for(image.getvalue(), int(h), int(w), int(c), image.name)
     factor, offset = outside.SCALES[scale]
-    vec = outside.run(model, lock, img[None].astype("float32") * factor + offset)[0]
+    vec = model.run(img[None].astype("float32") * factor + offset)[0]
     with st.container(border=True):
         left, right = st.columns([1, 3], vertical_alignment="center")
         with left:
@@ -134,7 +132,7 @@ def _own_image(model: Any, lock: Any, names: list[str]) -> None:
             _own_output(vec, names, "predict_own_probs")
 
 
-def _own_rows(model: Any, lock: Any, names: list[str]) -> None:
+def _own_rows(model: OwnModel, names: list[str]) -> None:
     width = int(model.input_shape[1])
     raw = st.text_area(f"Rows of {width} numbers, one row per line", key="predict_own_rows", height=140,
                        placeholder=", ".join(["0"] * min(width, 8)) + (", …" if width > 8 else ""),
@@ -144,22 +142,22 @@ def _own_rows(model: Any, lock: Any, names: list[str]) -> None:
         st.info(f"Type or paste rows of {width} numbers to see the model's output.", icon=":material/edit_note:")
         return
     inputs.check_batch_rows(len(lines), "The pasted rows")
-    out = outside.run(model, lock, outside.number_rows(lines, width, "Row"))
+    out = model.run(outside.number_rows(lines, width, "Row"))
     _own_outputs(out, names, [ln.strip()[:80] for ln in lines])
 
 
-def _own_texts(model: Any, lock: Any, names: list[str]) -> None:
+def _own_texts(model: OwnModel, names: list[str]) -> None:
     raw = st.text_area("Texts, one per line", key="predict_own_texts", height=140, placeholder="Type or paste a text…")
     texts = inputs.text_lines(raw)
     if not texts:
         st.info("Type or paste texts, one per line, to see the model's output.", icon=":material/edit_note:")
         return
     inputs.check_batch_rows(len(texts), "The pasted text", "texts")
-    out = outside.run(model, lock, outside.text_batch(model, texts))
+    out = model.run(texts, texts=True)
     _own_outputs(out, names, [t[:80] for t in texts])
 
 
-def _own_window(model: Any, lock: Any, names: list[str]) -> None:
+def _own_window(model: OwnModel, names: list[str]) -> None:
     _, steps, width = model.input_shape
     need = f"{steps} lines" if steps else "one line per step"
     raw = st.text_area(f"One sequence: {need} of {width} number(s), oldest first", key="predict_own_window",
@@ -171,4 +169,4 @@ def _own_window(model: Any, lock: Any, names: list[str]) -> None:
         return
     x = outside.window_rows(lines, steps, int(width))
     with st.container(border=True):
-        _own_output(outside.run(model, lock, x[None])[0], names, "predict_own_probs")
+        _own_output(model.run(x[None])[0], names, "predict_own_probs")

@@ -46,13 +46,14 @@ def max_model_mb() -> int:
 
 def check_model_params(model: Any, name: str = "the model") -> None:
     """Refuse a loaded model with more parameters than LAYERLAB_MODEL_PARAMS (its file may hold fewer bytes).
+    `model` may be the count itself (the model host's `describe` gives it).
 
     Raises:
         LayerlabError: with the count, the limit and what to do.
     """
     from layerlab.settings import limits
 
-    limit, count = limits().model_params, int(model.count_params())
+    limit, count = limits().model_params, int(model if isinstance(model, int) else model.count_params())
     if count > limit:
         raise LayerlabError(f"{name} has {count:,} parameters; models up to {limit:,} parameters can be tried here.",
                             "Try a smaller model; whoever runs this server can raise the limit with "
@@ -160,11 +161,26 @@ def input_kind(model: Any) -> str | None:
     return None
 
 
-def run(model: Any, lock: Any, x: Any) -> np.ndarray:
-    """The model's outputs for a batch, one flat row per input (float64)."""
-    with lock:
-        out = np.asarray(model(x, training=False), dtype="float64")
+def run(model: Any, x: Any) -> np.ndarray:
+    """The model's outputs for a batch, one flat row per input (float64). One caller at a time: the model host
+    (`layerlab.inference.host`) answers one request after another."""
+    out = np.asarray(model(x, training=False), dtype="float64")
     return out.reshape(len(out), -1)
+
+
+def describe(model: Any) -> dict[str, Any]:
+    """What the Predict page needs to know of a loaded model made elsewhere (plain values: it crosses from the
+    model host to the server)."""
+    return {"input_shape": _plain(model.input_shape), "output_shape": _plain(model.output_shape),
+            "params": int(model.count_params()), "kind": input_kind(model)}
+
+
+def _plain(shape: Any) -> Any:
+    if isinstance(shape, dict):
+        return {str(k): _plain(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        return tuple(_plain(v) for v in shape)
+    return None if shape is None else int(shape)
 
 
 def text_batch(model: Any, texts: list[str]) -> Any:

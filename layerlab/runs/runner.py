@@ -38,15 +38,22 @@ def launch(module: str, *args: str, log: str | Path, env: dict[str, str] | None 
     all of it (several processes share a GPU). Output goes to `log` (appended). Used for run workers and
     reusable for any long-lived process of the engine (a model server).
     """
+    return popen(module, *args, log=log, env=env).pid
+
+
+def popen(module: str, *args: str, log: str | Path, env: dict[str, str] | None = None,
+          pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    """`launch`, keeping the Popen (a parent that outlives the child reaps it, so no zombie is left) and
+    handing the child `pass_fds` (the model host's end of its socket pair)."""
     full = dict(os.environ)
     full.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     full.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     full["PYTHONPATH"] = _ROOT + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
     full.update(env or {})
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=full, cwd=_ROOT, start_new_session=True)
-    return proc.pid
+        return subprocess.Popen([sys.executable, "-m", module, *args], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=full, cwd=_ROOT, start_new_session=True,
+                                pass_fds=pass_fds)
 
 
 def dispatch(store: RunStore) -> list[str]:

@@ -80,9 +80,8 @@ def test_a_small_model_made_elsewhere_loads_and_says_what_it_takes(tmp_path: Pat
     model.save(tmp_path / "rows.keras")
     loaded = outside.load((tmp_path / "rows.keras").read_bytes(), "rows.keras")
     assert outside.input_kind(loaded) == "rows"
-    import threading
 
-    out = outside.run(loaded, threading.Lock(), outside.number_rows(["1, 2, 3", "4;5;6"], 3, "Row"))
+    out = outside.run(loaded, outside.number_rows(["1, 2, 3", "4;5;6"], 3, "Row"))
     assert out.shape == (2, 2) and np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
 
 

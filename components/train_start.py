@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import nav, shell, state
+from components import model_cache, nav, shell, state
 from components.markup import md, message
 from layerlab.errors import LayerlabError
 from layerlab.runs.runner import start_run
@@ -49,6 +49,7 @@ def start_button(store: RunStore, spec: ProjectSpec, *, busy: bool) -> None:
     if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
                  disabled=busy or problem is not None, help=why):
         run = start_run(spec, store, owner=state.owner())
+        model_cache.start_host()  # in its own process, so Predict is ready by the time the run ends
         state.set_run(run.id)
         st.session_state.pop("train_rows", None)
         st.rerun()

@@ -23,6 +23,7 @@ from typing import Any
 
 from layerlab.errors import DataError, LayerlabError
 
+NICE = 5  # below the server's page scripts, above the training workers (LAYERLAB_WORKER_NICE, 10)
 PREDICTORS = 4  # runs' models kept loaded (as the page's cache kept them before)
 OWN_MODELS = 2  # models made elsewhere, uploaded on Predict → Import
 
@@ -129,6 +130,8 @@ def serve(conn: Connection) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Started when a run starts, its TensorFlow import must not slow the pages people are switching between.
+    os.nice(NICE)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     return serve(Connection(int(argv[0])))
 

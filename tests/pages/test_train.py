@@ -354,6 +354,9 @@ def test_start_trains_in_a_worker_and_stop_reaches_it(app, spec):
     assert at.query_params["run"] == [run_id] or at.query_params["run"] == run_id
     run = store.get(run_id)
     assert run.owner == OWNER and run.epochs == 1
+    from layerlab.inference.remote import model_host
+
+    assert model_host().pid, "the model host starts with the run, so Predict is ready when it ends"
     deadline = time.time() + 180
     while store.get(run_id).active and time.time() < deadline:
         time.sleep(0.5)

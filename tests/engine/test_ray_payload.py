@@ -28,6 +28,18 @@ def _finished_run(store, spec):
     return store.get(run.id)
 
 
+def _kept_file(folder: Path):
+    """A .keras file made elsewhere for 8×8 digits, kept in the workspace; (the model, its stored name)."""
+    import keras
+
+    from layerlab.models import keras_file
+
+    made = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="conv"),
+                             keras.layers.GlobalAveragePooling2D(name="pool"), keras.layers.Dense(2, name="out")])
+    made.save(folder / "made.keras")
+    return made, keras_file.store("made.keras", (folder / "made.keras").read_bytes())
+
+
 def test_a_start_from_project_ships_the_earlier_model_and_the_kept_file(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch):
     import keras
@@ -45,10 +57,7 @@ def test_a_start_from_project_ships_the_earlier_model_and_the_kept_file(tmp_path
     earlier = _finished_run(store, new_project("sample:digits"))
     from_run = start_from_run(new_project("sample:digits"), earlier, "all-but-1")
     run = store.create(from_run, owner="a" * 16)
-    made = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="conv"),
-                             keras.layers.GlobalAveragePooling2D(name="pool"), keras.layers.Dense(2, name="out")])
-    made.save(tmp_path / "made.keras")
-    stored = keras_file.store("made.keras", (tmp_path / "made.keras").read_bytes())
+    made, stored = _kept_file(tmp_path)
     from_file = store.create(keras_file.start_from_file(new_project("sample:digits"), stored), owner="a" * 16)
     payloads = [_payload(run), _payload(from_file)]
     assert payloads[0]["earlier"]["name"] == "digits-earlier" and not payloads[0]["model_files"]
@@ -77,8 +86,6 @@ def test_a_start_from_project_ships_the_earlier_model_and_the_kept_file(tmp_path
 
 def test_a_missing_or_too_large_file_is_refused_before_anything_is_sent(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch):
-    import keras
-
     from layerlab.models import keras_file
     from layerlab.project import new_project
     from layerlab.runs.ray_executor import _payload
@@ -86,10 +93,7 @@ def test_a_missing_or_too_large_file_is_refused_before_anything_is_sent(tmp_path
     from layerlab.workspace import model_file
 
     monkeypatch.setenv("LAYERLAB_HOME", str(tmp_path))
-    made = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="conv"),
-                             keras.layers.GlobalAveragePooling2D(name="pool"), keras.layers.Dense(2, name="out")])
-    made.save(tmp_path / "made.keras")
-    stored = keras_file.store("made.keras", (tmp_path / "made.keras").read_bytes())
+    _, stored = _kept_file(tmp_path)
     store = RunStore(tmp_path / "runs")
     run = store.create(keras_file.start_from_file(new_project("sample:digits"), stored), owner="a" * 16)
 

@@ -188,7 +188,8 @@ def test_a_frozen_part_gives_a_script_with_two_phases_that_says_what_it_needs(tm
     spec, _ = _file_project(tmp_path, monkeypatch)
     script = training_script(spec, describe_data(spec))
     compile(script, "file.py", "exec")
-    assert "load_model(model_file('made.keras'), compile=False)" in script and "trainable=False" in script
+    assert "load_model(model_file('made.keras'), compile=False)" in script
+    assert "x = frozen(keras.Model(made_elsewhere.inputs" in script  # frozen after it is made, as build_model does
     assert "put it beside this script" in script and "phase 2 unfreezes the top 2" in script
     assert "def unfreeze_top(core" in script and "--fine-tune-epochs N" in script and "START_FROM_RUN = ''" in script
 

@@ -6,7 +6,9 @@ default 24; `touch_session` marks it seen) is abandoned: its saved project goes,
 of its runs is queued or running. A file is in use while a saved project or a run (of any
 status) points at it; anything else older than `max_age_hours` goes, and so do empty session
 folders. What Layerlab derived from an image source (the unpacked zip under extracted/,
-decoded images under image-cache/) goes with it. A model server started from the app
+decoded images under image-cache/) goes with it. A kept .keras file to start a model from
+(model-files/) is an upload too: it goes once no saved project or run names it in a
+`keras_file` layer and it is older than `max_age_hours`. A model server started from the app
 (servers/<id>.json) is stopped once its session is abandoned, and forgotten once it has ended.
 """
 
@@ -126,7 +128,7 @@ def sweep_projects(max_age_hours: float | None = None, root: Path | None = None)
 def sweep_uploads(max_age_hours: float | None = None, root: Path | None = None) -> list[Path]:
     """Delete abandoned sessions' projects (`sweep_projects`), then unreferenced uploads older than
     `max_age_hours` (default LAYERLAB_SWEEP_HOURS) and empty session folders; return what went."""
-    removed_projects = sweep_projects(max_age_hours, root)
+    removed_projects = sweep_projects(max_age_hours, root) + sweep_model_files(max_age_hours, root)
     uploads = layout(root).uploads
     if not uploads.exists():
         return removed_projects
@@ -148,6 +150,41 @@ def sweep_uploads(max_age_hours: float | None = None, root: Path | None = None) 
         if not any(session.iterdir()):
             session.rmdir()
             removed.append(session)
+    return removed
+
+
+def _model_files(spec_files: Iterable[Path]) -> set[str]:
+    """The kept .keras files (their stored names) that these project files' `keras_file` layers name."""
+    from layerlab.models.keras_file import LAYER_TYPE
+
+    out: set[str] = set()
+    for spec_file in spec_files:
+        try:
+            layers = json.loads(spec_file.read_text(encoding="utf-8"))["model"]["layers"]
+            out.update(str(layer["params"]["file"]) for layer in layers if layer.get("type") == LAYER_TYPE)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return out
+
+
+def sweep_model_files(max_age_hours: float | None = None, root: Path | None = None) -> list[Path]:
+    """Delete kept .keras files (model-files/) that no saved project or run names, older than `max_age_hours`
+    (default LAYERLAB_SWEEP_HOURS); a file half-written when the server stopped goes the same way. Returns what
+    went. `sweep_uploads` calls it."""
+    folder = layout(root).model_files
+    if not folder.is_dir():
+        return []
+    used = _model_files([*_runs_root(root).glob(f"*/{PROJECT}"), *layout(root).projects.glob("*.json")])
+    cutoff = time.time() - _max_age(max_age_hours) * 3600
+    removed: list[Path] = []
+    for path in folder.iterdir():
+        try:
+            if path.name in used or not path.is_file() or path.stat().st_mtime > cutoff:
+                continue
+        except OSError:
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
     return removed
 
 

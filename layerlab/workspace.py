@@ -269,6 +269,10 @@ class Layout:
     def servers(self) -> Path:
         return self.root / SERVERS
 
+    @property
+    def model_files(self) -> Path:
+        return self.root / MODEL_FILES
+
     def project_file(self, session: str) -> Path:
         return self.projects / f"{session}.json"
 

@@ -17,10 +17,10 @@ from layerlab.data.info import DataInfo
 from layerlab.spec import ProjectSpec
 
 _OPTIMIZERS = {
-    "adam": "keras.optimizers.Adam(learning_rate={lr!r})",
-    "adamw": "keras.optimizers.AdamW(learning_rate={lr!r})",
-    "sgd": "keras.optimizers.SGD(learning_rate={lr!r}, momentum=0.9)",
-    "rmsprop": "keras.optimizers.RMSprop(learning_rate={lr!r})",
+    "adam": "keras.optimizers.Adam(learning_rate={lr})",
+    "adamw": "keras.optimizers.AdamW(learning_rate={lr})",
+    "sgd": "keras.optimizers.SGD(learning_rate={lr}, momentum=0.9)",
+    "rmsprop": "keras.optimizers.RMSprop(learning_rate={lr})",
 }
 
 
@@ -80,29 +80,33 @@ def model_definitions(spec: ProjectSpec, info: DataInfo, shape_parameter: bool =
         if type(layer).__module__ == blocks.__name__ and type(layer) not in custom:
             custom.append(type(layer))
         forced = {"dtype": "float32"} if layer.name in (HEAD, HEAD_RESHAPE) else {}
-        lines.append(f"    x = {render_layer(layer, forced)}({var})")
+        lines.append(f"    x = {_frozen_if(render_layer(layer, forced, skip=('trainable',)), layer.trainable)}({var})")
         var = "x"
     lines.append("    return keras.Model(inputs, x, name=" + repr(model.name) + ")")
 
     metrics = ["accuracy"] if info.task == "classification" else ["mae"]
-    optimizer = _OPTIMIZERS[spec.train.optimizer].format(lr=spec.train.learning_rate)
+    optimizer = _OPTIMIZERS[spec.train.optimizer].format(lr="learning_rate")
     sources = [engine_source(cls) for cls in custom]
     if any("_l1l2(" in src for src in sources):
         sources.insert(0, template("regularizers"))
+    if files:
+        sources.append(template("model_file"))
+    if any(not layer.trainable for layer in model.layers):
+        sources.append(template("frozen"))
     signature = f"input_shape: tuple = {shape!r}" if shape_parameter else ""
     return join(*sources, "\n".join([
         f"def build_model({signature}) -> keras.Model:",
         '    """The core model: inputs arrive already prepared (see the top of this file)."""',
         *lines,
     ]), "\n".join([
-        "def compile_model(model: keras.Model) -> None:",
+        f"def compile_model(model: keras.Model, learning_rate: float = {spec.train.learning_rate!r}) -> None:",
         f"    model.compile(optimizer={optimizer}, loss={loss_for(info)!r}, metrics={metrics!r})",
     ]))
 
 
 def _file_blocks(spec: ProjectSpec) -> dict[str, list[str]]:
     """The lines of each `keras_file` block (a model made elsewhere, cut at a layer), by its layer name:
-    the script loads the same file (uploaded under that name) and cuts it the same way."""
+    the script loads the same file (by the name it was uploaded with, beside the script) and cuts it the same way."""
     from layerlab.models.keras_file import LAYER_TYPE, default_cut
     from layerlab.models.start_from import built_names
     from layerlab.workspace import model_file_display
@@ -111,10 +115,17 @@ def _file_blocks(spec: ProjectSpec) -> dict[str, list[str]]:
     for layer, name in zip(spec.model.layers, built_names(list(spec.model.layers))):
         if layer.type == LAYER_TYPE:
             file, cut = layer.params.get("file", ""), layer.params.get("cut_at") or default_cut(layer.params["file"])
-            out[name] = [f"    made_elsewhere = keras.saving.load_model({model_file_display(file)!r}, compile=False)",
-                         f"    x = keras.Model(made_elsewhere.inputs, made_elsewhere.get_layer({cut!r}).output, "
-                         f"name={name!r}, trainable={layer.trainable!r})({{var}})"]
+            out[name] = [(f"    made_elsewhere = keras.saving.load_model(model_file({model_file_display(file)!r}), "
+                         "compile=False)"),
+                         "    x = " + _frozen_if(f"keras.Model(made_elsewhere.inputs, made_elsewhere.get_layer({cut!r})"
+                                            f".output, name={name!r})", layer.trainable) + "({var})"]
     return out
+
+
+def _frozen_if(layer_source: str, trainable: bool) -> str:
+    """A frozen layer is frozen after it is made, as `build_model` freezes it: a `trainable=False` argument would
+    leave the layers made inside it (a block, a backbone, a model from a file) trainable."""
+    return layer_source if trainable else f"frozen({layer_source})"
 
 
 def _docstring(spec: ProjectSpec, info: DataInfo) -> str:

@@ -27,6 +27,7 @@ from layerlab.codegen.fill import engine_module_body, engine_source, join, templ
 from layerlab.data.info import DataInfo
 from layerlab.errors import LayerlabError
 from layerlab.spec import ProjectSpec
+from layerlab.train.phases import planned
 
 # Packages a bundled sample's loader needs, by the import or package name in its source.
 _SAMPLE_PACKAGES = {"sklearn": "scikit-learn", "palmerpenguins": "palmerpenguins", "statsmodels": "statsmodels",
@@ -76,6 +77,10 @@ def training_script(spec: ProjectSpec, info: DataInfo) -> str:
         _augmentation(spec, info),
         _section("Training"),
         _training(spec, info),
+        _section("Two-phase fine-tuning (when the project has a frozen part and unfreezes some of it)"),
+        _fine_tuning(),
+        _section("Starting from an earlier Layerlab run (when the project does)"),
+        _start_from(spec),
         "",
         "",
         template(f"main_{kind}"),
@@ -101,6 +106,9 @@ def _docstring(spec: ProjectSpec, packages: list[str]) -> str:
     if d.kind == "series":
         notes = ("\nUnlike Layerlab, dates are read with pandas and missing values filled in place: missing time\n"
                  "steps are not inserted first, so a series with gaps gives slightly different windows.\n")
+    notes += _starting_point(spec)
+    run_args = (" [--fine-tune-epochs N]" if planned(spec) else "") + (
+        " --start-from EARLIER.keras" if spec.model.start_from_run else "")
     return (f'"""{spec.name}: train this Layerlab project with plain Keras, without Layerlab.\n\n'
             f"Data: {d.source} ({d.kind}, {d.task}{'; ' + roles if roles else ''}).\n"
             f"Training: {t.epochs} epochs, batch size {t.batch_size}, {t.optimizer} at learning rate {t.learning_rate}, "
@@ -109,9 +117,29 @@ def _docstring(spec: ProjectSpec, packages: list[str]) -> str:
             "training part only), the same model is built, trained and tested, and the end-to-end model (it takes\n"
             "raw inputs, like Layerlab's model.keras) is saved.\n"
             f"{notes}\n"
-            "Run:   python this_script.py [--epochs N] [--data PATH] [--out model.keras]\n"
+            f"Run:   python this_script.py [--epochs N] [--data PATH] [--out model.keras]{run_args}\n"
             f"Needs: pip install {needs}\n"
             '"""\n')
+
+
+def _starting_point(spec: ProjectSpec) -> str:
+    """What the script needs besides the data when the model does not start afresh, and its two phases."""
+    from layerlab.models.keras_file import LAYER_TYPE
+    from layerlab.workspace import model_file_display
+
+    t, lines = spec.train, []
+    files = sorted({model_file_display(x.params.get("file", "")) for x in spec.model.layers if x.type == LAYER_TYPE})
+    if files:
+        lines.append(f"The model starts from {', '.join(files)} (a .keras file given to Layerlab): put it beside this "
+                     "script.")
+    if spec.model.start_from_run:
+        lines.append(f"The model starts from the weights of the Layerlab run {spec.model.start_from_run}: download "
+                     "its model.keras (Predict → Export) and give it with --start-from.")
+    if planned(spec):
+        lines.append(f"Two phases, as in Layerlab: the frozen layers stay as they are, then phase 2 unfreezes the top "
+                     f"{t.fine_tune_layers} weight-holding layer(s) of the frozen part and trains "
+                     f"{t.fine_tune_epochs} more epoch(s) at the learning rate × {t.fine_tune_lr_factor:g}.")
+    return "".join(f"\n{textwrap.fill(line, 110)}\n" for line in lines)
 
 
 def _limits_literal() -> str:
@@ -221,3 +249,21 @@ def _training(spec: ProjectSpec, info: DataInfo) -> str:
     weighted = bool(spec.prepare.class_weights and info.task == "classification")
     return template("training", CLASS_WEIGHTS=repr(weighted),
                     MONITOR=repr(_monitor(t.early_stopping_metric, info)))
+
+
+def _fine_tuning() -> str:
+    """Phase 2: the engine's own rule for what it unfreezes (layerlab.train.phases), and its starter."""
+    from layerlab.train import phases
+
+    return join(*map(engine_source, [phases.has_frozen, phases.planned, phases.weight_layers, phases.unfreeze_top,
+                                     phases.describe_unfrozen]),
+                template("fine_tune", _NAMES_SHOWN=repr(phases._NAMES_SHOWN)))
+
+
+def _start_from(spec: ProjectSpec) -> str:
+    """The weight copy of a project that starts from an earlier run: which layers take that run's weights."""
+    from layerlab.models.start_from import built_names
+
+    run = spec.model.start_from_run
+    names = built_names(list(spec.model.layers)) if run else []
+    return template("start_from", START_FROM_RUN=repr(run or ""), START_FROM_LAYERS=repr(names))

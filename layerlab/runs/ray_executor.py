@@ -11,7 +11,8 @@ On its node the actor trains with the same `run_training` as a local worker, aga
 own in the node's LAYERLAB_HOME: that node-local store is the reporter. The app side is a small driver
 process per run (`python -m layerlab.runs.ray_executor RUN_ID --runs-dir DIR`, started with
 `runner.launch` like a worker): it ships the project spec, the data (a sample's name or an upload's
-bytes) and, to continue, the checkpoint as call arguments, then every `POLL_S` drains the actor — new
+bytes), what a start-from project starts from (the earlier run's model, a kept .keras file) and, to
+continue, the checkpoint as call arguments, then every `POLL_S` drains the actor — new
 metric rows and run fields into the app's SQLite store, changed files into the run's folder — and
 passes a stop on. Nothing relies on a shared disk: only Ray carries data between the two sides.
 """
@@ -136,7 +137,49 @@ def _payload(run: Run) -> dict[str, Any]:
                 start_from = (other.id, other.name, name, (other.path / name).read_bytes())
                 break
     return {"spec": spec.to_dict(), "name": run.name, "data": data, "files": files, "bests": bests,
-            "start_from": start_from}
+            "start_from": start_from, "earlier": _earlier_run(spec, run), "model_files": _model_files(spec)}
+
+
+def _shipped(path: Path, shown: str) -> bytes:
+    """A .keras file's bytes for the node, within the limit a .keras upload has (LAYERLAB_UPLOAD_MB,
+    LAYERLAB_MODEL_PARAMS)."""
+    from layerlab.errors import LayerlabError
+    from layerlab.inference.outside import max_model_mb, model_file_caps
+
+    if path.stat().st_size > model_file_caps()[0]:
+        raise LayerlabError(f"{shown} is larger than the {max_model_mb()} MB a model file may be here, so it is not "
+                            "sent to the Ray cluster.", "Start from a smaller model, or ask whoever runs this server "
+                            "to raise LAYERLAB_UPLOAD_MB or LAYERLAB_MODEL_PARAMS.")
+    return path.read_bytes()
+
+
+def _earlier_run(spec: Any, run: Run) -> dict[str, Any] | None:
+    """A project that starts from an earlier run (`model.start_from_run`): what the node's trainer reads of it
+    (its spec, info.json, model.keras). None when there is nothing the new run may start from here; the node
+    then refuses it as a local run would (the run is gone, has no model, or is another session's)."""
+    from layerlab.identity import CLI_OWNER, visible
+    from layerlab.runs.files import INFO, MODEL
+
+    other = RunStore(run.path.parent).get(spec.model.start_from_run) if spec.model.start_from_run else None
+    if other is None or not other.files.has_model or not (other.path / INFO).is_file() or (
+            run.owner not in (None, CLI_OWNER) and not visible(other.owner, run.owner)):
+        return None
+    return {"spec": other.files.spec().to_dict(), "name": other.name,
+            "files": {INFO: (other.path / INFO).read_bytes(),
+                      MODEL: _shipped(other.path / MODEL, f"The model of run `{other.name}`")}}
+
+
+def _model_files(spec: Any) -> dict[str, bytes]:
+    """The kept .keras files the project's `keras_file` layers start from, by their stored names.
+
+    Raises:
+        LayerlabError: a file is no longer kept, or is larger than a model file may be.
+    """
+    from layerlab.models.keras_file import LAYER_TYPE
+    from layerlab.workspace import model_file, model_file_display
+
+    names = {layer.params.get("file", "") for layer in spec.model.layers if layer.type == LAYER_TYPE}
+    return {name: _shipped(model_file(name), model_file_display(name)) for name in sorted(names)}
 
 
 def reattach(store: RunStore, run: Run) -> bool:
@@ -334,6 +377,7 @@ class RunActor:
             other = self.store.create(load_spec(payload["spec"]), name=other_name)
             (other.path / file_name).write_bytes(data)
             spec_dict["train"] = {**spec_dict["train"], "init_from_run": other.id}
+        spec_dict["model"] = self._lay_out_model(dict(spec_dict["model"]), payload)
         spec = load_spec(spec_dict)
         run = self.store.create(spec, name=payload["name"])
         self.run_id = run.id
@@ -345,6 +389,26 @@ class RunActor:
         self.thread = threading.Thread(target=self._train, daemon=True)
         self.thread.start()
         return run.id
+
+    def _lay_out_model(self, model: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        """The spec's `model` part on this node: the earlier run it starts from as a run of the node's store, and
+        the .keras files its `keras_file` layers name kept in the node's model-files (the same names: they are
+        named by their content)."""
+        from layerlab.spec import load_spec
+        from layerlab.workspace import model_file_display, save_model_file
+
+        earlier = payload.get("earlier")
+        if earlier:
+            other = self.store.create(load_spec(earlier["spec"]), name=earlier["name"])
+            for name, data in earlier["files"].items():
+                (other.path / name).write_bytes(data)
+            self.store.set_status(other.id, "completed")
+            model["start_from_run"] = other.id
+        kept = {name: save_model_file(model_file_display(name), data)
+                for name, data in (payload.get("model_files") or {}).items()}
+        model["layers"] = [{**layer, "params": {**layer["params"], "file": kept[layer["params"]["file"]]}}
+                           if layer.get("params", {}).get("file") in kept else layer for layer in model["layers"]]
+        return model
 
     def _train(self) -> None:
         from layerlab.train.trainer import run_training

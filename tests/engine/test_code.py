@@ -147,7 +147,8 @@ def test_script_reads_like_keras(tiny_info, tiny_spec):
     assert "keras.layers.SeparableConv2D(filters=5, kernel_size=(3, 3), strides=(2, 2), padding='same', " in code
     assert "depthwise_regularizer=keras.regularizers.L1L2(l1=0.001, l2=0.0)" in code
     assert "keras.layers.Dense(units=4, activation='softmax', dtype='float32', name='head')" in code
-    assert "optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)" in code
+    assert "def compile_model(model: keras.Model, learning_rate: float = 0.05)" in code  # phase 2 passes its own
+    assert "optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)" in code
     assert "Inputs: images of shape (12, 12, 3)" in code and "classes: c0, c1, c2, c3" in code
     assert "glorot" not in code.lower()  # defaults are left out
 

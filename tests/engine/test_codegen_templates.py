@@ -22,7 +22,7 @@ from layerlab.codegen.templates import regularizers as t_regularizers
 from layerlab.codegen.templates import text as t_text
 from layerlab.codegen.templates import training as t_training
 from layerlab.errors import DataError, LayerlabError
-from layerlab.spec import ImagePrep, SplitSpec, TextPrep
+from layerlab.spec import ImagePrep, LayerSpec, SplitSpec, TextPrep
 
 TEMPLATE_NAMES = [m.name for m in pkgutil.iter_modules(importlib.import_module("layerlab.codegen.templates").__path__)]
 
@@ -199,23 +199,68 @@ def test_block_regularizers_are_the_engines(l1, l2):
 
 
 @pytest.mark.parametrize("schedule", ["constant", "plateau", "cosine", "exponential"])
-def test_learning_rate_schedules_are_the_engines(schedule, monkeypatch):
+@pytest.mark.parametrize("phase", [1, 2])
+def test_learning_rate_schedules_are_the_engines(schedule, phase, monkeypatch):
+    """Phase 2's schedule starts again at its first epoch, from the lower rate, as the trainer's does."""
     import keras
 
     from layerlab.project import new_project
+    from layerlab.train.phases import phase_2_spec
     from layerlab.train.trainer import _schedule_callbacks
 
     spec = new_project("sample:digits").edit(**{"train.lr_schedule": schedule, "train.lr_decay": 0.7,
                                                  "train.keep_best_checkpoint": False,
-                                                 "train.early_stopping_patience": 0})
+                                                 "train.early_stopping_patience": 0, "train.fine_tune_lr_factor": 0.2})
     monkeypatch.setattr(t_training, "SPEC", t_project._namespace(spec.to_dict()))
-    want, got = _schedule_callbacks(spec, keras, 6), t_training.callbacks(6, "unused.weights.h5")
+    start, rate = (0, None) if phase == 1 else (3, spec.train.learning_rate * spec.train.fine_tune_lr_factor)
+    want = _schedule_callbacks(spec if phase == 1 else phase_2_spec(spec), keras, 8, start=start)
+    got = t_training.callbacks(8, "unused.weights.h5", start, rate)
     assert [type(c) for c in want] == [type(c) for c in got]
     for w, g in zip(want, got):
         if isinstance(w, keras.callbacks.LearningRateScheduler):
-            assert [w.schedule(e, 0.0) for e in range(6)] == [g.schedule(e, 0.0) for e in range(6)]
+            assert [w.schedule(e, 0.0) for e in range(start, 8)] == [g.schedule(e, 0.0) for e in range(start, 8)]
         else:
             assert (w.factor, w.patience, w.min_lr, w.monitor) == (g.factor, g.patience, g.min_lr, g.monitor)
+
+
+def test_start_from_weights_are_copied_as_the_engine_copies_them(tmp_path, monkeypatch, tiny_info, tiny_spec):
+    """The script's copy of an earlier run's weights takes the same layers as training's (`_pairs`), and refuses
+    weights of another shape naming the layer."""
+    import keras
+
+    from layerlab.codegen.templates import start_from as t_start_from
+    from layerlab.models.build import build_model
+    from layerlab.models.start_from import _pairs, built_names, freeze_layers
+
+    info = tiny_info("images", shape=(8, 8, 1), classes=3)
+    earlier_spec = tiny_spec(info, [("Conv2D", {"filters": 4, "kernel_size": 3}), ("MaxPooling2D", {}),
+                                    ("Flatten", {}), ("Dense", {"units": 6})])
+    earlier = build_model(earlier_spec, info)
+    raw = keras.Input((None, None, 1), name="pixels")  # wrapped as a run's end-to-end model wraps its core
+    keras.Model(raw, earlier(keras.layers.Resizing(8, 8, name="resize")(raw))).save(tmp_path / "earlier.keras")
+    body = list(earlier_spec.model.layers)
+    named = [x.model_copy(update={"name": n}) for x, n in zip(body, built_names(body))]
+    later = [*freeze_layers(named, "all-but-1"), LayerSpec(type="Dense", params={"units": 5})]  # one layer added
+    new_info = tiny_info("images", shape=(8, 8, 1), classes=5)  # other classes: a new head
+    spec = tiny_spec(new_info).edit(**{"model.layers": [x.model_dump(mode="json") for x in later],
+                                       "model.start_from_run": "20261207-093000-abcdef"})
+    engine_core, script_core = build_model(spec, new_info), build_model(spec, new_info)
+    pairs = _pairs(engine_core, earlier, spec, info, new_info, "earlier")
+    for ours, theirs in pairs:
+        ours.set_weights(theirs.get_weights())
+    monkeypatch.setattr(t_start_from, "START_FROM_RUN", spec.model.start_from_run)
+    monkeypatch.setattr(t_start_from, "START_FROM_LAYERS", built_names(list(spec.model.layers)))
+
+    assert t_start_from.copy_start_weights(script_core, str(tmp_path / "earlier.keras")) == len(pairs) == 4
+    for a, b in zip(engine_core.layers, script_core.layers):
+        if a.name != "head" and a.name in {ours.name for ours, _ in pairs}:
+            assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights())), a.name
+    wider = [*later[:3], named[3].model_copy(update={"params": {"units": 7}}), later[4]]
+    script_core = build_model(spec.edit(**{"model.layers": [x.model_dump(mode="json") for x in wider]}), new_info)
+    with pytest.raises(SystemExit, match="`03_dense` cannot take the weights of run 20261207-093000-abcdef"):
+        t_start_from.copy_start_weights(script_core, str(tmp_path / "earlier.keras"))
+    with pytest.raises(SystemExit, match="--start-from PATH"):
+        t_start_from.copy_start_weights(script_core, "")
 
 
 def test_early_stopping_is_the_engines(monkeypatch):

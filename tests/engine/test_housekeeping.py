@@ -147,3 +147,37 @@ def test_runs_under_layerlab_runs_dir_keep_their_uploads(tmp_path, monkeypatch):
 
     assert sweep_uploads() == [project], "the abandoned project goes, the upload a run trained on stays"
     assert upload.exists()
+
+
+def test_kept_keras_files_go_once_no_project_or_run_names_them(tmp_path):
+    """model-files/ (.keras files to start a model from) is swept like the uploads: what a saved project or a run
+    names in a keras_file layer stays, and so does a fresh file; an old one nobody names goes."""
+    folder = tmp_path / "model-files"
+    folder.mkdir()
+    files = {name: folder / f"{name}-0123456789.keras" for name in ("by_run", "by_project", "orphan", "fresh")}
+    for name, path in files.items():
+        path.write_bytes(b"PK")
+        if name != "fresh":
+            _aged(path)
+    half = folder / "cut-0123456789.keras.part"  # a write cut off when the server stopped
+    half.write_bytes(b"P")
+    _aged(half)
+
+    def names(path, stored):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"data": {"source": "sample:digits"}, "model": {"layers": [
+            {"type": "keras_file", "params": {"file": stored, "cut_at": "c"}}, {"type": "Dense", "params": {}}]}}))
+
+    names(tmp_path / "runs" / "r1" / "project.json", files["by_run"].name)
+    names(tmp_path / "projects" / "p1.json", files["by_project"].name)
+    _aged(tmp_path / "projects" / "p1.json", 0.1)  # its session was seen lately
+    (tmp_path / "projects" / "broken.json").write_text("{not json")
+
+    removed = sweep_uploads(24, root=tmp_path)
+    assert sorted(removed) == sorted([files["orphan"], half])  # a broken project file names nothing (and is fresh)
+    assert all(files[n].exists() for n in ("by_run", "by_project", "fresh")) and not files["orphan"].exists()
+
+    (tmp_path / "runs" / "r1" / "project.json").unlink()  # the run was deleted: its file is free now
+    from layerlab.housekeeping import sweep_model_files
+
+    assert sweep_model_files(24, root=tmp_path) == [files["by_run"]]

@@ -272,11 +272,14 @@ def test_a_file_block_round_trips_in_a_saved_model_and_in_the_generated_code(tmp
     x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), rtol=1e-6)
     code = model_code(spec, info)
-    assert "keras.saving.load_model('made.keras', compile=False)" in code
+    assert "keras.saving.load_model(model_file('made.keras'), compile=False)" in code
     monkeypatch.chdir(tmp_path)  # the script loads the file by the name it was uploaded with
     scope: dict[str, Any] = {}
     exec(compile(code, "model.py", "exec"), scope)  # noqa: S102 - the code Layerlab generated
-    assert scope["build_model"]().count_params() == model.count_params()
+    built = scope["build_model"]()
+    assert built.count_params() == model.count_params()
+    # Frozen as build_model freezes it: the file's layers inside the block too, not only the block.
+    assert len(built.trainable_weights) == len(model.trainable_weights) == 2  # the head's
 
 
 @pytest.mark.slow

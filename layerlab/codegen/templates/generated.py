@@ -16,8 +16,9 @@ def build_model(input_shape: tuple = ()) -> keras.Model:
     raise NotImplementedError
 
 
-def compile_model(model: keras.Model) -> None:
-    """Compiles with the project's optimizer, loss and metrics (written by `model_code`)."""
+def compile_model(model: keras.Model, learning_rate: float = 0.001) -> None:
+    """Compiles with the project's optimizer (at its learning rate unless given), loss and metrics (written by
+    `model_code`)."""
     raise NotImplementedError
 
 

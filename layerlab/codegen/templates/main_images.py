@@ -15,9 +15,9 @@ from layerlab.codegen.templates.training import (
     _class_weights,
     add_augmentation,
     arguments,
+    fit_all,
     make_dataset,
     report,
-    train,
 )
 from layerlab.data.split import split_indices
 
@@ -45,8 +45,8 @@ def main() -> None:
     compile_model(train_model)
     y_tr = labels[split.train]
     weights = _class_weights(y_tr, len(class_names)) if CLASS_WEIGHTS else None
-    train(train_model, make_dataset(x[split.train], y_tr, True),
-          make_dataset(x[split.validation], labels[split.validation], False), args.epochs, weights)
+    fit_all(train_model, core, make_dataset(x[split.train], y_tr, True),
+            make_dataset(x[split.validation], labels[split.validation], False), args, weights)
     report(train_model, make_dataset(x[split.test], labels[split.test], False))
 
     # The end-to-end model takes raw pixels (0-255) of any size, like Layerlab's model.keras.

@@ -8,7 +8,7 @@ import numpy as np
 from layerlab.codegen.templates.generated import build_model, compile_model, load_data
 from layerlab.codegen.templates.project import SPEC
 from layerlab.codegen.templates.series_load import series_values
-from layerlab.codegen.templates.training import add_augmentation, arguments, make_dataset, report, train
+from layerlab.codegen.templates.training import add_augmentation, arguments, fit_all, make_dataset, report
 from layerlab.prep.layers import MinusLastStep, PlusLastStep
 from layerlab.prep.prepare import series_columns
 from layerlab.prep.series import make_windows
@@ -30,8 +30,8 @@ def main() -> None:
     inputs = keras.Input(shape=win.x.shape[1:], name="window")
     train_model = keras.Model(inputs, core(add_augmentation(inputs)))
     compile_model(train_model)
-    train(train_model, make_dataset(win.x[win.parts["train"]], win.y[win.parts["train"]], True),
-          make_dataset(win.x[win.parts["validation"]], win.y[win.parts["validation"]], False), args.epochs)
+    fit_all(train_model, core, make_dataset(win.x[win.parts["train"]], win.y[win.parts["train"]], True),
+            make_dataset(win.x[win.parts["validation"]], win.y[win.parts["validation"]], False), args)
     report(train_model, make_dataset(win.x[win.parts["test"]], win.y[win.parts["test"]], False))
 
     # The end-to-end model takes a raw window (steps x value columns) and forecasts in the data's units.

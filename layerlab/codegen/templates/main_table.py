@@ -14,10 +14,10 @@ from layerlab.codegen.templates.training import (
     _class_weights,
     add_augmentation,
     arguments,
+    fit_all,
     make_dataset,
     part,
     report,
-    train,
 )
 from layerlab.data.split import split_indices
 from layerlab.prep.prepare import usable_features
@@ -56,8 +56,8 @@ def main() -> None:
     train_model = keras.Model(inputs, core(add_augmentation(pre(inputs))))
     compile_model(train_model)
     weights = _class_weights(y[split.train], len(class_names)) if CLASS_WEIGHTS else None
-    train(train_model, make_dataset(part(x, split.train), y[split.train], True),
-          make_dataset(part(x, split.validation), y[split.validation], False), args.epochs, weights)
+    fit_all(train_model, core, make_dataset(part(x, split.train), y[split.train], True),
+            make_dataset(part(x, split.validation), y[split.validation], False), args, weights)
     test_ds = make_dataset(part(x, split.test), y[split.test], False)
     report(train_model, test_ds)
 

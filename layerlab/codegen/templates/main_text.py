@@ -13,9 +13,9 @@ from layerlab.codegen.templates.training import (
     _class_weights,
     add_augmentation,
     arguments,
+    fit_all,
     make_dataset,
     report,
-    train,
 )
 from layerlab.data.split import split_indices
 from layerlab.prep.text import fit_text, vectorize
@@ -47,8 +47,8 @@ def main() -> None:
     train_model = keras.Model(inputs, core(add_augmentation(inputs)))
     compile_model(train_model)
     weights = _class_weights(y[split.train], len(class_names)) if CLASS_WEIGHTS else None
-    train(train_model, make_dataset(ids[split.train], y[split.train], True),
-          make_dataset(ids[split.validation], y[split.validation], False), args.epochs, weights)
+    fit_all(train_model, core, make_dataset(ids[split.train], y[split.train], True),
+            make_dataset(ids[split.validation], y[split.validation], False), args, weights)
     report(train_model, make_dataset(ids[split.test], y[split.test], False))
 
     # The end-to-end model takes raw strings.

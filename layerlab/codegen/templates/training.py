@@ -12,8 +12,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from layerlab.codegen.templates.fine_tune import start_phase_2
 from layerlab.codegen.templates.generated import augmentation
 from layerlab.codegen.templates.project import DATA, SPEC
+from layerlab.codegen.templates.start_from import START_FROM_RUN, copy_start_weights
+from layerlab.train.phases import planned
 
 # ---- the script starts here ----
 CLASS_WEIGHTS = False  # weight classes inversely to their frequency
@@ -45,21 +48,27 @@ def _class_weights(y: np.ndarray, n: int) -> dict[int, float]:
     return {i: float(len(y) / (n * c)) for i, c in enumerate(counts)}
 
 
-def callbacks(epochs: int, best_path: str) -> list:
-    """Learning-rate schedule, early stopping and the best-epoch checkpoint, as in the project."""
+def callbacks(epochs: int, best_path: str, start: int = 0, learning_rate: float | None = None,
+              best_so_far: float | None = None) -> list:
+    """Learning-rate schedule, early stopping and the best-epoch checkpoint, as in the project.
+
+    Phase 2 passes its first epoch (`start`), its lower rate and phase 1's lowest validation loss, so its
+    schedule starts again from its own rate and the checkpoint keeps the best epoch of both phases.
+    """
     t = SPEC.train
+    rate = t.learning_rate if learning_rate is None else learning_rate
     out: list = []
     if t.lr_schedule == "plateau":
         out.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=t.lr_decay, patience=2,
-                                                     min_lr=t.learning_rate * 1e-3))
+                                                     min_lr=rate * 1e-3))
     elif t.lr_schedule == "cosine":
         out.append(keras.callbacks.LearningRateScheduler(
-            lambda e, lr: t.learning_rate * 0.5 * (1 + math.cos(math.pi * e / max(1, epochs)))))
+            lambda e, lr: rate * 0.5 * (1 + math.cos(math.pi * (e - start) / max(1, epochs - start)))))
     elif t.lr_schedule == "exponential":
-        out.append(keras.callbacks.LearningRateScheduler(lambda e, lr: t.learning_rate * t.lr_decay ** e))
+        out.append(keras.callbacks.LearningRateScheduler(lambda e, lr: rate * t.lr_decay ** (e - start)))
     if t.keep_best_checkpoint and t.restore_best_weights:
         out.append(keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True,
-                                                   save_weights_only=True))
+                                                   save_weights_only=True, initial_value_threshold=best_so_far))
     if t.early_stopping_patience:
         mode = "min" if MONITOR.endswith(("loss", "mae")) else "max"
         out.append(keras.callbacks.EarlyStopping(monitor=MONITOR, mode=mode, patience=t.early_stopping_patience,
@@ -67,14 +76,33 @@ def callbacks(epochs: int, best_path: str) -> list:
     return out
 
 
-def train(train_model: keras.Model, train_ds, val_ds, epochs: int, class_weight=None) -> None:
-    """Fit, then keep the weights of the epoch with the lowest validation loss (when the project does)."""
-    best = os.path.join(tempfile.mkdtemp(prefix="layerlab-"), "best.weights.h5")
-    train_model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks(epochs, best),
-                    class_weight=class_weight, shuffle=False, verbose=2)
-    if os.path.exists(best):
-        train_model.load_weights(best)
+def train(train_model: keras.Model, train_ds, val_ds, epochs: int, class_weight=None, best_path: str = "",
+          start: int = 0, learning_rate: float | None = None, best_so_far: float | None = None) -> tuple[int, float]:
+    """Fit epochs `start` to `epochs`, then keep the weights of the epoch with the lowest validation loss so far
+    (when the project does); returns the epochs done and that lowest validation loss."""
+    best_path = best_path or os.path.join(tempfile.mkdtemp(prefix="layerlab-"), "best.weights.h5")
+    history = train_model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=start,
+                              callbacks=callbacks(epochs, best_path, start, learning_rate, best_so_far),
+                              class_weight=class_weight, shuffle=False, verbose=2).history
+    if os.path.exists(best_path):
+        train_model.load_weights(best_path)
         print("Using the weights of the best epoch (lowest validation loss).")
+    losses = [v for v in history.get("val_loss", []) if not math.isnan(v)]
+    lowest = min([*losses, *([best_so_far] if best_so_far is not None else [])], default=math.inf)
+    return start + len(history.get("loss", [])), lowest
+
+
+def fit_all(train_model: keras.Model, core: keras.Model, train_ds, val_ds, args: argparse.Namespace,
+            class_weight=None) -> None:
+    """Phase 1, then phase 2 (fine-tuning) when the project has a frozen part and unfreezes some of it,
+    as Layerlab's trainer does; the best epoch of both phases is kept."""
+    copy_start_weights(core, getattr(args, "start_from", ""))
+    best_path = os.path.join(tempfile.mkdtemp(prefix="layerlab-"), "best.weights.h5")
+    done, lowest = train(train_model, train_ds, val_ds, args.epochs, class_weight, best_path)
+    if planned(SPEC) and args.fine_tune_epochs > 0:
+        rate = start_phase_2(train_model, core, done)
+        train(train_model, train_ds, val_ds, done + args.fine_tune_epochs, class_weight, best_path, start=done,
+              learning_rate=rate, best_so_far=lowest)
 
 
 def arguments() -> argparse.Namespace:
@@ -83,6 +111,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=SPEC.train.epochs, help="epochs to train (default: the project's)")
     parser.add_argument("--data", default=DATA, help="the data (default: where the project found it)")
     parser.add_argument("--out", default="model.keras", help="where to save the end-to-end model")
+    parser.add_argument("--fine-tune-epochs", type=int, default=SPEC.train.fine_tune_epochs,
+                        help="phase 2 (fine-tuning) epochs, when the project has one (default: the project's)")
+    if START_FROM_RUN:
+        parser.add_argument("--start-from", default="",
+                            help=f"the model.keras of the Layerlab run {START_FROM_RUN}, which this project starts from")
     return parser.parse_args()
 
 

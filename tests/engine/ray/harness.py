@@ -137,6 +137,24 @@ def main() -> None:
     result["tuned"] = {"status": tuned.status, "message": tuned.message, "files": folder(tuned),
                        "log": (tuned.path / "log.txt").read_text(), "source_name": second.name}
 
+    # Start from the other run with a new head, and from a kept .keras file: side by side, so one of them trains
+    # on the second node, whose LAYERLAB_HOME holds neither (the driver ships them).
+    import keras
+
+    from layerlab.models import keras_file
+    from layerlab.models.start_from import start_from_run
+
+    made = keras.Sequential([keras.Input((14,)), keras.layers.Dense(8, name="d1"), keras.layers.Dense(3, name="out")])
+    made.save(OUT / "made.keras")
+    stored = keras_file.store("made.keras", (OUT / "made.keras").read_bytes())
+    one_epoch = new_project("sample:penguins").edit(**{"train.epochs": 1})
+    started = [start_run(start_from_run(one_epoch, store.get(second.id), "all-but-1"), store, owner="t"),
+               start_run(keras_file.start_from_file(one_epoch, stored, "d1", "all"), store, owner="t")]
+    ended = [wait(store, r.id, timeout=300) for r in started]
+    result["done_at_s"]["start_from"] = round(time.time() - t0, 1)
+    result["start_from"] = [{"status": r.status, "message": r.message, "node": r.node, "files": folder(r),
+                             "log": (r.path / "log.txt").read_text()} for r in ended]
+
     # The CLI's train honours the same setting (it trains on one node while the next scenario uses the other).
     project = OUT / "project.json"
     short.save(project)

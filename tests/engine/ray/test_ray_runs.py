@@ -98,6 +98,16 @@ def test_a_run_fine_tuned_from_another_trains_on_the_cluster_from_its_weights(se
     assert {"model.keras", "best.keras", "history.json", "evaluation.json"} <= set(tuned["files"])
 
 
+def test_projects_that_start_from_a_run_or_a_keras_file_train_on_the_cluster(seen):
+    """The earlier run's model and the kept .keras file travel with the run (one of the two trains on the node
+    whose LAYERLAB_HOME has neither)."""
+    from_run, from_file = seen["start_from"]
+    assert from_run["status"] == "completed", from_run["message"]
+    assert from_file["status"] == "completed", from_file["message"]
+    assert "layer(s) took its weights" in from_run["log"] and "model.keras" in from_file["files"]
+    assert from_run["node"] != from_file["node"]
+
+
 def test_a_dead_driver_is_relaunched_and_the_run_completes_with_its_rows(seen):
     killed = seen["driver_killed"]
     assert killed["reaped"] and killed["new_pid"] not in (None, 0, killed["old_pid"])

@@ -52,8 +52,8 @@ def check_panel(spec: ProjectSpec, report: Any) -> None:
     blocked = backbones.unavailable_weights(spec, state.owner()) if report.ok else []
     if blocked:
         names = " and ".join(m.file.architecture for m in blocked)
-        st.warning(f"The model fits the data, but it cannot train yet: the ImageNet weights of {names} are not on "
-                   "this server (see above: upload the file, or set the backbone's weights to 'none').",
+        st.warning(f"The model fits the data, but it cannot train yet: the ImageNet weights of {names} are "
+                   "missing (see above: upload the file, or set the backbone's weights to 'none').",
                    icon=":material/block:")
     elif report.ok:
         st.success("The model fits the data and is ready to train.", icon=":material/check_circle:")

@@ -42,7 +42,9 @@ def _uploader(file: backbones.WeightsFile) -> None:
                               help=f"The file Keras downloads from {file.url}; it is checked against Keras' hash.")
     anyway = st.checkbox("Use it even if it is not Keras' file (the model is then marked as using "
                          f"{backbones.GIVEN})", key=f"{key}.anyway",
-                         help="For weights you made yourself; a file that does not fit the network is refused.")
+                         help="For weights you made yourself. Such a file is used for your models only (Keras' own file, "
+                         "once uploaded, serves everyone on this server); a file that does not fit the network is "
+                         "refused.")
     if upload is None:
         return
     with guard():

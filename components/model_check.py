@@ -14,9 +14,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components import state
 from components.errors import guard, show_error
 from components.layer_editor import report_dot
 from layerlab.errors import LayerlabError
+from layerlab.models import backbones
 from layerlab.spec import ProjectSpec, load_spec
 
 
@@ -46,7 +48,14 @@ def _row_title(row: dict[str, Any]) -> str:
 
 def check_panel(spec: ProjectSpec, report: Any) -> None:
     st.subheader("Check")
-    if report.ok:
+    # Ready means Train would start it: the engine's own test (`require_weights`) for pretrained weights too.
+    blocked = backbones.unavailable_weights(spec, state.owner()) if report.ok else []
+    if blocked:
+        names = " and ".join(m.file.architecture for m in blocked)
+        st.warning(f"The model fits the data, but it cannot train yet: the ImageNet weights of {names} are "
+                   "missing (see above: upload the file, or set the backbone's weights to 'none').",
+                   icon=":material/block:")
+    elif report.ok:
         st.success("The model fits the data and is ready to train.", icon=":material/check_circle:")
     else:
         show_error(LayerlabError(report.error or "the model cannot be built.", report.hint))

@@ -123,13 +123,14 @@ def fine_tuning(spec: ProjectSpec, disabled: bool) -> None:
     st.markdown("**Fine-tuning (phase 2)**")
     st.caption(FINE_TUNE_HELP)
     c1, c2, c3 = st.columns(3)
+    skipped = disabled or not phases.planned(spec)  # 0 layers: phase 2's epochs and rate do not apply
     with c1:
         spec_widget(spec, "train.fine_tune_layers", ERROR_FLAG, key="train_ft_layers", disabled=disabled)
     with c2:
-        spec_widget(spec, "train.fine_tune_epochs", ERROR_FLAG, key="train_ft_epochs", disabled=disabled)
+        spec_widget(spec, "train.fine_tune_epochs", ERROR_FLAG, key="train_ft_epochs", disabled=skipped)
     with c3:
         factors = tuple(_options(LR_FACTORS, spec.train.fine_tune_lr_factor))
-        spec_widget(spec, "train.fine_tune_lr_factor", ERROR_FLAG, key="train_ft_factor", disabled=disabled,
+        spec_widget(spec, "train.fine_tune_lr_factor", ERROR_FLAG, key="train_ft_factor", disabled=skipped,
                     param=replace(field_param("train.fine_tune_lr_factor"), kind="choice", choices=factors,
                                   choice_labels=tuple((v, f"× {v:g}") for v in factors)))
 

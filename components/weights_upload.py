@@ -1,7 +1,8 @@
 """Build: where a pretrained backbone's weights come from, and an uploader for a machine without internet.
 
-The rules (which file, its hash, where it is looked for) are the engine's (`layerlab.models.backbones`);
-this only shows them and hands an uploaded file to `save_weights_upload`.
+The rules (which file, its hash, where it is looked for, whose a file is) are the engine's
+(`layerlab.models.backbones`); this only shows them for this session's owner and hands an uploaded file to
+`save_weights_upload`. A file that is not Keras' own is kept for this owner only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from components import state
 from components.errors import guard, show_error
 from components.markup import code, message
 from layerlab.models import backbones
@@ -22,14 +24,15 @@ def weights_panel(spec: ProjectSpec) -> None:
     note = backbones.size_note(spec)
     if note:
         st.info(message(note), icon=":material/photo_size_select_large:")
-    for file in backbones.missing_weights(spec):
+    blocked = {m.file.name: m for m in backbones.unavailable_weights(spec, state.owner())}
+    for file in backbones.missing_weights(spec, owner=state.owner()):
         with st.container(border=True, key=f"build.weights.{file.architecture}"):
-            if backbones.download_possible(file):
+            if file.name in blocked:
+                show_error(blocked[file.name])
+            else:
                 st.info(f"The ImageNet weights of {file.architecture} ({code(file.name)}) are not on this server "
                         "yet: Keras downloads them when training starts, with the progress in the run's log.",
                         icon=":material/download:")
-            else:
-                show_error(backbones.WeightsMissing(file, "is missing, and this server cannot download it"))
             _uploader(file)
 
 
@@ -39,12 +42,15 @@ def _uploader(file: backbones.WeightsFile) -> None:
                               help=f"The file Keras downloads from {file.url}; it is checked against Keras' hash.")
     anyway = st.checkbox("Use it even if it is not Keras' file (the model is then marked as using "
                          f"{backbones.GIVEN})", key=f"{key}.anyway",
-                         help="For weights you made yourself; a file that does not fit the network is refused.")
+                         help="For weights you made yourself. Such a file is used for your models only (Keras' own file, "
+                         "once uploaded, serves everyone on this server); a file that does not fit the network is "
+                         "refused.")
     if upload is None:
         return
     with guard():
         with st.spinner("Checking the file…"):
-            found = backbones.save_weights_upload(file.architecture, upload.name, upload.getvalue(), anyway)
+            found = backbones.save_weights_upload(file.architecture, upload.name, upload.getvalue(), anyway,
+                                                  owner=state.owner())
         st.session_state["build.weights.saved"] = (found.describe(file.architecture), found.checked)
         st.rerun()
 
@@ -62,5 +68,5 @@ def block_caption(layer: Any, row: dict[str, Any] | None) -> None:
     params = layer.params
     text = backbones.block_summary(params.get("architecture", backbones.DEFAULT),
                                    params.get("weights", backbones.IMAGENET), layer.trainable,
-                                   row["params"] if row else None)
+                                   row["params"] if row else None, owner=state.owner())
     st.caption(message(text))

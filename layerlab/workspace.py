@@ -11,7 +11,8 @@ app, the CLI, housekeeping and a remote worker agree on it, and no page builds o
     servers/model-host.log       the app server's model host (Predict's and Evaluate's models run there)
     studies/<study>.journal      a tuning study (Optuna's journal file; layerlab.tune)
     weights/<keras file>         pretrained backbone weights uploaded on Build and checked against Keras' hash
-    weights/given/<keras file>   the same file name, but one whose hash differs and that a user chose to use
+    weights/given/<keras file>   the same file name, but one whose hash differs and that the server's operator
+                                 chose to use (the CLI's); a session's own such file is in uploads/<owner>/weights/
     model-files/<name>-<digest>.keras  a .keras file to start a model from (layerlab.models.keras_file),
                                  named by its content, so a project names it without naming an owner
 
@@ -210,10 +211,13 @@ def studies_dir() -> Path:
     return _dir(STUDIES)
 
 
-def weights_dir(given: bool = False) -> Path:
-    """Pretrained weights uploaded on Build (`layerlab.models.backbones`): files that match Keras' hash, or with
-    `given`, files a user chose to use although their hash differs (kept apart so they are never mistaken)."""
-    return _dir(WEIGHTS, "given") if given else _dir(WEIGHTS)
+def weights_dir(given: bool = False, owner: str | None = None) -> Path:
+    """Pretrained weights uploaded on Build (`layerlab.models.backbones`): files that match Keras' hash (shared), or
+    with `given`, files a user chose to use although their hash differs, kept apart so they are never mistaken:
+    the `owner`'s own in their uploads (swept like them), or without an owner the server operator's (the CLI's)."""
+    if not given:
+        return _dir(WEIGHTS)
+    return _dir(UPLOADS, _checked(owner), WEIGHTS) if owner is not None else _dir(WEIGHTS, "given")
 
 
 def _checked(session: str) -> str:

@@ -4,12 +4,18 @@ A backbone is one `Backbone` layer (layers.py) built by `backbone_layer` as one 
 (`blocks.Backbone`). Its ImageNet weights are the `.h5` file Keras itself would fetch (name and
 hash read from Keras' own module constants), looked up in this order:
 
-1. `weights/<file>` in the workspace: a file uploaded on Build whose hash matches Keras';
+1. `weights/<file>` in the workspace: a file uploaded on Build whose hash matches Keras' (the same bytes
+   Keras would download, so shared by every session);
 2. Keras' cache, `$KERAS_HOME/models/<file>` (default `~/.keras/models`), hash checked;
-3. `weights/given/<file>`: an upload whose hash differs, which a user chose to use anyway
-   (the Build page and the run's log then say "weights from a file you gave");
+3. an upload whose hash differs, which its owner chose to use anyway (the Build page and the run's log then
+   say "weights from a file you gave"): kept in that owner's uploads (`workspace.weights_dir(owner=…)`) and
+   used only for that owner's models and runs, never another session's; the command line's (owner None or
+   `cli`) are the server operator's, in `weights/given/`;
 4. a download by `keras.utils.get_file` when training starts (progress in the run's log),
    unless LAYERLAB_WEIGHTS_DOWNLOAD=0.
+
+Whose given file a model build uses is the run's owner, set around the build with `weights_of(owner)`
+(the build goes through the layer registry, which knows nothing of owners).
 
 When none of them works, `WeightsMissing` says which file is missing, where to put it and that an
 upload works too: a pretrained backbone never trains from random weights by accident.
@@ -23,13 +29,16 @@ import os
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from layerlab.errors import LayerlabError
+from layerlab.identity import CLI_OWNER
 
 BACKBONE = "Backbone"  # the layer type (layers.py)
 IMAGENET, NO_WEIGHTS = "imagenet", "none"
@@ -128,9 +137,34 @@ def keras_cache_dir() -> Path:
 
 # ---- finding the weights ------------------------------------------------------------------------
 
+_BUILT_FOR: ContextVar[str | None] = ContextVar("layerlab_weights_owner", default=None)
 
-def find_weights(name: str) -> Weights | None:
-    """The weights file to use for this architecture now, without downloading (None: there is none)."""
+
+@contextmanager
+def weights_of(owner: str | None) -> Iterator[None]:
+    """Within it, a model build loads the weights `owner` gave (a run's owner: the trainer builds in it)."""
+    token = _BUILT_FOR.set(owner)
+    try:
+        yield
+    finally:
+        _BUILT_FOR.reset(token)
+
+
+def _given_dir(owner: str | None) -> Path | None:
+    """Where `owner`'s unverified weights are kept: their uploads, or the operator's folder for the CLI."""
+    from layerlab.workspace import SESSION_ID, weights_dir
+
+    owner = None if owner == CLI_OWNER else owner
+    if owner is not None and not SESSION_ID.match(owner):
+        return None  # not an owner id (a run from before owners): nobody's given file
+    return weights_dir(given=True, owner=owner)
+
+
+def find_weights(name: str, owner: str | None = None) -> Weights | None:
+    """The weights file to use for this architecture now, without downloading (None: there is none).
+
+    A file whose hash is Keras' own is found for everyone; a file someone gave only for its `owner`.
+    """
     from layerlab.workspace import weights_dir
 
     file = architecture(name).weights_file()
@@ -138,20 +172,27 @@ def find_weights(name: str) -> Weights | None:
         path = folder / file.name
         if path.is_file() and _hash_ok(path, file.hash):
             return Weights(path, True)
-    given = weights_dir(given=True) / file.name
-    return Weights(given, False) if given.is_file() else None
+    folder = _given_dir(owner)
+    if folder is None or not (folder / file.name).is_file():
+        return None
+    try:  # in use: the uploads sweep keeps what was touched lately
+        os.utime(folder)
+    except OSError:
+        pass
+    return Weights(folder / file.name, False)
 
 
-def resolve_weights(name: str, log: Callable[[str], None] | None = None) -> Weights:
+def resolve_weights(name: str, log: Callable[[str], None] | None = None, owner: str | None = None) -> Weights:
     """The weights file for this architecture, downloaded by Keras if needed and allowed.
 
     Keras' own `get_file` looks in its cache, checks the hash and downloads again when it does not match;
-    offline that ends in `WeightsMissing`, never in random weights.
+    offline that ends in `WeightsMissing`, never in random weights. A file given by someone is used only for
+    its `owner`.
 
     Raises:
         WeightsMissing: naming the file and where to put it.
     """
-    found = find_weights(name)
+    found = find_weights(name, owner)
     if found is not None:
         return found
     file = architecture(name).weights_file()
@@ -178,17 +219,23 @@ def resolve_weights(name: str, log: Callable[[str], None] | None = None) -> Weig
     return Weights(Path(path), True)
 
 
-def require_weights(spec: Any) -> None:
+def require_weights(spec: Any, owner: str | None = None) -> None:
     """Refuse to start training when a pretrained backbone's weights are missing and cannot be downloaded now
     (the Train page and the CLI's train call this before a run starts).
 
     Raises:
         WeightsMissing: the first backbone whose weights are missing.
     """
-    for file in missing_weights(spec):
-        if not download_possible(file):
-            raise WeightsMissing(file, "is missing, and this server cannot download it" + (
-                " (no internet)" if _download_allowed() else ": downloads are turned off (LAYERLAB_WEIGHTS_DOWNLOAD=0)"))
+    for missing in unavailable_weights(spec, owner):
+        raise missing
+
+
+def unavailable_weights(spec: Any, owner: str | None = None) -> list[WeightsMissing]:
+    """Why a run of this model cannot start now: each pretrained backbone whose weights `owner` has no file for
+    and that cannot be downloaded (empty: ready as far as weights go). Build's check and `require_weights` ask."""
+    why = "is missing, and this server cannot download it" + (
+        " (no internet)" if _download_allowed() else ": downloads are turned off (LAYERLAB_WEIGHTS_DOWNLOAD=0)")
+    return [WeightsMissing(file, why) for file in missing_weights(spec, owner=owner) if not download_possible(file)]
 
 
 def download_possible(file: WeightsFile) -> bool:
@@ -196,20 +243,21 @@ def download_possible(file: WeightsFile) -> bool:
     return _download_allowed() and _reachable(file.url)
 
 
-def missing_weights(spec: Any, layers: list[Any] | None = None) -> list[WeightsFile]:
-    """The weights files the model's pretrained backbones need and this server does not have (for Build)."""
+def missing_weights(spec: Any, layers: list[Any] | None = None, owner: str | None = None) -> list[WeightsFile]:
+    """The weights files the model's pretrained backbones need and this server does not have for `owner`."""
     out = []
     for name in pretrained(spec.model.layers if layers is None else layers):
-        if find_weights(name) is None:
+        if find_weights(name, owner) is None:
             out.append(architecture(name).weights_file())
     return out
 
 
-def fetch_weights(spec: Any, log: Callable[[str], None]) -> None:
-    """Before a run builds its model: make sure every pretrained backbone's weights are here (downloading them
-    with progress in the run's log when allowed) and say in the log where they come from."""
+def fetch_weights(spec: Any, log: Callable[[str], None], owner: str | None = None) -> None:
+    """Before a run builds its model: make sure every pretrained backbone's weights are here for the run's
+    `owner` (downloading them with progress in the run's log when allowed) and say in the log where they come
+    from."""
     for name in pretrained(spec.model.layers):
-        log(resolve_weights(name, log).describe(name))
+        log(resolve_weights(name, log, owner).describe(name))
 
 
 def size_note(spec: Any) -> str | None:
@@ -239,11 +287,13 @@ def pretrained(layers: list[Any]) -> list[str]:
 # ---- an uploaded weights file -------------------------------------------------------------------
 
 
-def save_weights_upload(name: str, file_name: str, data: bytes, use_anyway: bool = False) -> Weights:
+def save_weights_upload(name: str, file_name: str, data: bytes, use_anyway: bool = False,
+                        owner: str | None = None) -> Weights:
     """Keep an uploaded `.h5` as this architecture's weights.
 
-    A file whose hash is Keras' own is kept for everyone; another one only with `use_anyway`, after
-    checking that it loads into the network, and it is then marked as "weights from a file you gave".
+    A file whose hash is Keras' own is kept for everyone (the bytes Keras would download); another one only
+    with `use_anyway`, after checking that it loads into the network, and only for its `owner` (the session that
+    gave it; None: the server's operator); it is then marked as "weights from a file you gave".
 
     Raises:
         LayerlabError: not an .h5 file, too large, a different hash (without `use_anyway`), or weights that do
@@ -266,7 +316,9 @@ def save_weights_upload(name: str, file_name: str, data: bytes, use_anyway: bool
     if digest == file.hash:
         path = weights_dir() / file.name
         write_file(path, data, shown)
-        (weights_dir(given=True) / file.name).unlink(missing_ok=True)
+        given = _given_dir(owner)
+        if given is not None:  # the owner's own unverified copy is never used again
+            (given / file.name).unlink(missing_ok=True)
         return Weights(path, True)
     if not use_anyway:
         raise LayerlabError(
@@ -274,7 +326,11 @@ def save_weights_upload(name: str, file_name: str, data: bytes, use_anyway: bool
             f"{file.hash} (`{file.name}`).",
             f"Upload `{file.name}` from {file.url}; or, if you trust this file (weights you made yourself), "
             f"choose to use it anyway: the model is then marked as using {GIVEN}.")
-    path = weights_dir(given=True) / file.name
+    folder = _given_dir(owner)
+    if folder is None:
+        raise LayerlabError(f"Invalid owner received: {owner!r}. Expected an owner id (16 hexadecimal digits), "
+                            f"{CLI_OWNER!r} or None.")
+    path = folder / file.name
     write_file(path, data, shown)
     try:
         _check_loads(name, path)
@@ -314,13 +370,15 @@ def backbone_layer(name: str, weights: str, image_size: int, pixel_max: float) -
         block = Backbone(name, image_size=image_size, scale=scale, offset=low)
         block.pretrained = IMAGENET  # as built for training: its config (and the generated code) says pretrained
         return block
-    return Backbone(name, image_size=image_size, scale=scale, offset=low, weights=str(resolve_weights(name).path))
+    found = resolve_weights(name, owner=_BUILT_FOR.get())
+    return Backbone(name, image_size=image_size, scale=scale, offset=low, weights=str(found.path))
 
 
-def block_summary(name: str, weights: str, trainable: bool, params: int | None = None) -> str:
-    """One line for Build: the network, its weights, its size, frozen or trainable."""
+def block_summary(name: str, weights: str, trainable: bool, params: int | None = None,
+                  owner: str | None = None) -> str:
+    """One line for Build: the network, its weights (for `owner`), its size, frozen or trainable."""
     what = "ImageNet weights" if weights == IMAGENET else "random weights (trained from scratch)"
-    found = find_weights(name) if weights == IMAGENET else None
+    found = find_weights(name, owner) if weights == IMAGENET else None
     if found is not None and not found.checked:
         what = GIVEN
     size = f"{params:,} parameters in {layer_count(name)} layers" if params is not None else f"{layer_count(name)} layers"

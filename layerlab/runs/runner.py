@@ -23,7 +23,7 @@ def start_run(spec: ProjectSpec, store: RunStore | None = None, owner: str | Non
     (a tuning trial names its study and trial number)."""
     from layerlab.models.backbones import require_weights
 
-    require_weights(spec)  # a pretrained backbone without its weights would only fail in the worker
+    require_weights(spec, owner)  # a pretrained backbone without its weights would only fail in the worker
     store = store or RunStore()
     run = store.create(spec, owner=owner, name=name, study=study, trial=trial)
     dispatch(store)

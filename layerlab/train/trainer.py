@@ -92,7 +92,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     from layerlab.train import speed, tf_distribution
     from layerlab.prep.prepare import prepare
     from layerlab.device import describe_training_device
-    from layerlab.models.backbones import fetch_weights
+    from layerlab.models.backbones import fetch_weights, weights_of
     from layerlab.models.build import build_model, compile_model
     from layerlab.models.start_from import copy_start_weights
     from layerlab.train import phases
@@ -118,7 +118,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
     sizes = prepared.split.sizes()
     log(f"Split: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test.")
 
-    fetch_weights(spec, log)  # pretrained backbones: their weights found or downloaded, and from where
+    fetch_weights(spec, log, run.owner)  # pretrained backbones: their weights found or downloaded, and from where
     scope, n_gpus, replicas = tf_distribution.distribution_scope()
     plan = speed.plan(spec.train, n_gpus, replicas)
     for note in plan.notes:
@@ -134,7 +134,7 @@ def _train(store: RunStore, run: Run, log: RunLog,
         compile_model(model, with_spec.train, info, steps_per_execution=plan.steps_per_execution,
                       jit_compile="auto" if plan.jit_compile is None else plan.jit_compile)
 
-    with scope:  # several devices: the model is mirrored on each and batches are split between them
+    with scope, weights_of(run.owner):  # several devices: the model is mirrored on each, batches split among them
         core = build_model(spec, info)
         model = prepared.train_model(core)
         if fine_from is not None:

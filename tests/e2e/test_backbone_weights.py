@@ -1,6 +1,7 @@
-"""A pretrained template on a server without internet: Build names the missing weights file and where it goes,
-takes an uploaded one (here weights the user made, so not Keras' own hash: used only when they say so), and the
-message is gone."""
+"""A pretrained template on a server without internet: Build names the missing weights file and where it goes and
+does not call the model ready, takes an uploaded one (here weights the user made, so not Keras' own hash: used only
+when they say so, and only for this session), and the model is ready; Train then offers phase 2 (fine-tuning) for
+its frozen backbone."""
 
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ def test_pretrained_template_offline_asks_for_the_weights_and_takes_an_upload(pa
     expect(missing).to_be_visible(timeout=120_000)
     expect(missing).to_contain_text(FILE)
     expect(missing).to_contain_text("keras/models")
+    not_ready = page.get_by_test_id("stAlert").filter(has_text="cannot train yet")
+    expect(not_ready).to_be_visible()
+    expect(page.get_by_text("ready to train")).to_have_count(0)
     expect(page.get_by_text(re.compile(r"MobileNetV3Small with ImageNet weights: [\d,]+ parameters in \d+ layers, "
                                        "frozen"))).to_be_visible()
     screenshot(page, "backbone-weights-missing")
@@ -68,6 +72,15 @@ def test_pretrained_template_offline_asks_for_the_weights_and_takes_an_upload(pa
     expect(page.get_by_test_id("stAlert").filter(has_text="weights from a file you gave")).to_be_visible(
         timeout=60_000)
     expect(missing).to_have_count(0)
+    expect(not_ready).to_have_count(0)
+    expect(page.get_by_text("The model fits the data and is ready to train.")).to_be_visible()
     expect(page.get_by_text(re.compile("MobileNetV3Small with weights from a file you gave"))).to_be_visible()
     screenshot(page, "backbone-weights-uploaded")
+    assert_no_exception(page)
+
+    goto_page(page, base, "Train")
+    phase_2 = page.get_by_text("Fine-tuning (phase 2)")
+    expect(phase_2).to_be_visible(timeout=60_000)
+    phase_2.scroll_into_view_if_needed()
+    screenshot(page, "backbone-train-phase-2")
     assert_no_exception(page)

@@ -46,11 +46,54 @@ def _count(name: str, n: int) -> str:
     return f"{name} · {n} picture{'' if n == 1 else 's'}"
 
 
-def _take_picture(page: Page, name: str, then: int) -> None:
-    """Click the camera's Take Photo once it streams; the class then holds `then` pictures."""
+# True once the camera's <video> shows real frames of one steady stream: drawn small onto a canvas, the frame is
+# neither black nor one flat colour, and the same stream has played for STEADY_MS. The Take Photo button is
+# enabled before the fake camera delivers frames (a picture taken then is black: the Predict screenshot showed no
+# picture and no heat map), and the camera asks for a new stream when its width settles (a debounce of 1 s), so a
+# click just before that takes no picture.
+_SHOWS_A_FRAME = """([selector, steadyMs]) => {
+    const video = document.querySelector(selector);
+    const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
+    if (!track || track.readyState !== "live" || video.readyState < 2 || !video.videoWidth) return false;
+    const canvas = document.createElement("canvas");
+    canvas.width = 32; canvas.height = 24;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0, sq = 0;
+    const n = px.length / 4;
+    for (let i = 0; i < px.length; i += 4) {
+        const y = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+        sum += y; sq += y * y;
+    }
+    const mean = sum / n;
+    if (mean <= 10 || sq / n - mean * mean <= 25) return false;
+    const seen = window.__layerlabCameraSeen;
+    if (!seen || seen.track !== track) {
+        window.__layerlabCameraSeen = {track, since: performance.now()};
+        return false;
+    }
+    return performance.now() - seen.since >= steadyMs;
+}"""
+STEADY_MS = 1500
+VIDEO = '[data-testid="stCameraInput"] video'
+
+
+def _wait_for_frames(page: Page) -> None:
+    """Until the camera's video shows real (not black) frames of a steady stream."""
+    page.wait_for_function(_SHOWS_A_FRAME, arg=[VIDEO, STEADY_MS], timeout=30_000)
+
+
+def _take_photo(page: Page) -> None:
     button = page.get_by_test_id("stCameraInputButton").filter(has_text="Take Photo")
     expect(button).to_be_enabled(timeout=30_000)
+    _wait_for_frames(page)
     button.click()
+
+
+def _take_picture(page: Page, name: str, then: int) -> None:
+    """Take a picture for the class; it then holds `then` pictures."""
+    _take_photo(page)
     expect(page.get_by_text(_count(name, then), exact=True)).to_be_visible(timeout=30_000)
     wait_idle(page)
 
@@ -78,6 +121,7 @@ def test_pictures_from_the_camera_train_a_model_that_predicts_the_next_picture(c
         expect(page.get_by_text(f"Take a picture of {name}")).to_be_visible()
         for n in range(1, PICTURES_PER_CLASS + 1):
             _take_picture(page, name, n)
+    _wait_for_frames(page)  # the live picture as a user sees it, not the camera starting
     screenshot(page, "camera-1-pictures")
 
     # A picture can be removed, and taken again.
@@ -107,17 +151,8 @@ def test_pictures_from_the_camera_train_a_model_that_predicts_the_next_picture(c
     wait_idle(page)
     page.get_by_test_id("stButtonGroup").get_by_text("Camera", exact=True).click()
     wait_idle(page)
-    button = page.get_by_test_id("stCameraInputButton").filter(has_text="Take Photo")
-    expect(button).to_be_enabled(timeout=30_000)
-    predicted = main.get_by_test_id("stMetric").filter(has_text="Predicted class")
-    for _ in range(3):  # the fake camera's stream may not give a frame yet when its button is enabled
-        button.click()
-        try:
-            expect(predicted).to_be_visible(timeout=30_000)
-            break
-        except AssertionError:
-            wait_idle(page)
-    expect(predicted).to_be_visible(timeout=30_000)
+    _take_photo(page)
+    expect(main.get_by_test_id("stMetric").filter(has_text="Predicted class")).to_be_visible(timeout=30_000)
     expect(main.get_by_test_id("stMetric").filter(has_text=re.compile("mug|pen"))).to_be_visible()
     expect(main.get_by_test_id("stPlotlyChart").first).to_be_visible()  # the probabilities
     expect(main.get_by_text(re.compile("your picture — red: what made the model say (mug|pen)"))).to_be_visible()

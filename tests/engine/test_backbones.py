@@ -192,6 +192,76 @@ def test_an_upload_with_another_hash_is_refused_unless_the_user_chooses_it(homes
     assert "frozen" in backbones.block_summary(ARCH, "imagenet", False, 939_120)
 
 
+def _owners() -> tuple[str, str]:
+    from layerlab.identity import new_secret, owner_of
+
+    return owner_of(new_secret()), owner_of(new_secret())
+
+
+def test_a_file_someone_gave_is_used_for_them_alone(homes, monkeypatch, tiny_info, tiny_spec):
+    """An unverified file is its owner's: another session neither finds it, nor checks, starts or builds with it;
+    a file with Keras' own hash (the bytes Keras would download) is everyone's."""
+    from layerlab.models.build import BuildError, build_model
+    from layerlab.runs.runner import start_run
+    from layerlab.runs.store import RunStore
+    from layerlab.workspace import uploads_dir
+
+    mine, other = _owners()
+    made = homes / "mine.h5"
+    want = make_weights_file(made, seed=4)
+    found = backbones.save_weights_upload(ARCH, "mine.h5", made.read_bytes(), use_anyway=True, owner=mine)
+    assert not found.checked and found.path.is_relative_to(uploads_dir(mine))  # named by the owner id, not a secret
+    assert backbones.find_weights(ARCH, mine) == found
+    assert backbones.find_weights(ARCH, other) is None and backbones.find_weights(ARCH) is None  # nor the CLI's
+    info = tiny_info("images", shape=(16, 16, 3))
+    spec = _spec(tiny_spec, info)
+    assert backbones.missing_weights(spec, owner=mine) == [] and backbones.unavailable_weights(spec, mine) == []
+    assert [m.file.name for m in backbones.unavailable_weights(spec, other)] == [found.path.name]
+    assert GIVEN in backbones.block_summary(ARCH, "imagenet", False, owner=mine)
+    assert GIVEN not in backbones.block_summary(ARCH, "imagenet", False, owner=other)
+    store = RunStore(homes / "runs")
+    with pytest.raises(WeightsMissing):
+        start_run(spec, store, owner=other)
+    assert store.list() == []
+    with backbones.weights_of(other), pytest.raises(BuildError, match="are not on this server"):
+        build_model(spec, info)
+    with backbones.weights_of(mine):
+        model = build_model(spec, info)
+    got = [np.asarray(w) for w in model.get_layer("00_backbone").network.weights]
+    assert all(np.array_equal(a, b) for a, b in zip(got, want))
+
+    _same_hash_as(monkeypatch, made)  # now it is Keras' own file: whoever uploads it, everyone has it
+    shared = backbones.save_weights_upload(ARCH, "download.h5", made.read_bytes(), owner=other)
+    assert shared.checked and backbones.find_weights(ARCH, mine) == shared == backbones.find_weights(ARCH)
+
+
+@pytest.mark.slow
+def test_a_run_trains_with_its_owners_file_and_another_owners_run_does_not(homes):
+    """The worker looks for a given file as the run's owner: a project file naming the backbone does not let
+    another session's run use it (it fails with the message), while the owner's run trains with it."""
+    from layerlab.project import new_project
+    from layerlab.runs.store import RunStore
+    from layerlab.train.trainer import run_training
+    from tests.engine.imagezips import make_class_zip
+
+    mine, other = _owners()
+    make_weights_file(homes / "mine.h5")
+    backbones.save_weights_upload(ARCH, "mine.h5", (homes / "mine.h5").read_bytes(), use_anyway=True, owner=mine)
+    data = make_class_zip(homes / "photos.zip", classes=2, per_class=6, size=32)
+    spec = new_project(str(data), template="mobilenet_v3_small")
+    layers = spec.to_dict()["model"]["layers"]
+    layers[0]["params"]["image_size"] = 32
+    spec = spec.edit(**{"model.layers": layers, "train.epochs": 1, "prepare.image.height": 32,
+                        "prepare.image.width": 32})
+    store = RunStore(homes / "runs")
+    refused = run_training(store, store.create(spec, owner=other).id)
+    assert refused.status == "failed" and "are not on this server" in (refused.message or "")
+    lines: list[str] = []
+    trained = run_training(store, store.create(spec, owner=mine).id, echo=lines.append)
+    assert trained.status == "completed", trained.message
+    assert any(GIVEN in line for line in lines)
+
+
 def test_the_block_saves_and_loads_without_the_weights_file(homes, tmp_path, tiny_info, tiny_spec):
     """The .keras file holds the weights: loading it needs neither the weights file nor a download."""
     import keras

@@ -33,6 +33,9 @@ def test_missing_weights_are_named_and_an_upload_ends_the_message(app, offline, 
     assert not at.exception
     errors = _texts(at.error)
     assert FILE in errors and "keras/models" in errors and "upload" in errors
+    # One state: the check does not call the model ready while Train would refuse it.
+    assert not any("ready to train" in s.value for s in at.success)
+    assert "cannot train yet: the ImageNet weights of MobileNetV3Small" in _texts(at.warning)
     assert "frozen" in _texts(at.caption) and "157 layers" in _texts(at.caption)
     assert "prepared at 8×8 pixels" in _texts(at.info)  # digits are tiny next to MobileNet's 224
 
@@ -45,3 +48,11 @@ def test_missing_weights_are_named_and_an_upload_ends_the_message(app, offline, 
     assert not at.exception
     assert FILE not in _texts(at.error)
     assert GIVEN in _texts(at.warning) and GIVEN in _texts(at.caption)
+    assert any("ready to train" in s.value for s in at.success)
+    assert "cannot train yet" not in _texts(at.warning)
+
+    # The file was not Keras' own: it is this session's, and another session still lacks the weights.
+    other = app(PAGE, state={"project": new_project("sample:digits", template="mobilenet_v3_small")})
+    assert not other.exception
+    assert FILE in _texts(other.error) and "cannot train yet" in _texts(other.warning)
+    assert GIVEN not in _texts(other.caption) + _texts(other.warning)

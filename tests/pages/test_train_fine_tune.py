@@ -53,7 +53,9 @@ def test_the_fine_tune_settings_appear_only_with_a_frozen_layer(app):
     at = _open(app, frozen_spec())
     assert not at.exception and set(KEYS) <= _keys(at)
     assert any("phase 2 then unfreezes the frozen part's top layers" in c.value for c in at.caption)
+    assert at.number_input(key="train_ft_epochs").disabled and at.selectbox(key="train_ft_factor").disabled
     at.number_input(key="train_ft_layers").set_value(2).run()
+    assert not at.number_input(key="train_ft_epochs").disabled  # phase 2 is on: its epochs and rate apply
     at.number_input(key="train_ft_epochs").set_value(4).run()
     at.selectbox(key="train_ft_factor").set_value(0.3).run()
     t = at.session_state["project"].train

@@ -66,7 +66,8 @@ if tab_camera.open:
 
 spec = state.project()
 if spec is None:
-    st.info("No data chosen yet: pick a sample above, or upload a zip of your images or a table.")
+    st.info("No data chosen yet: pick a sample above, upload a zip of your images or a table, or take pictures "
+            "with the camera and click **Use these pictures**.", icon=":material/info:")
     st.stop()
 
 st.divider()

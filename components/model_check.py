@@ -25,9 +25,9 @@ from layerlab.spec import ProjectSpec, load_spec
 @st.cache_data(max_entries=16, show_spinner=False)
 def _code(spec_json: str, info_json: str) -> str:
     from layerlab.data.info import DataInfo
-    from layerlab.codegen.model_code import model_code
+    from layerlab.inference.remote import run_in_host
 
-    return model_code(load_spec(spec_json), DataInfo.from_dict(json.loads(info_json)))
+    return run_in_host("model_code", load_spec(spec_json), DataInfo.from_dict(json.loads(info_json)))
 
 
 def memory_text(mb: float) -> str:

@@ -87,13 +87,13 @@ def _collect() -> None:
     """Collect what the runs before this one left (Streamlit's own collection after every run is off in
     .streamlit/config.toml: it also ran after each timed rerun of a live view).
 
-    Once TensorFlow is loaded, what is alive then (its hundreds of thousands of long-lived objects) is
-    frozen out of later collections, which would otherwise rescan them on every click: 0.17 s each.
+    Once the libraries are imported (the warm-up's end), what is alive then (their long-lived objects) is frozen
+    out of later collections, which would otherwise rescan them on every click.
     """
     from layerlab import warmup
 
     gc.collect()
-    if gc.get_freeze_count() == 0 and warmup.loaded("tensorflow"):  # not half-way: Build's preload imports it
+    if gc.get_freeze_count() == 0 and warmup.done():  # not half-way through the warm-up's imports
         gc.freeze()
 
 

@@ -46,7 +46,7 @@ def _fit_problem(spec_json: str, info_json: str, owner: str) -> tuple[str, str] 
     (cached per spec and data: the page asks on every rerun)."""
     from layerlab.data.info import DataInfo
     from layerlab.identity import visible
-    from layerlab.models.start_from import check_fit
+    from layerlab.inference.remote import run_in_host
     from layerlab.spec import load_spec
 
     spec = load_spec(spec_json)
@@ -55,7 +55,7 @@ def _fit_problem(spec_json: str, info_json: str, owner: str) -> tuple[str, str] 
         return (f"The run `{spec.model.start_from_run}` this model starts from is no longer there.",
                 "Start from another run, or apply a template.")
     try:
-        check_fit(spec, DataInfo.from_dict(json.loads(info_json)), run)
+        run_in_host("check_fit", spec, DataInfo.from_dict(json.loads(info_json)), run)
     except LayerlabError as exc:
         return exc.message, exc.hint
     return None
@@ -71,20 +71,20 @@ def _from_run(spec: ProjectSpec, run_id: str, freeze: str) -> ProjectSpec:
 
 
 def _from_file(spec: ProjectSpec, stored: str, cut: str, freeze: str) -> ProjectSpec:
-    from layerlab.models.keras_file import start_from_file
+    from layerlab.inference.remote import run_in_host
 
-    return start_from_file(spec, stored, cut, freeze)
+    return run_in_host("start_from_file", spec, stored, cut, freeze)
 
 
 def _keep_upload(key: str) -> None:
-    """Callback: check and keep the uploaded .keras file (loads it in safe mode)."""
-    from layerlab.models import keras_file
+    """Callback: check and keep the uploaded .keras file (loads it in safe mode, in the model host)."""
+    from layerlab.inference.remote import run_in_host
 
     upload = st.session_state.get(key)
     if upload is None:
         return
     try:
-        st.session_state[STORED] = keras_file.store(upload.name, upload.getvalue())
+        st.session_state[STORED] = run_in_host("store_model_file", upload.name, upload.getvalue())
     except LayerlabError as exc:
         st.session_state.pop(STORED, None)
         flag(FLAG, exc)
@@ -129,10 +129,10 @@ def _file_part(ready: bool) -> None:
     stored = st.session_state.get(STORED)
     if not stored:
         return
-    from layerlab.models.keras_file import cut_points
+    from layerlab.inference.remote import run_in_host
 
     try:
-        points = cut_points(stored)
+        points = run_in_host("cut_points", stored)
     except LayerlabError as exc:
         st.session_state.pop(STORED, None)
         flag(FLAG, exc)

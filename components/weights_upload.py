@@ -14,6 +14,7 @@ import streamlit as st
 from components import state
 from components.errors import guard, show_error
 from components.markup import code, message
+from layerlab.inference.remote import model_host, run_in_host
 from layerlab.models import backbones
 from layerlab.spec import ProjectSpec
 
@@ -49,8 +50,8 @@ def _uploader(file: backbones.WeightsFile) -> None:
         return
     with guard():
         with st.spinner("Checking the file…"):
-            found = backbones.save_weights_upload(file.architecture, upload.name, upload.getvalue(), anyway,
-                                                  owner=state.owner())
+            found = run_in_host("save_weights_upload", file.architecture, upload.name, upload.getvalue(), anyway,
+                                owner=state.owner())
         st.session_state["build.weights.saved"] = (found.describe(file.architecture), found.checked)
         st.rerun()
 
@@ -66,7 +67,10 @@ def saved_note() -> None:
 def block_caption(layer: Any, row: dict[str, Any] | None) -> None:
     """Under a Backbone's card: the network, its weights, its size in layers, frozen or trainable."""
     params = layer.params
-    text = backbones.block_summary(params.get("architecture", backbones.DEFAULT),
-                                   params.get("weights", backbones.IMAGENET), layer.trainable,
-                                   row["params"] if row else None, owner=state.owner())
+    args = (params.get("architecture", backbones.DEFAULT), params.get("weights", backbones.IMAGENET), layer.trainable,
+            row["params"] if row else None)
+    if model_host().ready():  # counting its layers builds the network: in the model host, once it has started
+        text = run_in_host("block_summary", *args, owner=state.owner())
+    else:
+        text = backbones.block_summary(*args, owner=state.owner(), count_layers=False)
     st.caption(message(text))

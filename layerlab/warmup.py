@@ -1,16 +1,13 @@
 """Import libraries in the background, once per server process, so that no page switch waits on an import.
 
 The first visit to the Data page otherwise pays ~1.5 s for numpy, pandas and pyarrow: a daemon thread
-imports them shortly after the server starts, while the user reads the Home page. TensorFlow (5–6 s on
-a quiet 2-core machine) is not on that list, as a server that only shows data never pays for it: the
-Build page starts its own preload (`preload_models`) on its first visit, shows its editor at once, and
-checks the model when `models_ready()` says the import is done.
+imports them shortly after the server starts, while the user reads the Home page. TensorFlow is never
+imported by the server: models run in the model host process (`layerlab.inference.remote`).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
 import time
 
@@ -18,8 +15,6 @@ import time
 # a page importing scipy at the same moment as this thread is one more chance for two threads to wait on
 # each other's half-initialised C extensions.
 MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.csv", "plotly.graph_objects", "plotly.express")
-# What the model check (`layerlab.models.build.check_model`) needs; the rest of it takes 0.1 s once these are in.
-MODEL_MODULES = ("tensorflow", "keras")
 
 _lock = threading.Lock()
 _threads: dict[str, threading.Thread] = {}
@@ -47,26 +42,13 @@ def start(modules: tuple[str, ...] = MODULES, delay_s: float = 1.0, group: str =
 
 
 def join(timeout: float | None = None, group: str = "data") -> None:
-    """Wait for a warm-up (tests; Predict's model once the rest of its page is drawn)."""
+    """Wait for a warm-up (tests)."""
     thread = _threads.get(group)
     if thread is not None:
         thread.join(timeout)
 
 
-def loaded(name: str) -> bool:
-    """True when module `name` is wholly imported: not merely begun by another thread, which a script run
-    touching it would wait for (`sys.modules` holds a module from the start of its import)."""
-    module = sys.modules.get(name)
-    return module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False)
-
-
-def preload_models() -> bool:
-    """Import what the model check needs in the background, at once (a page asks for it when it needs it)."""
-    return start(MODEL_MODULES, delay_s=0, group="models")
-
-
-def models_ready() -> bool:
-    """True once the model check can run without waiting on an import, or when the preload ended without
-    the modules (the check then raises, and the page says why, rather than waiting for ever)."""
-    thread = _threads.get("models")
-    return all(loaded(m) for m in MODEL_MODULES) or (thread is not None and not thread.is_alive())
+def done(group: str = "data") -> bool:
+    """True once the warm-up of `group` has run to its end in this process."""
+    thread = _threads.get(group)
+    return thread is not None and not thread.is_alive()

@@ -15,7 +15,7 @@ from components.model_check import check_panel, check_pending, code_panel
 from components.start_from import start_from_panel
 from components.template_picker import template_picker
 from components.weights_upload import saved_note, weights_panel
-from layerlab import warmup
+from layerlab.inference.remote import model_host
 from layerlab.models.build import BuildReport
 from layerlab.spec import load_spec
 from layerlab.workspace import source_stamp
@@ -40,10 +40,10 @@ def _info(data_json: str, prepare_json: str, stamp: tuple[float, int]) -> Any:
 def _check(spec_json: str, info_json: str) -> Any:
     """check_model for this spec and data (cached per spec: every rerun asks again)."""
     from layerlab.data.info import DataInfo
-    from layerlab.models.build import check_model
+    from layerlab.inference.remote import run_in_host
 
     spec = load_spec(spec_json)
-    return check_model(spec, DataInfo.from_dict(json.loads(info_json)), layers=list(spec.model.layers))
+    return run_in_host("check_model", spec, DataInfo.from_dict(json.loads(info_json)), layers=list(spec.model.layers))
 
 
 st.title(shell.BUILD)
@@ -63,17 +63,15 @@ if info is None:
 
 info_json = json.dumps(info.to_dict(), sort_keys=True)
 report = None
-# The check builds the model with Keras: until TensorFlow is imported (5 s or more, once per server), the
-# editor is shown at once and the check follows when the background import is done.
-ready = warmup.models_ready()
+# The check builds the model with Keras in the model host process (the server never imports TensorFlow): until
+# the host has started (5 s or more, once per server), the editor is shown at once and the check follows.
+ready = model_host().ready()
 if ready:
     with guard():
         with st.spinner("Checking the model…"):
             report = _check(spec.to_json(), info_json)
     if report is None:  # the check itself failed (shown above): still let the user edit the layers
         report = BuildReport(False, error="the model could not be checked.", hint="Undo the last change and try again.")
-else:
-    warmup.preload_models()
 
 editor, checks = st.columns([3, 2], gap="large")
 with editor:
@@ -88,7 +86,7 @@ with checks:
         weights_panel(spec)  # pretrained backbones: their weights file, or an uploader when it is missing
         check_panel(spec, report)
     else:
-        check_pending(warmup.models_ready)
+        check_pending(model_host().ready)
 
 if ready:
     code_panel(spec, info_json, report)

@@ -5,7 +5,7 @@ socket pair as FD. Importing TensorFlow takes 5 s or more, and far longer while 
 cores; in the Streamlit server that import held the interpreter that draws every session's pages (a
 page switch took 10–23 s under load, #20). Here it costs only this process's time.
 
-Requests are `(op, args)` tuples, answers `("ok", value)` or `("error", kind, message, hint)`: the
+Requests are `(op, args, LAYERLAB_* settings)` tuples, answers `("ok", value)` or `("error", kind, message, hint)`: the
 same LayerlabError texts an in-process call would raise. The pair is private to the server and this
 process (pickle is safe between them; nothing else can connect). The host exits when the server does
 (its end of the pair closes).
@@ -87,18 +87,49 @@ def own_run(digest: str, x: Any, texts: bool = False) -> Any:
     return outside.run(model, outside.text_batch(model, x) if texts else x)
 
 
+# Engine functions that need TensorFlow, run here for the app server's pages (Build's check and code, starting
+# from an earlier model); a request names one of these, never a module of its choosing.
+CALLS = {
+    "check_model": "layerlab.models.build:check_model",
+    "model_code": "layerlab.codegen.model_code:model_code",
+    "check_fit": "layerlab.models.start_from:check_fit",
+    "store_model_file": "layerlab.models.keras_file:store",
+    "cut_points": "layerlab.models.keras_file:cut_points",
+    "start_from_file": "layerlab.models.keras_file:start_from_file",
+    "save_weights_upload": "layerlab.models.backbones:save_weights_upload",
+    "block_summary": "layerlab.models.backbones:block_summary",
+}
+
+
+def call(name: str, args: tuple, kwargs: dict) -> Any:
+    import importlib
+
+    module, function = CALLS[name].split(":")
+    return getattr(importlib.import_module(module), function)(*args, **kwargs)
+
+
+def settings(env: dict[str, str]) -> None:
+    """Take the server's LAYERLAB_* settings and KERAS_HOME as they are now (its home, limits, Keras' weights): the
+    host answers as the server would (a test, or an operator's change, may set them after the host started)."""
+    for key in [k for k in os.environ if (k.startswith("LAYERLAB_") or k == "KERAS_HOME") and k not in env]:
+        del os.environ[key]
+    os.environ.update(env)
+
+
 def forget() -> bool:
     _predictors.clear()
     _own.clear()
     return True
 
 
-OPS = {"load": load, "outputs": outputs, "own_load": own_load, "own_run": own_run, "forget": forget}
+OPS = {"load": load, "outputs": outputs, "own_load": own_load, "own_run": own_run, "call": call, "forget": forget}
 
 
-def handle(op: str, args: tuple) -> tuple:
+def handle(op: str, args: tuple, env: dict[str, str] | None = None) -> tuple:
     """One request's answer; a user's problem keeps its message and hint, anything else is logged."""
     try:
+        if env is not None:
+            settings(env)
         return ("ok", OPS[op](*args))
     except KeyError as exc:
         if op == "own_run":
@@ -122,10 +153,10 @@ def serve(conn: Connection) -> int:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            op, args = conn.recv()
+            op, args, env = conn.recv()
         except (EOFError, OSError):
             return 0
-        conn.send(handle(op, args))
+        conn.send(handle(op, args, env))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,12 +2,14 @@
 
 `model_host()` is the server's one host process, started on first need; `remote_predictor(run_dir)` is a
 Predictor whose inputs are parsed here (the same parsers and messages as everywhere) and whose model runs
-there; `own_model(data, name)` does the same for a `.keras` file made elsewhere. A host that dies (killed,
+there; `own_model(data, name)` does the same for a `.keras` file made elsewhere; `run_in_host(name, …)` runs
+one of the engine's TensorFlow functions there (Build's check). A host that dies (killed,
 out of memory) is started again by the next request; the request that saw it die says so in plain words.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -74,7 +76,7 @@ class ModelHost:
                                     "The machine may be very busy: try again when fewer runs are training.")
             assert self._conn is not None
             try:
-                self._conn.send((op, args))
+                self._conn.send((op, args, _settings()))
                 if not self._conn.poll(timeout):
                     self._stop_locked()
                     raise LayerlabError(f"The model took more than {timeout:.0f} s to answer, so it was stopped.",
@@ -149,12 +151,24 @@ class ModelHost:
         self._ready = False
 
 
+def _settings() -> dict[str, str]:
+    """The server's LAYERLAB_* settings and KERAS_HOME (where Keras keeps weights), sent with every request: the
+    host answers as the server would now."""
+    return {k: v for k, v in os.environ.items() if k.startswith("LAYERLAB_") or k == "KERAS_HOME"}
+
+
 _HOST = ModelHost()
 
 
 def model_host() -> ModelHost:
     """This server's model host (one per process)."""
     return _HOST
+
+
+def run_in_host(name: str, *args: Any, **kwargs: Any) -> Any:
+    """An engine function that needs TensorFlow (`host.CALLS`), run in the model host: the same result and the
+    same LayerlabErrors as calling it here, without TensorFlow in this process."""
+    return model_host().call("call", name, args, kwargs)
 
 
 @dataclass

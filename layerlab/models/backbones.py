@@ -1,8 +1,8 @@
 """Pretrained `keras.applications` backbones, and where their weights come from.
 
 A backbone is one `Backbone` layer (layers.py) built by `backbone_layer` as one Keras block
-(`blocks.Backbone`). Its ImageNet weights are the `.h5` file Keras itself would fetch (name and
-hash read from Keras' own module constants), looked up in this order:
+(`blocks.Backbone`). Its ImageNet weights are the `.h5` file Keras itself would fetch (name, hash and
+address as in Keras' own module constants: a test checks them), looked up in this order:
 
 1. `weights/<file>` in the workspace: a file uploaded on Build whose hash matches Keras' (the same bytes
    Keras would download, so shared by every session);
@@ -55,21 +55,14 @@ class Architecture:
     module: str  # the keras.src.applications module holding its weights' names and hashes
     weights_key: str  # its key in that module's WEIGHTS_HASHES
     pixels: tuple[float, float]  # the values it expects for black and white
+    file: tuple[str, str, str]  # the `include_top=False` weights Keras downloads: its file name, hash and address
     size: int = 224  # the side of the images it was trained on (the templates use it)
 
     def weights_file(self) -> WeightsFile:
-        """The `include_top=False` file Keras would download, with Keras' own name, hash and address."""
-        import importlib
-
-        mod = importlib.import_module(f"keras.src.applications.{self.module}")
-        file_hash = mod.WEIGHTS_HASHES[self.weights_key][1]  # [1]: without the classifier
-        if self.module == "mobilenet_v3":
-            name, base = f"weights_mobilenet_v3_{self.weights_key}_no_top_v2.h5", mod.BASE_WEIGHT_PATH
-        elif self.module == "efficientnet":
-            name, base = f"{self.name.lower()}_notop.h5", mod.BASE_WEIGHTS_PATH
-        else:
-            name, base = f"{self.weights_key}_weights_tf_dim_ordering_tf_kernels_notop.h5", mod.BASE_WEIGHTS_PATH
-        return WeightsFile(self.name, name, file_hash, base + name)
+        """The `include_top=False` file Keras would download, with Keras' own name, hash and address (kept here, so
+        that Build can name it without importing TensorFlow; tests/engine/test_backbones.py checks them against
+        Keras' own tables)."""
+        return WeightsFile(self.name, *self.file)
 
 
 @dataclass(frozen=True)
@@ -97,15 +90,24 @@ class Weights:
         return f"{architecture}: {GIVEN} ({self.path.name}, whose hash is not the one Keras expects)."
 
 
+_KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
     Architecture("MobileNetV3Small", "Small and fast (about 0.9 million parameters): the default for photos, "
-                 "trains in a minute on a laptop.", "mobilenet_v3", "small_224_1.0_float", (0.0, 255.0)),
+                 "trains in a minute on a laptop.", "mobilenet_v3", "small_224_1.0_float", (0.0, 255.0),
+                 ("weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5", "d3e8ec802a04aa4fc771ee12a9a9b836",
+                  _KERAS_APPS + "mobilenet_v3/weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5")),
     Architecture("MobileNetV3Large", "A larger MobileNet (about 3 million parameters): more accurate, still quick.",
-                 "mobilenet_v3", "large_224_1.0_float", (0.0, 255.0)),
+                 "mobilenet_v3", "large_224_1.0_float", (0.0, 255.0),
+                 ("weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5", "07fb09a5933dd0c8eaafa16978110389",
+                  _KERAS_APPS + "mobilenet_v3/weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5")),
     Architecture("EfficientNetB0", "About 4 million parameters: more accurate than MobileNet, a few times slower.",
-                 "efficientnet", "b0", (0.0, 255.0)),
+                 "efficientnet", "b0", (0.0, 255.0),
+                 ("efficientnetb0_notop.h5", "50bc09e76180e00e4465e1a485ddc09d",
+                  "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5")),
     Architecture("ResNet50V2", "A large classic (about 23.5 million parameters): strong features, slow on a CPU.",
-                 "resnet", "resnet50v2", (-1.0, 1.0)),
+                 "resnet", "resnet50v2", (-1.0, 1.0),
+                 ("resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5", "fac2f116257151a9d068a22e544a4917",
+                  _KERAS_APPS + "resnet/resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5")),
 )}
 DEFAULT = "MobileNetV3Small"
 
@@ -375,15 +377,17 @@ def backbone_layer(name: str, weights: str, image_size: int, pixel_max: float) -
 
 
 def block_summary(name: str, weights: str, trainable: bool, params: int | None = None,
-                  owner: str | None = None) -> str:
-    """One line for Build: the network, its weights (for `owner`), its size, frozen or trainable."""
+                  owner: str | None = None, count_layers: bool = True) -> str:
+    """One line for Build: the network, its weights (for `owner`), its size, frozen or trainable. Counting its
+    layers builds it (TensorFlow): the app asks the model host, or leaves the count out until that is ready."""
     what = "ImageNet weights" if weights == IMAGENET else "random weights (trained from scratch)"
     found = find_weights(name, owner) if weights == IMAGENET else None
     if found is not None and not found.checked:
         what = GIVEN
-    size = f"{params:,} parameters in {layer_count(name)} layers" if params is not None else f"{layer_count(name)} layers"
+    layers = f"{layer_count(name)} layers" if count_layers else ""
+    size = " in ".join(part for part in (f"{params:,} parameters" if params is not None else "", layers) if part)
     state = "trainable" if trainable else "frozen (training leaves its weights as they are)"
-    return f"{name} with {what}: {size}, {state}."
+    return f"{name} with {what}: {size + ', ' if size else ''}{state}."
 
 
 @cache

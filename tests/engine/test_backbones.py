@@ -51,14 +51,14 @@ def make_weights_file(path: Path, architecture: str = ARCH, seed: int = 1) -> li
 
 
 def _same_hash_as(monkeypatch, path: Path) -> None:
-    """Make Keras' table name this file's md5 as the one it expects (as if it were Keras' download)."""
+    """Make the weights table name this file's md5 as the one Keras expects (as if it were Keras' download)."""
+    import dataclasses
     import hashlib
 
-    from keras.src.applications import mobilenet_v3
-
-    key = backbones.ARCHITECTURES[ARCH].weights_key
-    monkeypatch.setitem(mobilenet_v3.WEIGHTS_HASHES, key,
-                        (mobilenet_v3.WEIGHTS_HASHES[key][0], hashlib.md5(path.read_bytes()).hexdigest()))
+    arch = backbones.ARCHITECTURES[ARCH]
+    name, _, url = arch.file
+    monkeypatch.setitem(backbones.ARCHITECTURES, ARCH,
+                        dataclasses.replace(arch, file=(name, hashlib.md5(path.read_bytes()).hexdigest(), url)))
 
 
 def _spec(tiny_spec, info, weights: str = "imagenet", image_size: int = 32):
@@ -76,6 +76,19 @@ def test_weights_files_are_the_ones_keras_downloads():
     assert backbones.ARCHITECTURES["EfficientNetB0"].weights_file().name == "efficientnetb0_notop.h5"
     assert backbones.ARCHITECTURES["ResNet50V2"].weights_file().name == \
         "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def test_the_weights_table_matches_keras_own_names_hashes_and_addresses():
+    """The table names the files without importing TensorFlow (Build runs in the app server); Keras' modules are
+    the source of truth, read here as Keras reads them."""
+    import importlib
+
+    for arch in backbones.ARCHITECTURES.values():
+        mod = importlib.import_module(f"keras.src.applications.{arch.module}")
+        file = arch.weights_file()
+        assert file.hash == mod.WEIGHTS_HASHES[arch.weights_key][1], arch.name  # [1]: without the classifier
+        base = mod.BASE_WEIGHT_PATH if arch.module == "mobilenet_v3" else mod.BASE_WEIGHTS_PATH
+        assert file.url == base + file.name, arch.name
 
 
 def test_a_weights_file_handed_by_path_is_loaded(tmp_path):
@@ -394,12 +407,11 @@ def test_savedmodel_and_tflite_still_agree_with_keras(backbone_run, tmp_path):
 
 def test_with_internet_keras_downloads_the_file_and_the_log_hears_it(homes, monkeypatch):
     """get_file's real download, from a server on this machine standing in for Google's."""
+    import dataclasses
     import functools
     import hashlib
     import http.server
     import threading
-
-    from keras.src.applications import mobilenet_v3
 
     served = homes / "served"
     served.mkdir()
@@ -411,9 +423,10 @@ def test_with_internet_keras_downloads_the_file_and_the_log_hears_it(homes, monk
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        monkeypatch.setattr(mobilenet_v3, "BASE_WEIGHT_PATH", f"http://127.0.0.1:{server.server_address[1]}/")
-        key = backbones.ARCHITECTURES[ARCH].weights_key
-        monkeypatch.setitem(mobilenet_v3.WEIGHTS_HASHES, key, (None, hashlib.md5(data).hexdigest()))
+        arch = backbones.ARCHITECTURES[ARCH]
+        url = f"http://127.0.0.1:{server.server_address[1]}/{file.name}"
+        monkeypatch.setitem(backbones.ARCHITECTURES, ARCH,
+                            dataclasses.replace(arch, file=(file.name, hashlib.md5(data).hexdigest(), url)))
         lines: list[str] = []
         found = backbones.resolve_weights(ARCH, lines.append)
     finally:

@@ -88,7 +88,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def keras_loaded() -> None:
-    """TensorFlow and Keras imported, as on a server after the Build page's first visit: the page then checks
-    the model in the same run instead of preloading them in the background (tests/pages/test_build_first_visit.py
-    covers the visit before)."""
+    """The model host started (TensorFlow loaded there), as on a server after the Build page's first visit: the
+    page then checks the model in the same run instead of waiting for it (tests/pages/test_build_first_visit.py
+    covers the visit before). Keras is imported here too, for tests that make models themselves."""
     import keras  # noqa: F401
+
+    from layerlab.inference.remote import model_host
+
+    model_host().wait_ready()

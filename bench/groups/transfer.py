@@ -1,11 +1,11 @@
 """Transfer: what starting from an earlier run buys on little data (`transfer_digits`).
 
-Digits made harder as bench/scale.py makes them (sklearn's 8×8 digits enlarged to 20×20, placed at a random
-offset on a 32×32 canvas, with noise; its generator). Per seed, a CNN is trained through Layerlab (`run_training`) on
-classes 0–4; then a project on classes 5–9 with 10 training images per class is trained twice with
-the same settings and the same images: starting from that run with its whole body frozen
-(`start_from_run(..., "all")`: only the new head learns), and the same CNN from scratch. Both are scored on
-the same 500 held-out images of classes 5–9 through the saved end-to-end model (raw pixels in).
+Digits made harder as bench/scale.py makes them (sklearn's 8×8 digits enlarged to 20×20, placed at a random offset
+on a 32×32 canvas, with noise; its generator). Per seed, a CNN is trained through Layerlab (`run_training`) on
+classes 0–4; then a project on classes 5–9 with 10 training images per class is trained twice with the same settings
+and the same images: starting from that run with its whole body frozen (`start_from_run(..., "all")`: only the new
+head learns), and the same CNN from scratch. Both are scored on the same 500 held-out images of classes 5–9 through
+the saved end-to-end model (raw pixels in).
 
 The 0–4 runs are trained as the plain Keras check below trained its CNN (20 epochs, batch 32, Adam at a constant
 1e-3, no early stopping, the last epoch's weights), one per seed (`train.seed`), so the spread includes how well
@@ -13,20 +13,20 @@ each training of the trunk transfers; each frozen run is checked to hold exactly
 copied layer (`trunk_unchanged`).
 
 What the gap depends on (a plain Keras script on the same images, the same CNN, 3 seeds of the 50 images each,
-2026-12-07): from scratch the CNN reaches 41–45 % whatever the settings (100 or 200 epochs at 3e-3, 100 at 1e-2,
-30 at 1e-3 batch 10, 50 at 1e-3 batch 32). The frozen trunk with a new output layer needs its head trained to the
-end: 59.6 ± 2.3 % at 100 epochs, batch 10, 3e-3 (43.6 ± 0.7 % from scratch); the same at 200 epochs or at 1e-2;
-37–39 % at 30–50 epochs at 1e-3, so short training starves the frozen arm, not only the from-scratch one. No
-change to the trunk beat about 60 %: dropout 0.5 before the Dense 64 59.7, Dense 256 60.5, its 0–4 images
-augmented (shift, zoom, rotation) 60.5, 7,000 instead of 2,800 images of 0–4 57.6, 5 instead of 20 epochs 57.7;
-freezing only up to Flatten with a new Dense 64 gave 47.9, a new output layer on the Flatten 46.9. Four more
-trainings of the trunk (other seeds) gave 55.3, 59.3, 54.3 and 58.5 %: 57.4 ± 2.4 % over five. So the fair gap on
-this set-up is about 14 points (57 vs 44 %); the issue's "about 30 % from scratch" is a CNN trained too briefly, and no setting shared by both
-arms gets there without also starving the frozen arm's head.
+2026-12-07): from scratch the CNN reaches 41–45 % whatever the settings (100 or 200 epochs at 3e-3, 100 at 1e-2, 30
+at 1e-3 batch 10, 50 at 1e-3 batch 32). The frozen trunk with a new output layer needs its head trained to the end:
+59.6 ± 2.3 % at 100 epochs, batch 10, 3e-3 (43.6 ± 0.7 % from scratch); the same at 200 epochs or at 1e-2; 37–39 %
+at 30–50 epochs at 1e-3, so short training starves the frozen arm, not only the from-scratch one. No change to the
+trunk beat about 60 %: dropout 0.5 before the Dense 64 59.7, Dense 256 60.5, its 0–4 images augmented (shift, zoom,
+rotation) 60.5, 7,000 instead of 2,800 images of 0–4 57.6, 5 instead of 20 epochs 57.7; freezing only up to Flatten
+with a new Dense 64 gave 47.9, a new output layer on the Flatten 46.9. Four more trainings of the trunk (other
+seeds) gave 55.3, 59.3, 54.3 and 58.5 %: 57.4 ± 2.4 % over five. So the fair gap on this set-up is about 14 points
+(57 vs 44 %); the issue's "about 30 % from scratch" is a CNN trained too briefly, and no setting shared by both arms
+gets there without also starving the frozen arm's head.
 
-On the original 8×8 digits there is no gap to show (10 images per class already reach about 95 %), so this
-does not measure there. The photo variant (MobileNetV3Small with ImageNet weights on a small photo set) needs
-the weights from the internet and is not run by this benchmark.
+On the original 8×8 digits there is no gap to show (10 images per class already reach about 95 %), so this does not
+measure there. The photo variant (MobileNetV3Small with ImageNet weights on a small photo set) needs the weights
+from the internet and is not run by this benchmark.
 """
 
 from __future__ import annotations
@@ -156,14 +156,16 @@ def run(quick: bool) -> dict[str, Any]:
     for seed in SEEDS:
         # Each seed has its own 0–4 run: how well a trunk transfers varies from one training of it to the next
         # (54–60 % in the plain Keras check for five), which one shared trunk would hide.
-        earlier, pretrain_s = _train(store, _project(first, 8 if quick else 20, **PRETRAIN, **{"train.seed": seed}))
+        pretrain = _project(first, 8 if quick else 20, **PRETRAIN, **{"train.seed": seed})
+        earlier, pretrain_s = _train(store, pretrain)
         rng = np.random.default_rng(seed)
         picked = {k: [pool[k][i] for i in rng.choice(len(pool[k]), small_n, replace=False)] for k in SECOND}
         small = _zip(work / f"digits_5-9_seed{seed}.zip", picked)
         spec = _project(small, epochs, **SMALL_SPLIT, **SMALL_TRAIN, **{"train.seed": seed, "prepare.split.seed": seed})
         scratch, scratch_s = _train(store, spec)
         frozen, frozen_s = _train(store, start_from_run(spec, earlier, "all"))
-        rows.append({"seed": seed, "pretrain_s": pretrain_s, "pretrain_accuracy": earlier.test_metrics.get("accuracy"),
+        rows.append({"seed": seed, "pretrain_s": pretrain_s,
+                     "pretrain_accuracy": earlier.test_metrics.get("accuracy"),
                      "scratch": _accuracy(scratch, test), "frozen": _accuracy(frozen, test),
                      "scratch_s": scratch_s, "frozen_s": frozen_s, "split": _split_line(frozen),
                      "trunk_unchanged": _same_trunk(frozen, earlier)})
@@ -182,7 +184,8 @@ def run(quick: bool) -> dict[str, Any]:
             "its standard deviation over the seeds"),
         fig("transfer.gain_points", gain, "points", "≥ 20", "frozen-trunk accuracy − from-scratch accuracy (means)"),
         fig("transfer.pretrain_s", statistics.mean(r["pretrain_s"] for r in rows), "s", None,
-            f"run_training of the CNN on classes 0–4 ({sum(len(images[k]) for k in FIRST):,} images; mean of one per seed)"),
+            f"run_training of the CNN on classes 0–4 ({sum(len(images[k]) for k in FIRST):,} images; "
+            "mean of one per seed)"),
         fig("transfer.pretrain_accuracy", statistics.mean(r["pretrain_accuracy"] for r in rows), "fraction", None,
             "those runs' own test accuracy on classes 0–4 (mean)"),
         fig("transfer.scratch_s", statistics.mean(r["scratch_s"] for r in rows), "s", None,
@@ -192,5 +195,6 @@ def run(quick: bool) -> dict[str, Any]:
     ]
     details = {"per_seed": rows,
                "small_set": f"{small_n} images per class, split {SMALL_SPLIT} (10 per class to train on)",
-               "epochs": epochs, "settings": SMALL_TRAIN, "pretrain_settings": PRETRAIN, "photos_variant": "not run: MobileNetV3Small's ImageNet weights need the internet"}
+               "epochs": epochs, "settings": SMALL_TRAIN, "pretrain_settings": PRETRAIN,
+               "photos_variant": "not run: MobileNetV3Small's ImageNet weights need the internet"}
     return {"figures": figures, "details": details}

@@ -49,10 +49,16 @@ def _next_steps(store: RunStore, run: Run) -> None:
             train_controls.train_more(store, run, state.project())
 
 
-def live_view(store: RunStore, run_id: str, active: bool) -> None:
-    """One top-level fragment: re-runs every second while the run is active, once otherwise."""
+QUEUED_EVERY_S = 3.0  # a queued run only shows its place in the queue: a redraw every second is load for nothing
 
-    @st.fragment(run_every=1.0 if active else None)
+
+def live_view(store: RunStore, run_id: str, active: bool) -> None:
+    """One top-level fragment: re-runs every second while the run trains, every few seconds while it waits in
+    the queue (with eight people starting at once, six wait), once otherwise."""
+    first = store.get(run_id)
+    queued = active and first is not None and first.status == "queued"
+
+    @st.fragment(run_every=(QUEUED_EVERY_S if queued else 1.0) if active else None)
     def _view() -> None:
         with errors.guard():
             store.reap()
@@ -60,6 +66,8 @@ def live_view(store: RunStore, run_id: str, active: bool) -> None:
             if run is None:
                 st.warning("The current run no longer exists (it was deleted).")
                 return
+            if queued and run.status != "queued":
+                st.rerun(scope="app")  # it started: redraw the page with the one-second timer
             rows = training_chart.read_new_rows(store, run.id)
             # One container per section: the element tree keeps its shape whether the run is
             # active or finished, so nothing from the last timed redraw lingers in a new slot.

@@ -23,7 +23,7 @@ from typing import Any
 
 from layerlab.errors import DataError, LayerlabError
 
-NICE = 5  # below the server's page scripts, above the training workers (LAYERLAB_WORKER_NICE, 10)
+NICE = 10  # below the server's page scripts, level with the training workers (LAYERLAB_WORKER_NICE's default)
 PREDICTORS = 4  # runs' models kept loaded (as the page's cache kept them before)
 OWN_MODELS = 2  # models made elsewhere, uploaded on Predict → Import
 

@@ -167,6 +167,30 @@ def test_queued_run_shows_its_queue_position(app, spec):
     assert "position 2 in the queue" in at.info[0].value
 
 
+def test_a_queued_run_is_redrawn_every_few_seconds_and_every_second_once_it_trains(app, spec, monkeypatch):
+    """Eight people start at once and six wait: their views redraw less often until their runs start."""
+    import streamlit as st
+
+    from components import train_live
+
+    timers: list[float | None] = []
+    fragment = st.fragment
+
+    def watched(func=None, *, run_every=None):
+        timers.append(run_every)
+        return fragment(func, run_every=run_every) if func is not None else fragment(run_every=run_every)
+
+    monkeypatch.setattr(train_live.st, "fragment", watched)
+    store = RunStore()
+    run = fake_active_run(store, spec, status="queued")
+    at = _open(app, spec, run_id=run.id)
+    assert not at.exception and timers[-1] == train_live.QUEUED_EVERY_S
+    store.set_status(run.id, "running")
+    at.run()
+    assert not at.exception and timers[-1] == 1.0
+    store.set_status(run.id, "stopped")
+
+
 def test_failed_run_shows_its_reason_as_an_error(app, spec):
     store = RunStore()
     run = store.create(spec, owner=OWNER)

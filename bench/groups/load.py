@@ -25,7 +25,6 @@ from harness.projects import sample_spec
 from harness.server import (
     Server,
     app_pages,
-    browser_cpu_shares,
     exception_text,
     h1_text,
     launch_browser,
@@ -35,7 +34,6 @@ from harness.server import (
 )
 
 SESSIONS = 8
-OTHERS_CPU_SHARES = 128  # the seven other people's browsers (see the docstring); everything else has 1024
 ORDER = ("Runs", "Evaluate", "Data", "Train", "Predict", "Home")  # the pages a visitor clicks through, in turn
 
 
@@ -67,20 +65,15 @@ def run(quick: bool) -> dict[str, Any]:
     home = workdir() / "home"
     os.environ.setdefault("LAYERLAB_CONCURRENT_RUNS", "2")  # the server's own default, stated
     timings: list[dict[str, Any]] = []
-    shares = int(os.environ.get("BENCH_LOAD_OTHERS_SHARES", OTHERS_CPU_SHARES))
     with sync_playwright() as pw:
         browser = launch_browser(pw)
-        others = launch_browser(pw, cpu_shares=shares) if shares else browser
-        shares = browser_cpu_shares.get(id(others)) if shares else None
         server = Server(home, workdir() / "streamlit.log")
         try:
             server.wait_healthy()
             sessions = []
             for i in range(SESSIONS):
                 spec = sample_spec("sample:digits", epochs=epochs)
-                # The first is the visitor, timed, in the usual browser; the other seven in the weighted one.
-                page = session_with_project(browser if i == 0 else others, server, spec,
-                                            viewport={"width": 1300, "height": 1000})
+                page = session_with_project(browser, server, spec, viewport={"width": 1300, "height": 1000})
                 page.goto(f"{server.url}/{pages['Train']['url']}", wait_until="commit")
                 wait_ready(page, pages["Train"]["url"], pages["Train"]["h1"], None, 120)
                 sessions.append(page)
@@ -105,8 +98,6 @@ def run(quick: bool) -> dict[str, Any]:
         finally:
             server.stop()
             browser.close()
-            if others is not browser:
-                others.close()
     done = [t["seconds"] for t in timings if t["seconds"] is not None]
     stuck = len(timings) - len(done)
     loads = [t["load_1m"] for t in timings]
@@ -122,5 +113,4 @@ def run(quick: bool) -> dict[str, Any]:
             f"({os.cpu_count()} cores): a load far above the core count inflates every figure"),
     ]
     return {"figures": figures, "details": {"switches": timings, "median_by_page": by_page, "epochs": epochs,
-                                            "runs_completed": finished, "sessions": SESSIONS,
-                                            "other_browsers_cpu_shares": shares}}
+                                            "runs_completed": finished, "sessions": SESSIONS}}

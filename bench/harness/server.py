@@ -119,39 +119,30 @@ def session_with_project(browser: Any, server: Server, spec: Any, **context: Any
     return ctx.new_page()
 
 
-def launch_browser(p: Any, cpu_shares: int | None = None) -> Any:
+def launch_browser(p: Any) -> Any:
     """Headless Chromium from a `sync_playwright()` handle; Skip when there is none.
 
-    With `cpu_shares` (browsers that stand for other people's machines), the browser and every process it starts
-    run in a cgroup with that CPU weight (1024 is everyone else's): `nice` would not hold, as Chromium sets its own
-    processes' priorities (as root it raises its browser and GPU processes to -8, above the app's server). Where the
-    cgroup cannot be made (not root, no cgroup v1 cpu controller) the browser runs as usual; `browser_cpu_shares`
-    says which it was."""
+    Run as root, Chromium raises its own browser and GPU processes to nice -8, above the app's server, which a
+    user's browser cannot do: where that is so, the browser is started without the capability (CAP_SYS_NICE,
+    dropped with util-linux `setpriv`), so it competes for the cores as it would on a user's machine."""
     if not Path(CHROMIUM).exists():
         raise Skip(f"no Chromium at {CHROMIUM}")
-    executable = CHROMIUM
-    if cpu_shares and _cpu_group(cpu_shares):
-        import tempfile
-
-        executable = str(Path(tempfile.gettempdir()) / "layerlab-bench-chromium-others")
-        Path(executable).write_text(f'#!/bin/sh\necho $$ > {_CPU_GROUP}/cgroup.procs\nexec {CHROMIUM} "$@"\n')
-        Path(executable).chmod(0o755)
-    browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-    browser_cpu_shares[id(browser)] = cpu_shares if executable != CHROMIUM else None
-    return browser
+    return p.chromium.launch(executable_path=_as_a_user(), args=CHROMIUM_ARGS)
 
 
-_CPU_GROUP = Path("/sys/fs/cgroup/cpu/layerlab-bench-others")
-browser_cpu_shares: dict[int, int | None] = {}  # id(browser) → the CPU weight it got (None: none)
+def _as_a_user() -> str:
+    """CHROMIUM, or (as root, with setpriv) a wrapper that starts it without CAP_SYS_NICE."""
+    import os
+    import shutil
+    import tempfile
 
-
-def _cpu_group(shares: int) -> bool:
-    try:
-        _CPU_GROUP.mkdir(exist_ok=True)
-        (_CPU_GROUP / "cpu.shares").write_text(str(int(shares)))
-        return True
-    except OSError:
-        return False
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return CHROMIUM
+    wrapper = Path(tempfile.gettempdir()) / "layerlab-bench-chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec {setpriv} --bounding-set -sys_nice -- {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
 
 
 _READY_JS = """([path, h1, oldH1]) => {

@@ -83,15 +83,27 @@ def _housekeeping() -> bool:
     return True
 
 
+COLLECT_EVERY_S = 10.0
+_collected = [0.0]  # when this process last collected (monotonic seconds)
+
+
 def _collect() -> None:
-    """Collect what the runs before this one left (Streamlit's own collection after every run is off in
-    .streamlit/config.toml: it also ran after each timed rerun of a live view).
+    """Collect what the runs before this one left, at most every COLLECT_EVERY_S (Streamlit's own collection
+    after every run is off in .streamlit/config.toml: it also ran after each timed rerun of a live view). A
+    collection per page run was a quarter of the server's script time when a class pressed Start at once
+    (py-spy, 2026-12-07); Python's own generational collection still runs in between.
 
     Once the libraries are imported (the warm-up's end), what is alive then (their long-lived objects) is frozen
-    out of later collections, which would otherwise rescan them on every click.
+    out of later collections, which would otherwise rescan them every time.
     """
+    import time
+
     from layerlab import warmup
 
+    now = time.monotonic()
+    if now - _collected[0] < COLLECT_EVERY_S:
+        return
+    _collected[0] = now
     gc.collect()
     if gc.get_freeze_count() == 0 and warmup.done():  # not half-way through the warm-up's imports
         gc.freeze()

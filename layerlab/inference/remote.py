@@ -60,20 +60,12 @@ class ModelHost:
 
     def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
         with self._lock:
-            self._start_locked()
-            if not self._await_ready_locked(timeout):
-                self._stop_locked()
-                raise LayerlabError("The model process did not start in time.",
-                                    "The machine may be very busy: try again when fewer runs are training.")
+            self._started_locked(timeout)
 
     def call(self, op: str, *args: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
         """The host's answer to one request; its LayerlabErrors are raised here as they were there."""
         with self._lock:
-            self._start_locked()
-            if not self._await_ready_locked(START_TIMEOUT_S):
-                self._stop_locked()
-                raise LayerlabError("The model process did not start in time.",
-                                    "The machine may be very busy: try again when fewer runs are training.")
+            self._started_locked(START_TIMEOUT_S)
             assert self._conn is not None
             try:
                 self._conn.send((op, args, _settings()))
@@ -101,6 +93,14 @@ class ModelHost:
     def stop(self) -> None:
         with self._lock:
             self._stop_locked()
+
+    def _started_locked(self, timeout: float) -> None:
+        """Start the host if needed and wait until it is ready; LayerlabError when it is not within `timeout`."""
+        self._start_locked()
+        if not self._await_ready_locked(timeout):
+            self._stop_locked()
+            raise LayerlabError("The model process did not start in time.",
+                                "The machine may be very busy: try again when fewer runs are training.")
 
     def _start_locked(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -1,15 +1,17 @@
-"""Page switches under load (issue #20, finding 8): eight sessions start runs at once, then one more
-person clicks through the pages while they train; the switch times, with the load average beside them.
+"""Page switches under load (issue #20, finding 8): eight sessions start runs at once, then one of them clicks
+through the pages while they train; the switch times, with the load average beside them.
 
 The server queues the runs (LAYERLAB_CONCURRENT_RUNS, default 2), so two workers train while six wait;
 the eight live views poll the run store. What a switch costs is split in the details by page, and
 whether TensorFlow was in the server process at that moment.
 
-The eight sessions' browsers stand for the other people's machines: in a class each pupil's browser
-draws its own live curves on its own computer. Here they share the server's 2 cores, so they run at
-niceness 15 (`OTHERS_NICE`; BENCH_LOAD_OTHERS_NICE=0 puts them level with the server, as before
-2026-12-07), and the visitor's
-browser, whose switches are timed, at normal priority. Both figures are in bench/README.md.
+The visitor, whose switches are timed, is a real Chromium page. The seven other sessions stand for the other
+people in the room, whose browsers draw on their own computers; `BENCH_LOAD_OTHERS` says how they are played:
+- `clients` (the default): `harness.session_client.SessionClient`, the app's WebSocket protocol from Python.
+  Each opens Train, clicks Start and re-runs its live view's fragment on the server's own timer, as the
+  browser's frontend does, so the server does the same work for it; nothing is rendered on the server's cores.
+- `browsers`: seven more Chromium pages on this machine (the figures before 2026-12-07's session 18), whose
+  rendering shares the server's 2 cores.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from harness.server import (
     exception_text,
     h1_text,
     launch_browser,
+    owner_with_project,
     require_playwright,
     session_with_project,
     wait_ready,
 )
+from harness.session_client import SessionClient
 
 SESSIONS = 8
+START = re.compile("Start training")
 ORDER = ("Runs", "Evaluate", "Data", "Train", "Predict", "Home")  # the pages a visitor clicks through, in turn
 
 
@@ -60,26 +65,43 @@ def run(quick: bool) -> dict[str, Any]:
     order = [pages[t] for t in ORDER if t in pages]
     # Enough epochs that the runs outlast the budget: the switches are measured while they train (with the worker
     # reusing its process, eight 4-epoch digits runs ended in 90 s, after only 9 switches, most of them in the
-    # first seconds when two workers and nine browser pages start at once).
-    epochs, budget_s = (2, 60) if quick else (10, 180)
+    # first seconds when two workers and nine browser pages start at once; with the other sessions played by
+    # clients, eight 10-epoch runs ended in 50 s).
+    epochs, budget_s = (2, 60) if quick else (40, 180)
+    others = os.environ.get("BENCH_LOAD_OTHERS", "clients")
+    if others not in ("clients", "browsers"):
+        raise ValueError(f"BENCH_LOAD_OTHERS={others!r}: use clients or browsers")
+    played: dict[str, Any] = {}
     home = workdir() / "home"
     os.environ.setdefault("LAYERLAB_CONCURRENT_RUNS", "2")  # the server's own default, stated
     timings: list[dict[str, Any]] = []
+    sessions: list[Any] = []  # the visitor's browser page first, then the others (pages or SessionClients)
     with sync_playwright() as pw:
         browser = launch_browser(pw)
         server = Server(home, workdir() / "streamlit.log")
         try:
             server.wait_healthy()
-            sessions = []
             for i in range(SESSIONS):
                 spec = sample_spec("sample:digits", epochs=epochs)
+                if i and others == "clients":
+                    client = SessionClient(server.url, owner_with_project(server, spec))
+                    client.open(pages["Train"]["url"])
+                    sessions.append(client)
+                    continue
                 page = session_with_project(browser, server, spec, viewport={"width": 1300, "height": 1000})
                 page.goto(f"{server.url}/{pages['Train']['url']}", wait_until="commit")
                 wait_ready(page, pages["Train"]["url"], pages["Train"]["h1"], None, 120)
                 sessions.append(page)
-            for page in sessions:  # Start in every session, as quickly as people in a room would
-                page.get_by_role("button", name=re.compile("Start training")).first.click()
+            started = time.time()
+            for s in sessions:  # Start in every session, as quickly as people in a room would
+                if isinstance(s, SessionClient):
+                    s.click(START)
+                else:
+                    s.get_by_role("button", name=START).first.click()
             store = RunStore(home / "runs")
+            wait_until = time.time() + 60  # the clicks are taken asynchronously: time switches once all runs exist
+            while len(store.list()) < SESSIONS and time.time() < wait_until:
+                time.sleep(0.1)
             visitor = sessions[0]  # one of them clicks through the pages while all eight runs go on
             end = time.time() + budget_s
             i = 0
@@ -95,7 +117,16 @@ def run(quick: bool) -> dict[str, Any]:
                                 "error": exception_text(visitor)})
                 i += 1
             finished = sum(r.status == "completed" for r in store.list())
+            clients = [s for s in sessions if isinstance(s, SessionClient)]
+            took = time.time() - started
+            # What the played sessions asked of the server: the live view's re-runs a second (about 1 while
+            # their run trains, 1/3 while it waits in the queue), and the script runs the server finished.
+            played = {"requests_per_s": [round(c.sent / took, 2) for c in clients],
+                      "runs_finished_per_s": [round(c.finished / took, 2) for c in clients]}
         finally:
+            for s in sessions:
+                if isinstance(s, SessionClient):
+                    s.close()
             server.stop()
             browser.close()
     done = [t["seconds"] for t in timings if t["seconds"] is not None]
@@ -105,7 +136,7 @@ def run(quick: bool) -> dict[str, Any]:
                for t in ORDER}
     figures = [
         fig("load.switch_median_s", median(done), "s", "≤ 1.5", f"{len(done)} page switches while {SESSIONS} runs "
-            "were queued or training"),
+            f"were queued or training; the other {SESSIONS - 1} sessions played by {others}"),
         fig("load.switch_p90_s", percentile(done, 90), "s", "< 2", "the tail a user feels"),
         fig("load.switch_max_s", max(done) if done else None, "s"),
         fig("load.switches_not_ready_in_30s", stuck, "count", "== 0"),
@@ -113,4 +144,5 @@ def run(quick: bool) -> dict[str, Any]:
             f"({os.cpu_count()} cores): a load far above the core count inflates every figure"),
     ]
     return {"figures": figures, "details": {"switches": timings, "median_by_page": by_page, "epochs": epochs,
-                                            "runs_completed": finished, "sessions": SESSIONS}}
+                                            "runs_completed": finished, "sessions": SESSIONS,
+                                            "others": others, "played": played}}

@@ -109,14 +109,20 @@ class Server:
 def session_with_project(browser: Any, server: Server, spec: Any, **context: Any) -> Any:
     """A new browser page that is one user (its own owner cookie) whose saved project is `spec`: what a
     person who chose the data earlier has after a reload. Only the owner id names the saved project."""
+    ctx = browser.new_context(**context)
+    ctx.add_cookies([{"name": name, "value": value, "url": server.url}
+                     for name, value in owner_with_project(server, spec).items()])
+    return ctx.new_page()
+
+
+def owner_with_project(server: Server, spec: Any) -> dict[str, str]:
+    """The cookies of a new anonymous owner whose saved project is `spec` (for a browser or a SessionClient)."""
     from layerlab import identity
 
     secret = identity.new_secret()
     (server.home / "projects").mkdir(parents=True, exist_ok=True)
     spec.save(server.home / "projects" / f"{identity.owner_of(secret)}.json")
-    ctx = browser.new_context(**context)
-    ctx.add_cookies([{"name": identity.COOKIE, "value": secret, "url": server.url}])
-    return ctx.new_page()
+    return {identity.COOKIE: secret}
 
 
 def launch_browser(p: Any) -> Any:

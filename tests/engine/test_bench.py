@@ -146,3 +146,69 @@ def test_bench_modules_import_each_others_public_names_only():
                 if isinstance(node.value, ast.Name) and node.value.id in mods and node.value.id != name:
                     private.append(f"{name}: {node.value.id}.{node.attr}")
     assert private == []
+
+
+def test_session_client_opens_a_page_clicks_and_follows_the_fragments_timer(tmp_path):
+    """The load bench's browserless sessions: the server runs the page, the click, and the fragment's re-runs
+    for it as it does for a browser (counted by the app itself, in a file)."""
+    from harness.server import Server
+    from harness.session_client import SessionClient
+
+    counts = tmp_path / "counts.txt"
+    app = tmp_path / "app.py"
+    app.write_text(f"""
+import streamlit as st
+from pathlib import Path
+
+def note(what):
+    with open({str(counts)!r}, "a") as f:
+        f.write(what + chr(10))
+
+def first():
+    st.title("First")
+    note("cookie " + st.context.cookies.get("owner", "-") + " query " + st.query_params.get("q", "-"))
+    if st.button("Press me"):
+        note("pressed")
+        st.session_state["live"] = True
+    if st.session_state.get("live"):
+        @st.fragment(run_every=0.5)
+        def live():
+            note("fragment")
+        live()
+
+def second():
+    st.title("Second")
+    note("second page")
+
+st.navigation([st.Page(first, title="First", url_path="first"), st.Page(second, title="Second", url_path="second")]).run()
+""")
+    server = Server(tmp_path / "home", tmp_path / "streamlit.log", app=str(app))
+    client = None
+    try:
+        server.wait_healthy()
+        client = SessionClient(server.url, {"owner": "abc"})
+        client.open("second")
+        _wait_for(lambda: counts.exists() and "second page" in counts.read_text(), "the second page ran")
+        client.open("first", query="q=7")
+        _wait_for(lambda: "cookie abc query 7" in counts.read_text(), "the first page ran with the cookie and query")
+        client.click("Press me")
+        _wait_for(lambda: counts.read_text().count("fragment") >= 4, "the fragment re-ran on its timer")
+        lines = counts.read_text().splitlines()
+        assert lines.count("pressed") == 1
+        assert "second page" not in lines[lines.index("pressed"):], "the click re-ran the first page, not the default"
+        assert client.finished >= 5 and client.sent >= 5
+    finally:
+        if client:
+            client.close()
+        server.stop()
+
+
+def _wait_for(check, what: str, timeout_s: float = 30) -> None:
+    import time
+
+    end = time.time() + timeout_s
+    while time.time() < end:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout_s} s: {what}")

@@ -18,7 +18,6 @@ import threading
 import time
 from typing import Any
 
-
 _PROTOS: dict[str, Any] = {}
 
 
@@ -75,7 +74,7 @@ class SessionClient:
                 found = next((wid for text, wid in self._buttons.items()
                               if (label.search(text) if isinstance(label, re.Pattern) else text == label)), None)
             if found:
-                WidgetState = _protos()["WidgetState"]  # noqa: N806 - a protobuf class
+                WidgetState = _protos()["WidgetState"]
                 with self._lock:
                     self._fragments.clear()
                     self._due.clear()
@@ -119,7 +118,7 @@ class SessionClient:
                 self._rerun(fragment_id=f)
 
     def _read(self) -> None:
-        ForwardMsg = _protos()["ForwardMsg"]  # noqa: N806 - a protobuf class
+        ForwardMsg = _protos()["ForwardMsg"]
         while not self._closed.is_set():
             try:
                 data = self._ws.recv()

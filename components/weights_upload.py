@@ -15,16 +15,21 @@ from components import state
 from components.errors import guard, show_error
 from components.markup import code, message
 from layerlab.inference.remote import model_host, run_in_host
+from layerlab.kinds.images import photo_advice
 from layerlab.models import backbones
 from layerlab.spec import ProjectSpec
 
 
 def weights_panel(spec: ProjectSpec) -> None:
     """For each pretrained backbone whose weights this server lacks: which file, where it goes, and an uploader;
-    and a word when the images are prepared much smaller than the backbone looks at."""
+    a word when the images are prepared much smaller than the backbone looks at, and for photos on a model
+    trained from scratch, which template would help."""
     note = backbones.size_note(spec)
     if note:
         st.info(message(note), icon=":material/photo_size_select_large:")
+    advice = photo_advice(spec, state.owner())
+    if advice:
+        st.info(message(advice), icon=":material/photo_camera:")
     blocked = {m.file.name: m for m in backbones.unavailable_weights(spec, state.owner())}
     for file in backbones.missing_weights(spec, owner=state.owner()):
         with st.container(border=True, key=f"build.weights.{file.architecture}"):

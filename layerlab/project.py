@@ -105,6 +105,10 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
     spec = _fit_series_window(spec, frame) if data.kind == "series" else spec
     spec = _fit_text_length(spec, frame) if data.kind == "text" else spec
     spec = spec.edit(**sample_prep) if sample_prep and data.kind == kind else spec
+    from layerlab.kinds.registry import KINDS
+
+    start = KINDS[data.kind].start if template is None else None
+    spec = spec.edit(**start(spec)) if start else spec
     return with_template(spec, spec.model.template, describe_data(spec, frame))
 
 

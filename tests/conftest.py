@@ -20,8 +20,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Set before any test module is imported: Keras reads KERAS_BACKEND and TensorFlow reads
 # TF_CPP_MIN_LOG_LEVEL once, at import time, which happens during collection.
 # PYTHONHASHSEED only reaches subprocesses (training workers, the e2e server); this process
-# already has its seed.
-TEST_ENV = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
+# already has its seed. No pretrained weights are downloaded, nor their host asked whether it answers
+# (a new photo project asks): tests behave the same with or without internet and send nothing off the machine.
+TEST_ENV = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0",
+            "LAYERLAB_WEIGHTS_DOWNLOAD": "0"}
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
 

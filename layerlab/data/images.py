@@ -33,6 +33,7 @@ from layerlab.workspace import Source, extracted_dir, image_cache_dir
 # progress(fraction done, what is happening in words): how long steps report to the page or the run.
 Progress = Callable[[float, str], None]
 
+PHOTO_SIDE = 96  # pictures at least this many pixels on the short side, in colour, count as photos
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 _IGNORED = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 
@@ -93,11 +94,11 @@ class ImageSource:
             out[name] = picked
         return out
 
-    def suggest_prep(self) -> ImagePrep:
-        """Target size from the typical image (capped for speed), grayscale if the data is."""
+    def typical_size(self) -> tuple[int, int, bool] | None:
+        """(height, width, grayscale) of the typical image (medians over up to 200 files); None when none reads."""
         if self.arrays is not None:
             h, w, c = self.arrays.shape[1:]
-            return ImagePrep(height=h, width=w, color="grayscale" if c == 1 else "rgb")
+            return int(h), int(w), c == 1
         from PIL import Image
 
         sizes, gray = [], 0
@@ -110,12 +111,25 @@ class ImageSource:
             except Exception:  # noqa: BLE001 - unreadable files are reported at load time
                 continue
         if not sizes:
+            return None
+        return int(np.median([s[1] for s in sizes])), int(np.median([s[0] for s in sizes])), gray == len(sizes)
+
+    def suggest_prep(self) -> ImagePrep:
+        """Target size from the typical image (capped for speed), grayscale if the data is."""
+        typical = self.typical_size()
+        if typical is None:
             return ImagePrep()
-        w = int(np.median([s[0] for s in sizes]))
-        h = int(np.median([s[1] for s in sizes]))
-        scale = min(1.0, 64 / max(h, w))
-        h, w = max(8, round(h * scale)), max(8, round(w * scale))
-        return ImagePrep(height=h, width=w, color="grayscale" if gray == len(sizes) else "rgb")
+        h, w, gray = typical
+        if self.arrays is None:
+            scale = min(1.0, 64 / max(h, w))
+            h, w = max(8, round(h * scale)), max(8, round(w * scale))
+        return ImagePrep(height=h, width=w, color="grayscale" if gray else "rgb")
+
+    def looks_like_photos(self) -> bool:
+        """Colour pictures of a camera's size (at least PHOTO_SIDE pixels on the short side): what a network
+        pretrained on ImageNet's photos helps with, unlike small or grayscale images such as digits."""
+        typical = self.typical_size()
+        return typical is not None and not typical[2] and min(typical[:2]) >= PHOTO_SIDE
 
 
 @dataclass

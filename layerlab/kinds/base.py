@@ -22,6 +22,8 @@ class DataKind:
         prepare: `(spec, progress) -> Prepared`, the data ready for the tf.data pipeline.
         preview: `(df, spec) -> dict` the Prepare page's plan of the split (None: none worth computing).
         default_template: the model template a new project of this kind starts from.
+        start: `(spec) -> edits` a new project of this data starts with when its data asks for more than the
+            default (None: none); `model.template` among them replaces the default.
         input_parser: the name of its raw-input parser in `layerlab.inference.inputs` (`parser()` finds it).
         tabular: whether its data is a table read from a file (table, text, series).
     """
@@ -35,6 +37,7 @@ class DataKind:
     preview: Callable[[Any, ProjectSpec], Any] | None = None
     input_parser: str | None = None
     tabular: bool = True
+    start: Callable[[ProjectSpec], dict[str, Any]] | None = None
 
     def parser(self) -> Callable[..., Any]:
         """The function in `layerlab.inference.inputs` that turns this kind's raw inputs into model inputs."""

@@ -26,7 +26,8 @@ ARCH = "MobileNetV3Small"
 
 @pytest.fixture
 def homes(tmp_path, monkeypatch):
-    """An empty Keras cache and workspace of this test's own, and no host that answers."""
+    """An empty Keras cache and workspace of this test's own, downloads allowed, and no host that answers."""
+    monkeypatch.setenv("LAYERLAB_WEIGHTS_DOWNLOAD", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("LAYERLAB_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(backbones, "_REACHABLE", {})

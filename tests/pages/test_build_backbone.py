@@ -56,3 +56,18 @@ def test_missing_weights_are_named_and_an_upload_ends_the_message(app, offline, 
     assert not other.exception
     assert FILE in _texts(other.error) and "cannot train yet" in _texts(other.warning)
     assert GIVEN not in _texts(other.caption) + _texts(other.warning)
+
+
+def test_photos_on_a_cnn_from_scratch_get_the_pretrained_template_named(app, offline, tmp_path):
+    from tests.engine.test_photo_default import photo_zip
+
+    photos = new_project(photo_zip(tmp_path / "desk.zip", (640, 480)))
+    assert photos.model.template == "small_cnn"  # offline, without the weights: a project that can train
+    at = app(PAGE, state={"project": photos})
+
+    assert not at.exception
+    infos = _texts(at.info)
+    assert "These look like photos" in infos and "Pretrained MobileNetV3 Small" in infos and FILE in infos
+    assert any("ready to train" in s.value for s in at.success), "the advice does not stop the small CNN"
+    digits = app(PAGE, state={"project": new_project("sample:digits")})
+    assert "These look like photos" not in _texts(digits.info)

@@ -20,4 +20,5 @@ GROUPS = (
     "tune",
     "ray",
     "transfer",
+    "classroom",
 )

@@ -27,6 +27,11 @@ def weights_panel(spec: ProjectSpec) -> None:
     note = backbones.size_note(spec)
     if note:
         st.info(message(note), icon=":material/photo_size_select_large:")
+        fix = backbones.size_fix(spec)
+        if fix:
+            side = fix["prepare.image.height"]
+            st.button(f"Prepare the images at {side}×{side}", key="build.size_fix", on_click=_prepare_at, args=(fix,),
+                      icon=":material/photo_size_select_large:")
     advice = photo_advice(spec, state.owner())
     if advice:
         st.info(message(advice), icon=":material/photo_camera:")
@@ -40,6 +45,10 @@ def weights_panel(spec: ProjectSpec) -> None:
                         "yet: Keras downloads them when training starts, with the progress in the run's log.",
                         icon=":material/download:")
             _uploader(file)
+
+
+def _prepare_at(edits: dict[str, int]) -> None:
+    state.set_project(state.project().edit(**edits))
 
 
 def _uploader(file: backbones.WeightsFile) -> None:

@@ -275,6 +275,17 @@ def size_note(spec: Any) -> str | None:
     return None
 
 
+def size_fix(spec: Any) -> dict[str, int] | None:
+    """For `size_note`'s case on photos (which have the detail to give): the edits that prepare the images at the
+    size the backbone looks at, for Build's one-click fix; None when there is nothing to fix or nothing to gain."""
+    from layerlab.kinds.images import looks_like_photos
+
+    sizes = [int(layer.params.get("image_size", 224)) for layer in spec.model.layers if layer.type == BACKBONE]
+    if not sizes or size_note(spec) is None or not looks_like_photos(spec.data.source):
+        return None
+    return {"prepare.image.height": max(sizes), "prepare.image.width": max(sizes)}
+
+
 def pretrained(layers: list[Any]) -> list[str]:
     """The architectures of the backbones in these layers that want ImageNet weights (each once)."""
     names: list[str] = []

@@ -95,3 +95,14 @@ def test_build_advises_the_pretrained_template_for_photos_only(weights, tmp_path
     assert photo_advice(with_template(photos, "mobilenet_v3_small")) is None, "already pretrained"
     assert photo_advice(new_project(photo_zip(tmp_path / "small.zip", (32, 32)))) is None, "not photos"
     assert photo_advice(new_project("sample:digits")) is None
+
+
+def test_size_fix_prepares_photos_at_the_backbones_size_and_leaves_small_images_alone(weights, tmp_path):
+    from layerlab.project import with_template
+
+    photos = with_template(new_project(photo_zip(tmp_path / "desk.zip", (640, 480))), "mobilenet_v3_small")
+    fix = backbones.size_fix(photos)
+    assert fix == {"prepare.image.height": 224, "prepare.image.width": 224}
+    assert backbones.size_note(photos.edit(**fix)) is None and backbones.size_fix(photos.edit(**fix)) is None
+    assert backbones.size_fix(new_project(photo_zip(tmp_path / "desk2.zip", (640, 480)))) is None, "no backbone"
+    assert backbones.size_fix(new_project("sample:digits", template="mobilenet_v3_small")) is None, "no detail"

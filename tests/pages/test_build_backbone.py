@@ -71,3 +71,23 @@ def test_photos_on_a_cnn_from_scratch_get_the_pretrained_template_named(app, off
     assert any("ready to train" in s.value for s in at.success), "the advice does not stop the small CNN"
     digits = app(PAGE, state={"project": new_project("sample:digits")})
     assert "These look like photos" not in _texts(digits.info)
+
+
+def test_a_pretrained_template_on_small_prepared_photos_is_one_click_from_its_size(app, offline, tmp_path):
+    from layerlab.project import with_template
+    from tests.engine.test_photo_default import photo_zip
+
+    photos = with_template(new_project(photo_zip(tmp_path / "desk.zip", (640, 480))), "mobilenet_v3_small")
+    at = app(PAGE, state={"project": photos})
+    assert not at.exception
+    assert "prepared at 48×64 pixels" in _texts(at.info)
+    at.button(key="build.size_fix").click().run()
+
+    assert not at.exception
+    prep = at.session_state["project"].prepare.image
+    assert (prep.height, prep.width) == (224, 224)
+    assert "prepared at" not in _texts(at.info) and not [b for b in at.button if b.key == "build.size_fix"]
+    # Digits have no detail to gain from a bigger size: the note, no button.
+    digits = app(PAGE, state={"project": new_project("sample:digits", template="mobilenet_v3_small")})
+    assert "prepared at 8×8 pixels" in _texts(digits.info)
+    assert not [b for b in digits.button if b.key == "build.size_fix"]

@@ -453,3 +453,29 @@ def test_efficientnet_from_a_file_computes_what_keras_imagenet_model_computes(tm
     x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(np.asarray(ours.network(x, training=False)),
                                np.asarray(keras_own(x, training=False)), rtol=1e-4, atol=1e-5)
+
+
+def test_weights_in_the_cache_are_found_without_importing_keras(tmp_path):
+    """Build and a new photo project ask for the weights in the app server, which never imports TensorFlow."""
+    code = f"""
+import dataclasses, hashlib, sys
+from pathlib import Path
+from layerlab.models import backbones
+arch = backbones.ARCHITECTURES[{ARCH!r}]
+name, _, url = arch.file
+cached = Path({str(tmp_path)!r}) / "keras" / "models" / name
+cached.parent.mkdir(parents=True)
+cached.write_bytes(b"weights" * 1000)
+md5 = hashlib.md5(cached.read_bytes()).hexdigest()
+backbones.ARCHITECTURES[{ARCH!r}] = dataclasses.replace(arch, file=(name, md5, url))
+found = backbones.find_weights({ARCH!r})
+assert found is not None and found.checked and found.path == cached, found
+backbones.ARCHITECTURES[{ARCH!r}] = dataclasses.replace(arch, file=(name, "0" * 64, url))
+assert backbones.find_weights({ARCH!r}) is None  # a sha256 that does not match
+print(sorted(m for m in ("keras", "tensorflow") if m in sys.modules))
+"""
+    env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras"), "LAYERLAB_HOME": str(tmp_path / "home")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

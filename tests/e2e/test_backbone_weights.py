@@ -84,3 +84,47 @@ def test_pretrained_template_offline_asks_for_the_weights_and_takes_an_upload(pa
     phase_2.scroll_into_view_if_needed()
     screenshot(page, "backbone-train-phase-2")
     assert_no_exception(page)
+
+
+def test_photos_offline_start_small_and_build_leads_to_the_pretrained_template_at_its_size(page: Page, offline_server,
+                                                                                          tmp_path) -> None:
+    """Photos on a server without the weights start from the small CNN (they can train); Build names the pretrained
+    template, and once it is applied, prepares the photos at its size in one click."""
+    from tests.engine.test_photo_default import photo_zip
+
+    base, _ = offline_server
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    open_page(page, base)
+    goto_page(page, base, "Data")
+    page.get_by_role("tab", name="Upload your data").click()
+    upload(page, photo_zip(tmp_path / "desk photos.zip", (640, 480), per_class=6))
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="desk photos", level=2)).to_be_visible(timeout=60_000)
+
+    goto_page(page, base, "Build")
+    expect(page.get_by_text("The model fits the data")).to_be_visible(timeout=180_000)
+    advice = page.get_by_test_id("stAlert").filter(has_text="These look like photos")
+    expect(advice).to_be_visible()
+    expect(advice).to_contain_text("Pretrained MobileNetV3 Small")
+    expect(advice).to_contain_text(FILE)
+    screenshot(page, "photos-1-build-advice")
+
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Template").first
+    box.click()
+    page.get_by_role("option", name=re.compile("Pretrained MobileNetV3 Small")).click()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Apply template")).click()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Yes, replace my layers")).click()
+    wait_idle(page)
+    size = page.get_by_test_id("stAlert").filter(has_text="prepared at 48×64 pixels")
+    expect(size).to_be_visible(timeout=120_000)
+    expect(advice).to_have_count(0)
+    page.get_by_role("button", name="Prepare the images at 224×224").click()
+    wait_idle(page)
+    expect(size).to_have_count(0)
+    expect(page.get_by_text(FILE).first).to_be_visible()  # the weights are still to be given
+    screenshot(page, "photos-2-pretrained-at-224")
+    goto_page(page, base, "Prepare")
+    expect(page.get_by_test_id("stMain")).to_contain_text("224")
+    assert_no_exception(page)

@@ -32,6 +32,7 @@ from the internet and is not run by this benchmark.
 from __future__ import annotations
 
 import io
+import os
 import re
 import statistics
 import time
@@ -45,6 +46,11 @@ from harness import benchmark, fig, workdir
 
 SIZE, PER_CLASS, TEST_PER_CLASS, SEEDS = 32, 10, 100, (0, 1, 2)
 FIRST, SECOND = range(0, 5), range(5, 10)
+# The CNN both arms share: the two-stage CNN below (the default), or with BENCH_TRANSFER_CNN=deeper_cnn Layerlab's
+# own "Deeper CNN (VGG-style)" template as new_project builds it for 32×32 grayscale images (four stages of two
+# Conv2D + BatchNormalization + ReLU, pooling and dropout; Flatten; Dense 128; dropout). Figures of both in
+# bench/README.md.
+TEMPLATE = "deeper_cnn"
 CNN = [{"type": "Conv2D", "params": {"filters": 32, "kernel_size": 3}},
        {"type": "MaxPooling2D", "params": {}},
        {"type": "Conv2D", "params": {"filters": 64, "kernel_size": 3}},
@@ -84,9 +90,19 @@ def _zip(path: Path, images: dict[int, list[bytes]]) -> Path:
 def _project(source: Path, epochs: int, **changes: Any) -> Any:
     from layerlab.project import new_project
 
-    spec = new_project(str(source), name=source.stem)
-    return spec.edit(**{"model.layers": CNN, "prepare.image.height": SIZE, "prepare.image.width": SIZE,
-                        "prepare.image.color": "grayscale", "train.epochs": epochs, **changes})
+    if _cnn() == "small":
+        spec = new_project(str(source), name=source.stem).edit(**{"model.layers": CNN})
+    elif _cnn() == TEMPLATE:
+        spec = new_project(str(source), name=source.stem, template=TEMPLATE)
+    else:
+        raise ValueError(f"BENCH_TRANSFER_CNN={_cnn()!r}: use small or {TEMPLATE}")
+    if (spec.prepare.image.height, spec.prepare.image.width, spec.prepare.image.color) != (SIZE, SIZE, "grayscale"):
+        raise RuntimeError(f"the images were expected as {SIZE}×{SIZE} grayscale, not {spec.prepare.image}")
+    return spec.edit(**{"train.epochs": epochs, **changes})
+
+
+def _cnn() -> str:
+    return os.environ.get("BENCH_TRANSFER_CNN", "small")
 
 
 def _train(store: Any, spec: Any) -> tuple[Any, float]:
@@ -193,7 +209,7 @@ def run(quick: bool) -> dict[str, Any]:
         fig("transfer.frozen_s", statistics.mean(r["frozen_s"] for r in rows), "s", None,
             "run_training from the earlier run, body frozen (mean)"),
     ]
-    details = {"per_seed": rows,
+    details = {"cnn": _cnn(), "layers": [(layer.type, layer.params) for layer in spec.model.layers], "per_seed": rows,
                "small_set": f"{small_n} images per class, split {SMALL_SPLIT} (10 per class to train on)",
                "epochs": epochs, "settings": SMALL_TRAIN, "pretrain_settings": PRETRAIN,
                "photos_variant": "not run: MobileNetV3Small's ImageNet weights need the internet"}

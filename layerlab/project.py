@@ -68,6 +68,7 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
                 date: str | None = None, task: str | None = None, name: str | None = None,
                 frame: Any = None) -> ProjectSpec:
     """A ready-to-train project for `source` (`sample:NAME`, a zip, a folder or a table file) with inferred defaults."""
+    from layerlab.kinds.registry import KINDS
     from layerlab.models.templates import default_template
 
     sample = Source(source).sample
@@ -105,9 +106,7 @@ def new_project(source: str, *, template: str | None = None, target: str | None 
     spec = _fit_series_window(spec, frame) if data.kind == "series" else spec
     spec = _fit_text_length(spec, frame) if data.kind == "text" else spec
     spec = spec.edit(**sample_prep) if sample_prep and data.kind == kind else spec
-    from layerlab.kinds.registry import KINDS
-
-    start = KINDS[data.kind].start if template is None else None
+    start = KINDS[data.kind].start if template is None else None  # e.g. photos start pretrained
     spec = spec.edit(**start(spec)) if start else spec
     return with_template(spec, spec.model.template, describe_data(spec, frame))
 

@@ -172,7 +172,7 @@ def find_weights(name: str, owner: str | None = None) -> Weights | None:
     file = architecture(name).weights_file()
     for folder in (weights_dir(), keras_cache_dir()):
         path = folder / file.name
-        if path.is_file() and _hash_ok(path, file.hash):
+        if path.is_file() and _hash_ok(path, file):
             return Weights(path, True)
     folder = _given_dir(owner)
     if folder is None or not (folder / file.name).is_file():
@@ -426,19 +426,19 @@ def _checking() -> bool:
 _HASHES: dict[tuple[str, float, int, str], bool] = {}
 
 
-def _hash_ok(path: Path, expected: str) -> bool:
-    """What Keras' `validate_file` checks (sha256 for a 64-digit hash, md5 otherwise), without importing Keras: the
-    app server asks (Build, a new photo project) and never imports TensorFlow. Remembered per file version."""
+def _hash_ok(path: Path, file: WeightsFile) -> bool:
+    """What Keras' `validate_file` checks (the file's md5 or sha256 against Keras' hash), without importing Keras:
+    the app server asks (Build, a new photo project) and never imports TensorFlow. Remembered per file version."""
     import hashlib
 
     stat = path.stat()
-    key = (str(path), stat.st_mtime, stat.st_size, expected)
+    key = (str(path), stat.st_mtime, stat.st_size, file.hash)
     if key not in _HASHES:
-        digest = hashlib.sha256() if len(expected) == 64 else hashlib.md5()  # noqa: S324 - Keras' own choice
+        digest = hashlib.new(file.algorithm)
         with open(path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
-        _HASHES[key] = digest.hexdigest() == expected
+        _HASHES[key] = digest.hexdigest() == file.hash
     return _HASHES[key]
 
 

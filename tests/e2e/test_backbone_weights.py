@@ -34,6 +34,18 @@ def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             yield base, weights
 
 
+def _apply_mobilenet(page: Page) -> None:
+    """Build: choose the pretrained MobileNetV3 Small template, apply it, and confirm replacing the layers."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Template").first
+    box.click()
+    page.get_by_role("option", name=re.compile("Pretrained MobileNetV3 Small")).click()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Apply template")).click()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Yes, replace my layers")).click()
+    wait_idle(page)
+
+
 def test_pretrained_template_offline_asks_for_the_weights_and_takes_an_upload(page: Page, offline_server) -> None:
     base, weights = offline_server
     page.set_viewport_size({"width": 1400, "height": 2000})
@@ -43,14 +55,7 @@ def test_pretrained_template_offline_asks_for_the_weights_and_takes_an_upload(pa
     goto_page(page, base, "Build")
     expect(page.get_by_text("The model fits the data")).to_be_visible(timeout=180_000)
 
-    box = page.get_by_test_id("stSelectbox").filter(has_text="Template").first
-    box.click()
-    page.get_by_role("option", name=re.compile("Pretrained MobileNetV3 Small")).click()
-    wait_idle(page)
-    page.get_by_role("button", name=re.compile("Apply template")).click()
-    wait_idle(page)
-    page.get_by_role("button", name=re.compile("Yes, replace my layers")).click()
-    wait_idle(page)
+    _apply_mobilenet(page)
 
     missing = page.get_by_test_id("stAlert").filter(has_text=re.compile("not on this server"))
     expect(missing).to_be_visible(timeout=120_000)
@@ -109,14 +114,7 @@ def test_photos_offline_start_small_and_build_leads_to_the_pretrained_template_a
     expect(advice).to_contain_text(FILE)
     screenshot(page, "photos-1-build-advice")
 
-    box = page.get_by_test_id("stSelectbox").filter(has_text="Template").first
-    box.click()
-    page.get_by_role("option", name=re.compile("Pretrained MobileNetV3 Small")).click()
-    wait_idle(page)
-    page.get_by_role("button", name=re.compile("Apply template")).click()
-    wait_idle(page)
-    page.get_by_role("button", name=re.compile("Yes, replace my layers")).click()
-    wait_idle(page)
+    _apply_mobilenet(page)
     size = page.get_by_test_id("stAlert").filter(has_text="prepared at 48×64 pixels")
     expect(size).to_be_visible(timeout=120_000)
     expect(advice).to_have_count(0)

@@ -50,8 +50,6 @@ class SessionClient:
         self._due: dict[str, float] = {}
         self.finished = 0  # script runs (whole page or fragment) the server reported finished
         self.sent = 0
-        self.bytes_in = 0
-        self.elements: list[Any] = []  # every element the server drew, in order (for a caller that reads them)
         self._closed = threading.Event()
         self._reader = threading.Thread(target=self._read, name="session-client-read", daemon=True)
         self._reader.start()
@@ -125,7 +123,6 @@ class SessionClient:
             except Exception:  # noqa: BLE001 - closed
                 self._closed.set()
                 return
-            self.bytes_in += len(data)
             msg = ForwardMsg()
             msg.ParseFromString(data)
             kind = msg.WhichOneof("type")
@@ -135,7 +132,6 @@ class SessionClient:
                     self._page_hash = msg.navigation.page_script_hash
                 elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                     element = msg.delta.new_element
-                    self.elements.append(element)
                     if element.WhichOneof("type") == "button":
                         self._buttons[element.button.label] = element.button.id
                 elif kind == "auto_rerun":

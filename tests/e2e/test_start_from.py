@@ -25,19 +25,21 @@ def _train_one_epoch(page: Page) -> None:
     expect(page.get_by_text("Completed").first).to_be_visible(timeout=180_000)
 
 
-def _open_log(page: Page) -> None:
-    """Open the Train page's Log expander; the live part redraws it while the run finishes, so retry a click that
-    lands on a copy being replaced."""
+def _open_log(page: Page, shows: re.Pattern[str]) -> None:
+    """Open the Train page's Log expander until it shows `shows`: the live part redraws it while the run finishes,
+    so a click can land on a copy being replaced, or be undone by the redraw (CI, 2026-12-07: the log's text was
+    there but hidden in a closed expander)."""
     e2e.wait_idle(page)
     for attempt in range(5):
         try:
             page.get_by_test_id("stExpander").filter(has_text="Log").first.get_by_text("Log", exact=True).click(
                 timeout=5_000)
+            expect(page.get_by_text(shows).first).to_be_visible(timeout=6_000)
             return
-        except PlaywrightTimeoutError:
+        except (PlaywrightTimeoutError, AssertionError):
             if attempt == 4:
                 raise
-            page.wait_for_timeout(1_000)
+            e2e.wait_idle(page)
 
 
 def test_start_from_an_earlier_run_with_a_new_head(page: Page, app_server: str, tmp_path: Path) -> None:
@@ -71,7 +73,6 @@ def test_start_from_an_earlier_run_with_a_new_head(page: Page, app_server: str, 
 
     e2e.goto_page(page, app_server, "Train")
     _train_one_epoch(page)
-    _open_log(page)
-    expect(page.get_by_text(re.compile(r"Starting from run .*took its weights")).first).to_be_visible(timeout=30_000)
+    _open_log(page, re.compile(r"Starting from run .*took its weights"))
     e2e.screenshot(page, "train-start-from-run")
     e2e.assert_no_exception(page)
